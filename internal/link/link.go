@@ -1,0 +1,623 @@
+// Package link is the pipeline both sides of possim share: one TCP
+// connection carrying framed ISO 8583 messages, many in flight at once,
+// matched by key, each request with its own deadline.
+//
+// Per link there are three goroutines — reader, writer, scheduler — and
+// codec work runs on a shared fixed Pool. Nothing is per message and every
+// queue is bounded. A link that fails answers every request in flight
+// exactly once; nothing waits forever.
+package link
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/iso"
+)
+
+// Codec turns messages into ISO bytes (MTI onwards) and back. The MAC
+// layer wraps the dialect's codec to sign and verify.
+type Codec interface {
+	Encode(dst []byte, m *iso8583.Message) ([]byte, error)
+	// Decode returns what it could read even on error (MTI, fields before
+	// the bad one), so a host can still answer RC 30 with the STAN.
+	Decode(b []byte) (*iso8583.Message, error)
+}
+
+// DialectCodec is plain pack/unpack with a dialect's spec.
+type DialectCodec struct{ D *iso.Dialect }
+
+func (c DialectCodec) Encode(dst []byte, m *iso8583.Message) ([]byte, error) {
+	b, err := m.Pack()
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
+func (c DialectCodec) Decode(b []byte) (*iso8583.Message, error) { return c.D.Unpack(b) }
+
+// Inbound is a request (or advice) received from the peer.
+type Inbound struct {
+	Msg      *iso8583.Message // what could be unpacked; complete when Err is nil
+	MTI      string
+	Prefix   []byte // TPDU + fixed header as received
+	Raw      []byte // the ISO message bytes
+	Err      error  // unpack error
+	Received time.Time
+}
+
+// Handler serves requests from the peer. It runs on the codec pool: it must
+// not block; use Link.ReplyAfter for delayed answers.
+type Handler interface {
+	Handle(l *Link, in *Inbound)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(*Link, *Inbound)
+
+func (f HandlerFunc) Handle(l *Link, in *Inbound) { f(l, in) }
+
+// Result is how a request ended. Exactly one Result is delivered per Send.
+type Result struct {
+	Req  *iso8583.Message
+	Resp *iso8583.Message // set on a response, also with ErrWrongMTI or an unpack error
+	Err  error
+	Sent time.Time // handed to the writer
+	Done time.Time
+}
+
+// Config of a link. Zero values get safe defaults.
+type Config struct {
+	Dialect      *iso.Dialect
+	Codec        Codec
+	Match        Match
+	Handler      Handler
+	Observer     func(Event)
+	Pool         *Pool
+	MaxFrame     int           // largest payload accepted; default 16 KiB
+	IdleTimeout  time.Duration // read deadline; 0 = none
+	WriteTimeout time.Duration // per write and per wait for queue space; default 10 s
+	QueueLen     int           // frames waiting for the writer; default 4096
+	LateMemory   int           // timed-out keys remembered to classify late responses; default 4096
+}
+
+// Stats are a link's counters.
+type Stats struct {
+	FramesIn, FramesOut, BytesIn, BytesOut, Writes uint64
+	Unmatched, Late, BadMessages, Keepalives       uint64
+	MaxInflight                                    int
+}
+
+// Link is one framed ISO 8583 connection.
+type Link struct {
+	cfg   Config
+	nc    net.Conn
+	codec Codec
+	fr    iso.Framing
+	match Match
+
+	out     chan []byte
+	closing chan struct{}
+	wg      sync.WaitGroup
+	sched   *sched
+
+	mu       sync.Mutex
+	inflight map[Key]*pending
+	expired  *expiredRing
+	closed   bool
+	err      error
+	maxInfl  int
+
+	failOnce sync.Once
+
+	framesIn, framesOut, bytesIn, bytesOut, writes atomic.Uint64
+	unmatched, late, bad, keepalives               atomic.Uint64
+}
+
+type pending struct {
+	key      Key
+	mti      string
+	req      *iso8583.Message
+	done     func(Result)
+	sent     time.Time
+	deadline time.Time
+	t        *timer
+}
+
+// New wraps nc; call Start to run it.
+func New(nc net.Conn, cfg Config) *Link {
+	if cfg.Codec == nil {
+		cfg.Codec = DialectCodec{cfg.Dialect}
+	}
+	if cfg.Match == (Match{}) {
+		cfg.Match = DefaultMatch
+	}
+	if cfg.Pool == nil {
+		cfg.Pool = SharedPool()
+	}
+	if cfg.MaxFrame <= 0 {
+		cfg.MaxFrame = 16 << 10
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.QueueLen <= 0 {
+		cfg.QueueLen = 4096
+	}
+	if cfg.LateMemory <= 0 {
+		cfg.LateMemory = 4096
+	}
+	return &Link{
+		cfg: cfg, nc: nc, codec: cfg.Codec, fr: cfg.Dialect.Framing, match: cfg.Match,
+		out:      make(chan []byte, cfg.QueueLen),
+		closing:  make(chan struct{}),
+		inflight: make(map[Key]*pending),
+		expired:  newExpiredRing(cfg.LateMemory),
+	}
+}
+
+// Start runs the reader, writer and scheduler.
+func (l *Link) Start() *Link {
+	l.sched = newSched(&l.wg)
+	l.wg.Add(2)
+	go l.readLoop()
+	go l.writeLoop()
+	return l
+}
+
+// Conn is the underlying connection.
+func (l *Link) Conn() net.Conn { return l.nc }
+
+// Dialect is the link's dialect.
+func (l *Link) Dialect() *iso.Dialect { return l.cfg.Dialect }
+
+// Done is closed when the link has failed or been closed.
+func (l *Link) Done() <-chan struct{} { return l.closing }
+
+// Err says why the link ended (a *LinkError), nil while it is up.
+func (l *Link) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// Close ends the link, answers everything in flight with a LinkError and
+// waits for the link's goroutines. Callbacks and handlers run on those
+// goroutines or the pool: they must use Abort instead.
+func (l *Link) Close() error {
+	l.fail(ErrClosedLocally, false)
+	l.wg.Wait()
+	return nil
+}
+
+// Abort ends the link without waiting.
+func (l *Link) Abort(cause error) { l.fail(cause, false) }
+
+// Inflight is the number of requests waiting for a response.
+func (l *Link) Inflight() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.inflight)
+}
+
+// Stats returns the link's counters.
+func (l *Link) Stats() Stats {
+	l.mu.Lock()
+	mx := l.maxInfl
+	l.mu.Unlock()
+	return Stats{
+		FramesIn: l.framesIn.Load(), FramesOut: l.framesOut.Load(), BytesIn: l.bytesIn.Load(),
+		BytesOut: l.bytesOut.Load(), Writes: l.writes.Load(), Unmatched: l.unmatched.Load(),
+		Late: l.late.Load(), BadMessages: l.bad.Load(), Keepalives: l.keepalives.Load(), MaxInflight: mx,
+	}
+}
+
+func (l *Link) fail(cause error, reading bool) {
+	l.failOnce.Do(func() {
+		le := &LinkError{Kind: classify(cause, reading), Cause: cause}
+		if errors.Is(cause, ErrClosedLocally) {
+			le.Cause = nil
+		}
+		l.mu.Lock()
+		l.closed = true
+		l.err = le
+		pend := l.inflight
+		l.inflight = nil
+		l.mu.Unlock()
+		close(l.closing)
+		_ = l.nc.Close()
+		if l.sched != nil {
+			l.sched.close()
+		}
+		now := time.Now()
+		// Removal from the table under l.mu is what owns a request's answer:
+		// we took the whole table, so every one is answered here, once.
+		for _, p := range pend {
+			p.done(Result{Req: p.req, Err: le, Sent: p.sent, Done: now})
+		}
+		l.emit(Event{Kind: EvDown, Time: now, Detail: le.Error()})
+	})
+}
+
+// Send writes req and calls done exactly once: with the response, on
+// timeout, or when the link fails. done runs on a link or pool goroutine
+// and must not block.
+func (l *Link) Send(req *iso8583.Message, timeout time.Duration, done func(Result)) {
+	mti, _ := req.GetMTI()
+	frame, err := l.encode(req, nil)
+	if err != nil {
+		now := time.Now()
+		done(Result{Req: req, Err: fmt.Errorf("not sent: %w", err), Sent: now, Done: now})
+		return
+	}
+	p := &pending{key: l.match.key(req, mti), mti: mti, req: req, done: done}
+	p.sent = time.Now()
+	p.deadline = p.sent.Add(timeout)
+	l.mu.Lock()
+	if l.closed {
+		err := l.err
+		l.mu.Unlock()
+		putFrame(frame)
+		done(Result{Req: req, Err: err, Sent: p.sent, Done: p.sent})
+		return
+	}
+	if _, dup := l.inflight[p.key]; dup {
+		l.mu.Unlock()
+		putFrame(frame)
+		done(Result{Req: req, Err: ErrDuplicateKey, Sent: p.sent, Done: p.sent})
+		return
+	}
+	l.inflight[p.key] = p
+	if n := len(l.inflight); n > l.maxInfl {
+		l.maxInfl = n
+	}
+	p.t = l.sched.add(p.deadline, func() { l.expire(p) })
+	l.mu.Unlock()
+	if err := l.enqueue(frame, true); err != nil {
+		if l.take(p) {
+			l.sched.cancel(p.t)
+			done(Result{Req: req, Err: err, Sent: p.sent, Done: time.Now()})
+		}
+		return
+	}
+	l.emit(Event{Kind: EvSent, Time: p.sent, Msg: req})
+}
+
+// Call is Send that waits for the Result.
+func (l *Link) Call(req *iso8583.Message, timeout time.Duration) Result {
+	ch := make(chan Result, 1)
+	l.Send(req, timeout, func(r Result) { ch <- r })
+	return <-ch
+}
+
+// Post writes a message that expects no answer (a response, an advice
+// acknowledgement, or a fault's extra frame).
+func (l *Link) Post(m *iso8583.Message, prefix []byte) error {
+	frame, err := l.encode(m, prefix)
+	if err != nil {
+		return err
+	}
+	if err := l.enqueue(frame, true); err != nil {
+		return err
+	}
+	l.emit(Event{Kind: EvSent, Time: time.Now(), Msg: m})
+	return nil
+}
+
+// Reply answers in with resp, echoing the TPDU (swapped) of the request.
+func (l *Link) Reply(in *Inbound, resp *iso8583.Message) error {
+	return l.Post(resp, l.fr.ReplyPrefix(in.Prefix))
+}
+
+// ReplyAfter answers in with resp after d, without holding a goroutine.
+func (l *Link) ReplyAfter(d time.Duration, in *Inbound, resp *iso8583.Message) error {
+	if d <= 0 {
+		return l.Reply(in, resp)
+	}
+	frame, err := l.encode(resp, l.fr.ReplyPrefix(in.Prefix))
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		putFrame(frame)
+		return l.err
+	}
+	l.sched.add(time.Now().Add(d), func() {
+		// The scheduler must not block: a full queue drops the reply (the
+		// peer sees a timeout, which is what a congested host looks like).
+		if l.enqueue(frame, false) == nil {
+			l.emit(Event{Kind: EvSent, Time: time.Now(), Msg: resp})
+		}
+	})
+	return nil
+}
+
+// WriteRaw queues bytes exactly as given (no framing added): for faults that
+// must put malformed data on the wire.
+func (l *Link) WriteRaw(b []byte) error {
+	f := getFrame(len(b))
+	return l.enqueue(append(f, b...), true)
+}
+
+func (l *Link) encode(m *iso8583.Message, prefix []byte) ([]byte, error) {
+	if m == nil {
+		return nil, errors.New("nil message")
+	}
+	hs := l.fr.Length.Size()
+	f := getFrame(512)
+	f = f[:hs]
+	if prefix == nil {
+		f = append(f, l.fr.TPDU...)
+		f = append(f, l.fr.Header...)
+	} else {
+		if len(prefix) != l.fr.PrefixLen() {
+			putFrame(f)
+			return nil, fmt.Errorf("TPDU/header of %d bytes, framing wants %d", len(prefix), l.fr.PrefixLen())
+		}
+		f = append(f, prefix...)
+	}
+	f, err := l.codec.Encode(f, m)
+	if err != nil {
+		putFrame(f)
+		return nil, err
+	}
+	n := len(f) - hs
+	if !l.fr.LengthCountsPrefix {
+		n -= l.fr.PrefixLen()
+	}
+	if err := l.fr.Length.Put(f[:hs], n); err != nil {
+		putFrame(f)
+		return nil, err
+	}
+	return f, nil
+}
+
+// enqueue hands a frame to the writer. With wait, it waits up to the write
+// timeout for queue space; without, a full queue is an error at once.
+func (l *Link) enqueue(frame []byte, wait bool) error {
+	select {
+	case <-l.closing:
+		putFrame(frame)
+		return l.Err()
+	default:
+	}
+	select {
+	case l.out <- frame:
+		return nil
+	default:
+	}
+	if !wait {
+		putFrame(frame)
+		return ErrQueueFull
+	}
+	t := time.NewTimer(l.cfg.WriteTimeout)
+	defer t.Stop()
+	select {
+	case l.out <- frame:
+		return nil
+	case <-l.closing:
+		putFrame(frame)
+		return l.Err()
+	case <-t.C:
+		putFrame(frame)
+		return ErrQueueFull
+	}
+}
+
+// take removes p from the table; true means the caller now owns p's answer.
+func (l *Link) take(p *pending) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inflight == nil || l.inflight[p.key] != p {
+		return false
+	}
+	delete(l.inflight, p.key)
+	return true
+}
+
+func (l *Link) expire(p *pending) {
+	l.mu.Lock()
+	if l.inflight == nil || l.inflight[p.key] != p {
+		l.mu.Unlock()
+		return
+	}
+	delete(l.inflight, p.key)
+	l.expired.add(p.key, p.deadline)
+	l.mu.Unlock()
+	p.done(Result{Req: p.req, Err: ErrTimeout, Sent: p.sent, Done: time.Now()})
+}
+
+// writeLoop coalesces every frame already queued into one write: under load
+// one syscall carries many messages; idle, a frame goes out at once.
+func (l *Link) writeLoop() {
+	defer l.wg.Done()
+	const coalesce = 64 << 10
+	buf := make([]byte, 0, coalesce)
+	for {
+		var f []byte
+		select {
+		case f = <-l.out:
+		case <-l.closing:
+			return
+		}
+		buf = append(buf[:0], f...)
+		putFrame(f)
+		frames := uint64(1)
+	more:
+		for len(buf) < coalesce {
+			select {
+			case f = <-l.out:
+				buf = append(buf, f...)
+				putFrame(f)
+				frames++
+			default:
+				break more
+			}
+		}
+		_ = l.nc.SetWriteDeadline(time.Now().Add(l.cfg.WriteTimeout))
+		n, err := l.nc.Write(buf)
+		l.bytesOut.Add(uint64(n))
+		if err != nil {
+			l.fail(err, false)
+			return
+		}
+		l.writes.Add(1)
+		l.framesOut.Add(frames)
+	}
+}
+
+// deadlineReader refreshes the idle read deadline before each socket read,
+// not each frame: one call per buffer fill.
+type deadlineReader struct {
+	nc   net.Conn
+	idle time.Duration
+}
+
+func (r deadlineReader) Read(p []byte) (int, error) {
+	if r.idle > 0 {
+		_ = r.nc.SetReadDeadline(time.Now().Add(r.idle))
+	}
+	return r.nc.Read(p)
+}
+
+func (l *Link) readLoop() {
+	defer l.wg.Done()
+	br := bufio.NewReaderSize(deadlineReader{l.nc, l.cfg.IdleTimeout}, 64<<10)
+	hs := l.fr.Length.Size()
+	var hdr [4]byte
+	for {
+		if _, err := io.ReadFull(br, hdr[:hs]); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = frameErr("connection ended inside a length header")
+			}
+			l.fail(err, true)
+			return
+		}
+		n, err := l.fr.Length.Get(hdr[:hs])
+		if err != nil {
+			l.badFrame(err.Error())
+			l.fail(&FrameError{Reason: err.Error()}, true)
+			return
+		}
+		if n == 0 {
+			l.keepalives.Add(1)
+			continue
+		}
+		plen := l.fr.PayloadLen(n)
+		if plen > l.cfg.MaxFrame {
+			reason := fmt.Sprintf("length header says %d bytes, more than the %d-byte limit (wrong length-header format?)", plen, l.cfg.MaxFrame)
+			l.badFrame(reason)
+			l.fail(frameErr("%s", reason), true)
+			return
+		}
+		payload := getFrame(plen)[:plen]
+		if _, err := io.ReadFull(br, payload); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				err = frameErr("connection ended inside a %d-byte frame (truncated)", plen)
+			}
+			putFrame(payload)
+			l.fail(err, true)
+			return
+		}
+		l.framesIn.Add(1)
+		l.bytesIn.Add(uint64(hs + plen))
+		now := time.Now()
+		if !l.cfg.Pool.goOr(func() { l.process(payload, now) }, l.closing) {
+			putFrame(payload)
+			return
+		}
+	}
+}
+
+func (l *Link) badFrame(reason string) {
+	l.bad.Add(1)
+	l.emit(Event{Kind: EvBadMessage, Time: time.Now(), Detail: reason})
+}
+
+// process runs on the pool: unpack, then match a response or hand a request
+// to the handler.
+func (l *Link) process(payload []byte, now time.Time) {
+	prefix, body, err := l.fr.Split(payload)
+	if err != nil {
+		l.badFrame(err.Error())
+		putFrame(payload)
+		return
+	}
+	msg, derr := l.codec.Decode(body)
+	mti := ""
+	if msg != nil {
+		mti, _ = msg.GetMTI()
+	}
+	if derr != nil {
+		l.bad.Add(1)
+		l.emit(Event{Kind: EvBadMessage, Time: now, Msg: msg, Detail: "cannot unpack: " + derr.Error()})
+	}
+	switch {
+	case iso.IsResponse(mti):
+		putFrame(payload)
+		l.onResponse(msg, mti, derr, now)
+	case iso.IsRequest(mti):
+		if derr == nil {
+			l.emit(Event{Kind: EvReceived, Time: now, Msg: msg})
+		}
+		in := &Inbound{Msg: msg, MTI: mti, Prefix: append([]byte(nil), prefix...), Raw: body, Err: derr, Received: now}
+		if l.cfg.Handler != nil {
+			l.cfg.Handler.Handle(l, in)
+		} else {
+			l.emit(Event{Kind: EvUnmatched, Time: now, Msg: msg, Detail: "request from the peer and no handler"})
+		}
+	default:
+		putFrame(payload)
+		if derr == nil {
+			l.badFrame(fmt.Sprintf("MTI %q is neither a request nor a response", mti))
+		}
+	}
+}
+
+func (l *Link) onResponse(msg *iso8583.Message, mti string, derr error, now time.Time) {
+	if derr == nil {
+		l.emit(Event{Kind: EvReceived, Time: now, Msg: msg})
+	}
+	k := l.match.key(msg, mti)
+	l.mu.Lock()
+	if l.inflight == nil {
+		l.mu.Unlock()
+		return
+	}
+	p, ok := l.inflight[k]
+	if !ok {
+		deadline, late := l.expired.take(k)
+		var reason string
+		if !late {
+			reason = unmatchedReason(k, l.inflight)
+		}
+		l.mu.Unlock()
+		if late {
+			l.late.Add(1)
+			l.emit(Event{Kind: EvLate, Time: now, Msg: msg, Late: now.Sub(deadline),
+				Detail: fmt.Sprintf("late response for %s: %s after its deadline", k, now.Sub(deadline).Round(time.Millisecond))})
+		} else {
+			l.unmatched.Add(1)
+			l.emit(Event{Kind: EvUnmatched, Time: now, Msg: msg, Detail: "unmatched response: " + reason})
+		}
+		return
+	}
+	delete(l.inflight, k)
+	l.mu.Unlock()
+	l.sched.cancel(p.t)
+	r := Result{Req: p.req, Resp: msg, Sent: p.sent, Done: now, Err: derr}
+	if derr == nil && iso.Pair(mti) != iso.Pair(p.mti) {
+		r.Err = fmt.Errorf("%w: sent %s, got %s", ErrWrongMTI, p.mti, mti)
+	}
+	p.done(r)
+}
