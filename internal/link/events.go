@@ -16,10 +16,11 @@ const (
 	EvLate                        // a response arrived after its request timed out
 	EvBadMessage                  // a frame or message could not be read
 	EvDown                        // the link ended
+	EvFault                       // a fault fired on a message (Detail names it)
 )
 
 func (k EventKind) String() string {
-	return [...]string{"sent", "received", "unmatched", "late", "bad-message", "down"}[k]
+	return [...]string{"sent", "received", "unmatched", "late", "bad-message", "down", "fault"}[k]
 }
 
 // Event is reported to Config.Observer. Msg may be nil.

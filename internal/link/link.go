@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,6 +82,7 @@ type Config struct {
 	Match        Match
 	Handler      Handler
 	Observer     func(Event)
+	Interceptor  Interceptor // message-level faults; nil for none
 	Pool         *Pool
 	MaxFrame     int           // largest payload accepted; default 16 KiB
 	IdleTimeout  time.Duration // read deadline; 0 = none
@@ -107,6 +109,7 @@ type Link struct {
 	out     chan []byte
 	closing chan struct{}
 	wg      sync.WaitGroup
+	jobs    sync.WaitGroup // frames handed to the pool and not yet processed
 	sched   *sched
 
 	mu       sync.Mutex
@@ -117,6 +120,7 @@ type Link struct {
 	maxInfl  int
 
 	failOnce sync.Once
+	held     atomic.Pointer[[]byte] // a frame an interceptor holds back until the next one
 
 	framesIn, framesOut, bytesIn, bytesOut, writes atomic.Uint64
 	unmatched, late, bad, keepalives               atomic.Uint64
@@ -252,27 +256,34 @@ func (l *Link) fail(cause error, reading bool) {
 // and must not block.
 func (l *Link) Send(req *iso8583.Message, timeout time.Duration, done func(Result)) {
 	mti, _ := req.GetMTI()
-	frame, err := l.encode(req, nil)
-	if err != nil {
-		now := time.Now()
-		done(Result{Req: req, Err: fmt.Errorf("not sent: %w", err), Sent: now, Done: now})
-		return
+	plan := l.outboundPlan(req)
+	out := req
+	if plan.Msg != nil {
+		out = plan.Msg
+	}
+	var frame []byte
+	if !plan.Drop {
+		var err error
+		if frame, err = l.encode(out, nil); err != nil {
+			now := time.Now()
+			done(Result{Req: req, Err: fmt.Errorf("not sent: %w", err), Sent: now, Done: now})
+			return
+		}
 	}
 	p := &pending{key: l.match.key(req, mti), mti: mti, req: req, done: done}
 	p.sent = time.Now()
 	p.deadline = p.sent.Add(timeout)
 	l.mu.Lock()
-	if l.closed {
+	if l.closed || l.inflight[p.key] != nil {
 		err := l.err
+		if !l.closed {
+			err = ErrDuplicateKey
+		}
 		l.mu.Unlock()
-		putFrame(frame)
+		if frame != nil {
+			putFrame(frame)
+		}
 		done(Result{Req: req, Err: err, Sent: p.sent, Done: p.sent})
-		return
-	}
-	if _, dup := l.inflight[p.key]; dup {
-		l.mu.Unlock()
-		putFrame(frame)
-		done(Result{Req: req, Err: ErrDuplicateKey, Sent: p.sent, Done: p.sent})
 		return
 	}
 	l.inflight[p.key] = p
@@ -281,14 +292,14 @@ func (l *Link) Send(req *iso8583.Message, timeout time.Duration, done func(Resul
 	}
 	p.t = l.sched.add(p.deadline, func() { l.expire(p) })
 	l.mu.Unlock()
-	if err := l.enqueue(frame, true); err != nil {
+	if err := l.transmit(frame, &plan, true); err != nil {
 		if l.take(p) {
 			l.sched.cancel(p.t)
 			done(Result{Req: req, Err: err, Sent: p.sent, Done: time.Now()})
 		}
 		return
 	}
-	l.emit(Event{Kind: EvSent, Time: p.sent, Msg: req})
+	l.emit(Event{Kind: EvSent, Time: p.sent, Msg: out})
 }
 
 // Call is Send that waits for the Result.
@@ -301,44 +312,97 @@ func (l *Link) Call(req *iso8583.Message, timeout time.Duration) Result {
 // Post writes a message that expects no answer (a response, an advice
 // acknowledgement, or a fault's extra frame).
 func (l *Link) Post(m *iso8583.Message, prefix []byte) error {
-	frame, err := l.encode(m, prefix)
-	if err != nil {
-		return err
-	}
-	if err := l.enqueue(frame, true); err != nil {
-		return err
-	}
-	l.emit(Event{Kind: EvSent, Time: time.Now(), Msg: m})
-	return nil
+	return l.post(m, prefix, 0)
 }
 
 // Reply answers in with resp, echoing the TPDU (swapped) of the request.
 func (l *Link) Reply(in *Inbound, resp *iso8583.Message) error {
-	return l.Post(resp, l.fr.ReplyPrefix(in.Prefix))
+	return l.post(resp, l.fr.ReplyPrefix(in.Prefix), 0)
 }
 
 // ReplyAfter answers in with resp after d, without holding a goroutine.
 func (l *Link) ReplyAfter(d time.Duration, in *Inbound, resp *iso8583.Message) error {
-	if d <= 0 {
-		return l.Reply(in, resp)
+	return l.post(resp, l.fr.ReplyPrefix(in.Prefix), d)
+}
+
+func (l *Link) post(m *iso8583.Message, prefix []byte, delay time.Duration) error {
+	plan := l.outboundPlan(m)
+	if plan.Msg != nil {
+		m = plan.Msg
 	}
-	frame, err := l.encode(resp, l.fr.ReplyPrefix(in.Prefix))
-	if err != nil {
+	plan.Delay += delay
+	var frame []byte
+	if !plan.Drop {
+		var err error
+		if frame, err = l.encode(m, prefix); err != nil {
+			return err
+		}
+	}
+	if err := l.transmit(frame, &plan, true); err != nil {
 		return err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		putFrame(frame)
-		return l.err
+	if plan.Delay == 0 && !plan.Drop {
+		l.emit(Event{Kind: EvSent, Time: time.Now(), Msg: m})
 	}
-	l.sched.add(time.Now().Add(d), func() {
-		// The scheduler must not block: a full queue drops the reply (the
-		// peer sees a timeout, which is what a congested host looks like).
-		if l.enqueue(frame, false) == nil {
-			l.emit(Event{Kind: EvSent, Time: time.Now(), Msg: resp})
+	return nil
+}
+
+func (l *Link) outboundPlan(m *iso8583.Message) Plan {
+	if l.cfg.Interceptor == nil {
+		return Plan{}
+	}
+	p := l.cfg.Interceptor.Outbound(m)
+	if len(p.Fired) > 0 {
+		l.emit(Event{Kind: EvFault, Time: time.Now(), Msg: m, Detail: strings.Join(p.Fired, ", ")})
+	}
+	return p
+}
+
+// transmit carries out an outbound plan for an encoded frame.
+func (l *Link) transmit(frame []byte, plan *Plan, wait bool) error {
+	if plan.zero() {
+		return l.enqueue(frame, wait)
+	}
+	if plan.Drop {
+		return nil
+	}
+	if plan.Frame != nil {
+		frame = plan.Frame(frame)
+	}
+	frames := make([][]byte, 0, 1+plan.Copies)
+	frames = append(frames, frame)
+	for range plan.Copies {
+		frames = append(frames, append(getFrame(len(frame)), frame...))
+	}
+	if plan.Hold {
+		if prev := l.held.Swap(&frame); prev != nil { // two held in a row: the older one goes
+			return l.enqueue(*prev, wait)
 		}
-	})
+		return nil
+	}
+	if plan.Delay > 0 {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.closed {
+			for _, f := range frames {
+				putFrame(f)
+			}
+			return l.err
+		}
+		l.sched.add(time.Now().Add(plan.Delay), func() {
+			// The scheduler must not block: a full queue drops the frame
+			// (the peer sees a timeout, as with a congested host).
+			for _, f := range frames {
+				_ = l.enqueue(f, false)
+			}
+		})
+		return nil
+	}
+	for _, f := range frames {
+		if err := l.enqueue(f, wait); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -391,6 +455,7 @@ func (l *Link) enqueue(frame []byte, wait bool) error {
 		return l.Err()
 	default:
 	}
+	defer l.releaseHeld()
 	select {
 	case l.out <- frame:
 		return nil
@@ -411,6 +476,21 @@ func (l *Link) enqueue(frame []byte, wait bool) error {
 	case <-t.C:
 		putFrame(frame)
 		return ErrQueueFull
+	}
+}
+
+// releaseHeld writes a frame held back by an interceptor (reorder) right
+// after the frame that overtook it.
+func (l *Link) releaseHeld() {
+	if l.held.Load() == nil {
+		return
+	}
+	if h := l.held.Swap(nil); h != nil {
+		select {
+		case l.out <- *h:
+		default:
+			putFrame(*h)
+		}
 	}
 }
 
@@ -492,6 +572,14 @@ func (r deadlineReader) Read(p []byte) (int, error) {
 
 func (l *Link) readLoop() {
 	defer l.wg.Done()
+	// A response read just before EOF must be matched before the link fails
+	// the requests in flight: otherwise an answered request would be
+	// reported as a link failure. So the reader waits for the frames it
+	// handed to the pool before it fails the link.
+	fail := func(err error) {
+		l.jobs.Wait()
+		l.fail(err, true)
+	}
 	br := bufio.NewReaderSize(deadlineReader{l.nc, l.cfg.IdleTimeout}, 64<<10)
 	hs := l.fr.Length.Size()
 	var hdr [4]byte
@@ -500,13 +588,13 @@ func (l *Link) readLoop() {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				err = frameErr("connection ended inside a length header")
 			}
-			l.fail(err, true)
+			fail(err)
 			return
 		}
 		n, err := l.fr.Length.Get(hdr[:hs])
 		if err != nil {
 			l.badFrame(err.Error())
-			l.fail(&FrameError{Reason: err.Error()}, true)
+			fail(&FrameError{Reason: err.Error()})
 			return
 		}
 		if n == 0 {
@@ -517,7 +605,7 @@ func (l *Link) readLoop() {
 		if plen > l.cfg.MaxFrame {
 			reason := fmt.Sprintf("length header says %d bytes, more than the %d-byte limit (wrong length-header format?)", plen, l.cfg.MaxFrame)
 			l.badFrame(reason)
-			l.fail(frameErr("%s", reason), true)
+			fail(frameErr("%s", reason))
 			return
 		}
 		payload := getFrame(plen)[:plen]
@@ -526,13 +614,15 @@ func (l *Link) readLoop() {
 				err = frameErr("connection ended inside a %d-byte frame (truncated)", plen)
 			}
 			putFrame(payload)
-			l.fail(err, true)
+			fail(err)
 			return
 		}
 		l.framesIn.Add(1)
 		l.bytesIn.Add(uint64(hs + plen))
 		now := time.Now()
-		if !l.cfg.Pool.goOr(func() { l.process(payload, now) }, l.closing) {
+		l.jobs.Add(1)
+		if !l.cfg.Pool.goOr(func() { defer l.jobs.Done(); l.process(payload, now) }, l.closing) {
+			l.jobs.Done()
 			putFrame(payload)
 			return
 		}
@@ -561,6 +651,19 @@ func (l *Link) process(payload []byte, now time.Time) {
 	if derr != nil {
 		l.bad.Add(1)
 		l.emit(Event{Kind: EvBadMessage, Time: now, Msg: msg, Detail: "cannot unpack: " + derr.Error()})
+	} else if l.cfg.Interceptor != nil {
+		plan := l.cfg.Interceptor.Inbound(msg)
+		if len(plan.Fired) > 0 {
+			l.emit(Event{Kind: EvFault, Time: now, Msg: msg, Detail: strings.Join(plan.Fired, ", ")})
+		}
+		if plan.Drop {
+			putFrame(payload)
+			return
+		}
+		if plan.Msg != nil {
+			msg = plan.Msg
+			mti, _ = msg.GetMTI()
+		}
 	}
 	switch {
 	case iso.IsResponse(mti):

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/link"
+	"github.com/spf13/pflag"
+)
+
+// dialectFlags are the wire-format flags every networked command takes.
+type dialectFlags struct {
+	name, lengthHeader, tpdu, header, match string
+}
+
+func (d *dialectFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&d.name, "dialect", "iso87ascii", "message dialect: "+strings.Join(iso.Names(), ", "))
+	fs.StringVar(&d.lengthHeader, "length-header", "", "override the length header: binary2, bcd2, ascii4")
+	fs.StringVar(&d.tpdu, "tpdu", "", "override the TPDU (10 hex digits, e.g. 6000030000) or 'none'")
+	fs.StringVar(&d.header, "header", "", "override the fixed header after the TPDU (hex) or 'none'")
+	fs.StringVar(&d.match, "match", "tid,stan", "fields that pair a response with its request: tid, stan, rrn, mti")
+}
+
+func (d *dialectFlags) build() (*iso.Dialect, link.Match, error) {
+	dl, err := iso.Build(d.name, iso.Options{LengthHeader: d.lengthHeader, TPDU: d.tpdu, Header: d.header})
+	if err != nil {
+		return nil, link.Match{}, err
+	}
+	m, err := link.ParseMatch(d.match)
+	if err != nil {
+		return nil, link.Match{}, fmt.Errorf("--match: %w", err)
+	}
+	return dl, m, nil
+}
+
+// transcript prints link events as readable lines: time, direction, a
+// masked one-line summary; with dump, masked field-by-field describes.
+type transcript struct {
+	mu    sync.Mutex
+	w     io.Writer
+	start time.Time
+	dump  bool
+	// local and peer name the two ends ("terminal", "host").
+	local, peer string
+}
+
+func newTranscript(w io.Writer, local, peer string, dump bool) *transcript {
+	return &transcript{w: w, start: time.Now(), dump: dump, local: local, peer: peer}
+}
+
+func (t *transcript) event(e link.Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ts := e.Time.Format("15:04:05.000")
+	arrow := ""
+	switch e.Kind {
+	case link.EvSent:
+		arrow = fmt.Sprintf("%s → %s", t.local, t.peer)
+	case link.EvReceived:
+		arrow = fmt.Sprintf("%s ← %s", t.local, t.peer)
+	case link.EvFault:
+		fmt.Fprintf(t.w, "%s  %-20s ⚡ fault %s on %s\n", ts, "", e.Detail, iso.Summary(e.Msg))
+		return
+	default:
+		fmt.Fprintf(t.w, "%s  %-20s ! %s: %s\n", ts, t.local, e.Kind, e.Detail)
+		return
+	}
+	fmt.Fprintf(t.w, "%s  %-20s %s%s\n", ts, arrow, iso.Summary(e.Msg), rcText(e.Msg))
+	if t.dump && e.Msg != nil {
+		var b strings.Builder
+		_ = iso.Describe(&b, e.Msg)
+		fmt.Fprintln(t.w, indent(b.String(), "      "))
+	}
+}
+
+func rcText(m *iso8583.Message) string {
+	rc := iso.Get(m, 39)
+	if rc == "" {
+		return ""
+	}
+	return " (" + iso.RCMeaning(rc) + ")"
+}

@@ -1,0 +1,448 @@
+// Package host is possim's fake acquirer: it accepts terminal links,
+// answers authorizations, financial requests, reversals and network
+// management like an acquirer host, decides with rules, and keeps an
+// account of every transaction.
+package host
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/link"
+)
+
+// Config of a host. Zero values get safe defaults.
+type Config struct {
+	Listen      string // default 127.0.0.1:8583
+	Dialect     *iso.Dialect
+	Rules       *RuleSet      // default: DefaultRules()
+	MaxConns    int           // default 1000
+	MaxFrame    int           // largest frame accepted; default 8192 (a bigger length means framing is lost)
+	IdleTimeout time.Duration // a link with no traffic for this long is closed; default 10 min
+	Match       link.Match
+	Observer    func(*link.Link, link.Event) // every link event (transcripts)
+	Interceptor link.Interceptor             // message-level faults, shared by every link
+	WrapConn    func(net.Conn) net.Conn
+	// Codec wraps the dialect codec for a link (the MAC layer); nil: plain.
+	Codec  func(link.Codec) link.Codec
+	Pool   *link.Pool
+	Logger *slog.Logger
+}
+
+// Host is a running fake acquirer.
+type Host struct {
+	cfg    Config
+	ln     net.Listener
+	ledger *Ledger
+	rules  atomic.Pointer[RuleSet]
+
+	mu     sync.Mutex
+	links  map[*link.Link]struct{}
+	closed bool
+	wg     sync.WaitGroup
+
+	rrnSeq, authSeq atomic.Uint64
+	refused         atomic.Uint64
+	events          eventLog
+}
+
+// New checks cfg and returns a host that is not listening yet.
+func New(cfg Config) (*Host, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:8583"
+	}
+	if cfg.Dialect == nil {
+		d, err := iso.Lookup("iso87ascii")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Dialect = d
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 1000
+	}
+	if cfg.MaxFrame <= 0 {
+		cfg.MaxFrame = 8192
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 10 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Host{cfg: cfg, ledger: NewLedger(), links: make(map[*link.Link]struct{})}
+	rs := cfg.Rules
+	if rs == nil {
+		rs = DefaultRules()
+	}
+	h.rules.Store(rs)
+	h.events.max = 1000
+	return h, nil
+}
+
+// Start listens and serves in the background.
+func (h *Host) Start() error {
+	ln, err := net.Listen("tcp", h.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("host: cannot listen on %s: %w", h.cfg.Listen, err)
+	}
+	return h.Serve(ln)
+}
+
+// Serve serves on ln in the background (the host owns ln from now on).
+func (h *Host) Serve(ln net.Listener) error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		ln.Close()
+		return errors.New("host: closed")
+	}
+	h.ln = ln
+	h.mu.Unlock()
+	h.wg.Add(1)
+	go h.acceptLoop(ln)
+	h.cfg.Logger.Info("host listening", "addr", ln.Addr().String(), "dialect", h.cfg.Dialect.Name, "framing", h.cfg.Dialect.Framing.Describe())
+	return nil
+}
+
+// Addr is the listening address.
+func (h *Host) Addr() net.Addr {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ln == nil {
+		return nil
+	}
+	return h.ln.Addr()
+}
+
+// Ledger is the host's account of transactions.
+func (h *Host) Ledger() *Ledger { return h.ledger }
+
+// SetRules swaps the authorization rules on a running host.
+func (h *Host) SetRules(rs *RuleSet) { h.rules.Store(rs) }
+
+// Links returns the links currently up.
+func (h *Host) Links() []*link.Link {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*link.Link, 0, len(h.links))
+	for l := range h.links {
+		out = append(out, l)
+	}
+	return out
+}
+
+// Events returns the recent notable events (bad frames, unmatched, links up/down).
+func (h *Host) Events() []string { return h.events.snapshot() }
+
+// Refused is how many connections were turned away by the connection limit.
+func (h *Host) Refused() uint64 { return h.refused.Load() }
+
+// Close stops listening, drops every link and waits for them.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	ln := h.ln
+	links := make([]*link.Link, 0, len(h.links))
+	for l := range h.links {
+		links = append(links, l)
+	}
+	h.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	for _, l := range links {
+		l.Close()
+	}
+	h.wg.Wait()
+	return nil
+}
+
+// DropLinks closes every link (a host crash, seen from the terminals) and
+// leaves the listener as it is.
+func (h *Host) DropLinks() int {
+	ls := h.Links()
+	for _, l := range ls {
+		l.Abort(errors.New("host dropped the link"))
+	}
+	return len(ls)
+}
+
+func (h *Host) acceptLoop(ln net.Listener) {
+	defer h.wg.Done()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Temporary errors (EMFILE...): back off instead of spinning.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			h.cfg.Logger.Warn("accept failed", "err", err, "retry_in", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		h.mu.Lock()
+		if h.closed || len(h.links) >= h.cfg.MaxConns {
+			full := !h.closed
+			h.mu.Unlock()
+			nc.Close()
+			if full {
+				h.refused.Add(1)
+				h.events.add(fmt.Sprintf("connection from %s refused: limit of %d links reached", nc.RemoteAddr(), h.cfg.MaxConns))
+			}
+			continue
+		}
+		if h.cfg.WrapConn != nil {
+			nc = h.cfg.WrapConn(nc)
+		}
+		l := h.newLink(nc)
+		h.links[l] = struct{}{}
+		h.wg.Add(1)
+		h.mu.Unlock()
+		l.Start()
+		h.events.add(fmt.Sprintf("link up from %s", nc.RemoteAddr()))
+		h.cfg.Logger.Info("link up", "peer", nc.RemoteAddr().String())
+		go h.watch(l)
+	}
+}
+
+func (h *Host) newLink(nc net.Conn) *link.Link {
+	lc := link.Config{
+		Dialect:     h.cfg.Dialect,
+		Match:       h.cfg.Match,
+		Handler:     h,
+		Pool:        h.cfg.Pool,
+		IdleTimeout: h.cfg.IdleTimeout,
+		MaxFrame:    h.cfg.MaxFrame,
+		Interceptor: h.cfg.Interceptor,
+	}
+	if h.cfg.Codec != nil {
+		lc.Codec = h.cfg.Codec(link.DialectCodec{D: h.cfg.Dialect})
+	}
+	var l *link.Link
+	lc.Observer = func(e link.Event) {
+		switch e.Kind {
+		case link.EvBadMessage, link.EvUnmatched, link.EvLate:
+			h.events.add(fmt.Sprintf("%s from %s: %s", e.Kind, nc.RemoteAddr(), e.Detail))
+			h.cfg.Logger.Warn(e.Kind.String(), "peer", nc.RemoteAddr().String(), "detail", e.Detail)
+		}
+		if h.cfg.Observer != nil {
+			h.cfg.Observer(l, e)
+		}
+	}
+	l = link.New(nc, lc)
+	return l
+}
+
+func (h *Host) watch(l *link.Link) {
+	defer h.wg.Done()
+	<-l.Done()
+	l.Close()
+	h.mu.Lock()
+	delete(h.links, l)
+	h.mu.Unlock()
+	h.events.add(fmt.Sprintf("link from %s down: %v", l.Conn().RemoteAddr(), l.Err()))
+	h.cfg.Logger.Info("link down", "peer", l.Conn().RemoteAddr().String(), "why", fmt.Sprint(l.Err()))
+}
+
+// Handle answers one request from a terminal. It runs on the link's codec
+// pool and never blocks: delays go through the link's scheduler.
+func (h *Host) Handle(l *link.Link, in *link.Inbound) {
+	if in.Err != nil {
+		h.formatError(l, in)
+		return
+	}
+	var resp *iso8583.Message
+	var delay time.Duration
+	var err error
+	switch iso.Class(in.MTI) {
+	case '1', '2':
+		resp, delay, err = h.authorize(in)
+	case '4':
+		resp, err = h.reverse(in)
+	case '8':
+		resp, err = h.network(in)
+	default:
+		resp, err = h.respond(in, "12", echoFinancial) // invalid transaction
+	}
+	if err != nil {
+		h.events.add(fmt.Sprintf("cannot answer %s: %v", iso.Summary(in.Msg), err))
+		return
+	}
+	if err := l.ReplyAfter(delay, in, resp); err != nil {
+		h.events.add(fmt.Sprintf("cannot send answer to %s: %v", iso.Summary(in.Msg), err))
+	}
+}
+
+// Fields ISO 8583 requires a response to echo from its request.
+var (
+	echoFinancial = []int{2, 3, 4, 7, 11, 12, 13, 14, 22, 23, 25, 32, 35, 37, 41, 42, 49}
+	echoReversal  = []int{2, 3, 4, 7, 11, 12, 13, 22, 25, 32, 37, 41, 42, 49, 90}
+	echoNetwork   = []int{7, 11, 32, 41, 42, 70}
+)
+
+func (h *Host) respond(in *link.Inbound, rc string, echo []int) (*iso8583.Message, error) {
+	mti, err := iso.ResponseMTI(in.MTI)
+	if err != nil {
+		return nil, err
+	}
+	resp := h.cfg.Dialect.NewMessage()
+	resp.MTI(mti)
+	fields := in.Msg.GetFields()
+	for _, id := range echo {
+		if id == 35 { // track 2 is never echoed back
+			continue
+		}
+		if f, ok := fields[id]; ok {
+			b, err := f.Bytes()
+			if err == nil {
+				err = resp.BinaryField(id, b)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("echo field %d: %w", id, err)
+			}
+		}
+	}
+	if err := iso.Set(resp, 39, rc); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (h *Host) authorize(in *link.Inbound) (*iso8583.Message, time.Duration, error) {
+	d := h.rules.Load().Decide(in.Msg)
+	resp, err := h.respond(in, d.RC, echoFinancial)
+	if err != nil {
+		return nil, 0, err
+	}
+	rrn := iso.Get(in.Msg, 37)
+	if rrn == "" {
+		rrn = h.newRRN()
+		if err := iso.Set(resp, 37, rrn); err != nil {
+			return nil, 0, err
+		}
+	}
+	approved := IsApproval(d.RC)
+	if approved {
+		code := d.ApprovalCode
+		if code == "" {
+			code = fmt.Sprintf("%06d", h.authSeq.Add(1)%1000000)
+		}
+		if err := iso.Set(resp, 38, code); err != nil {
+			return nil, 0, err
+		}
+	}
+	tx := Tx{
+		TID: strings.TrimRight(iso.Get(in.Msg, 41), " "), STAN: iso.Get(in.Msg, 11), RRN: rrn, MTI: in.MTI,
+		ProcCode: iso.Get(in.Msg, 3), Amount: iso.Get(in.Msg, 4), RC: d.RC,
+		PANMasked: iso.MaskPAN(iso.Get(in.Msg, 2)), At: in.Received,
+	}
+	if approved {
+		tx.State = Approved
+	} else {
+		tx.State = Declined
+	}
+	h.ledger.Record(tx)
+	return resp, d.Delay, nil
+}
+
+func (h *Host) reverse(in *link.Inbound) (*iso8583.Message, error) {
+	repeat := in.MTI[3] == '1'
+	out := h.ledger.Reverse(strings.TrimRight(iso.Get(in.Msg, 41), " "), iso.Get(in.Msg, 11), iso.Get(in.Msg, 90), repeat)
+	if out.Reason != "" {
+		h.events.add(fmt.Sprintf("reversal %s: %s", iso.Summary(in.Msg), out.Reason))
+	}
+	// A host acknowledges every reversal, even of a transaction it never saw:
+	// the original may have been lost before it arrived (the timeout case).
+	return h.respond(in, "00", echoReversal)
+}
+
+func (h *Host) network(in *link.Inbound) (*iso8583.Message, error) {
+	code := iso.Get(in.Msg, 70)
+	rc := "00"
+	switch code {
+	case "001", "002", "301", "101", "161", "201":
+	default:
+		rc = "12"
+	}
+	return h.respond(in, rc, echoNetwork)
+}
+
+// formatError answers a request that did not unpack with RC 30 when its MTI
+// and STAN could be read; otherwise the event is only recorded.
+func (h *Host) formatError(l *link.Link, in *link.Inbound) {
+	if !iso.IsRequest(in.MTI) || !iso.Has(in.Msg, 11) {
+		h.events.add(fmt.Sprintf("unreadable request dropped (no MTI/STAN): %v", in.Err))
+		return
+	}
+	resp, err := h.respond(in, "30", []int{3, 4, 11, 41, 42})
+	if err != nil {
+		h.events.add(fmt.Sprintf("cannot build RC 30 answer: %v", err))
+		return
+	}
+	h.events.add(fmt.Sprintf("format error in %s STAN %s: %v", in.MTI, iso.Get(in.Msg, 11), in.Err))
+	if err := l.Reply(in, resp); err != nil {
+		h.events.add(fmt.Sprintf("cannot send RC 30: %v", err))
+	}
+}
+
+// newRRN makes a 12-digit retrieval reference number: YDDDHH + sequence.
+func (h *Host) newRRN() string {
+	now := time.Now()
+	return fmt.Sprintf("%d%03d%02d%06d", now.Year()%10, now.YearDay(), now.Hour(), h.rrnSeq.Add(1)%1000000)
+}
+
+// SendNetwork sends a host-initiated 0800 (code 301 echo, 002 sign-off,
+// 101 key change) on every link and returns how many were sent.
+func (h *Host) SendNetwork(code string, timeout time.Duration) int {
+	n := 0
+	for _, l := range h.Links() {
+		m := h.cfg.Dialect.NewMessage()
+		m.MTI("0800")
+		now := time.Now()
+		_ = iso.Set(m, 7, now.UTC().Format("0102150405"))
+		_ = iso.Set(m, 11, fmt.Sprintf("%06d", h.authSeq.Add(1)%1000000))
+		_ = iso.Set(m, 70, code)
+		l.Send(m, timeout, func(r link.Result) {
+			if r.Err != nil {
+				h.events.add(fmt.Sprintf("host 0800 %s: %v", code, r.Err))
+			}
+		})
+		n++
+	}
+	return n
+}
+
+// eventLog is a bounded list of recent notable events.
+type eventLog struct {
+	mu  sync.Mutex
+	max int
+	ev  []string
+}
+
+func (e *eventLog) add(s string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.ev) >= e.max {
+		copy(e.ev, e.ev[1:])
+		e.ev = e.ev[:len(e.ev)-1]
+	}
+	e.ev = append(e.ev, time.Now().Format("15:04:05.000")+" "+s)
+}
+
+func (e *eventLog) snapshot() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.ev...)
+}

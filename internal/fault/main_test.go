@@ -1,0 +1,147 @@
+package fault
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/link"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/possim/possim/internal/link.NewPool.func1"))
+}
+
+var ascii, _ = iso.Lookup("iso87ascii")
+
+const wait = 5 * time.Second // upper bound for anything a test waits for
+
+func req(t testing.TB, tid string, stan int) *iso8583.Message {
+	t.Helper()
+	m := ascii.NewMessage()
+	m.MTI("0200")
+	for id, v := range map[int]string{3: "000000", 4: "1000", 11: fmt.Sprintf("%06d", stan), 41: tid} {
+		if err := iso.Set(m, id, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m
+}
+
+func answer(in *link.Inbound, rc string) *iso8583.Message {
+	r := ascii.NewMessage()
+	mti, _ := iso.ResponseMTI(in.MTI)
+	r.MTI(mti)
+	for _, id := range []int{3, 4, 11, 41} {
+		_ = iso.Set(r, id, iso.Get(in.Msg, id))
+	}
+	_ = iso.Set(r, 39, rc)
+	return r
+}
+
+func echo() link.Handler {
+	return link.HandlerFunc(func(l *link.Link, in *link.Inbound) { _ = l.Reply(in, answer(in, "00")) })
+}
+
+// conns returns both ends of a loopback TCP connection.
+func conns(t testing.TB) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		ch <- c
+	}()
+	cc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := <-ch
+	if sc == nil {
+		t.Fatal("accept failed")
+	}
+	return cc, sc
+}
+
+// events collects a link's events.
+type events chan link.Event
+
+func (e events) observe(ev link.Event) {
+	select {
+	case e <- ev:
+	default:
+	}
+}
+
+// next waits for the next event of kind k (others are skipped).
+func (e events) next(t testing.TB, k link.EventKind) link.Event {
+	t.Helper()
+	tm := time.NewTimer(wait)
+	defer tm.Stop()
+	for {
+		select {
+		case ev := <-e:
+			if ev.Kind == k {
+				return ev
+			}
+		case <-tm.C:
+			t.Fatalf("no %s event within %v", k, wait)
+		}
+	}
+}
+
+// setup is a terminal link (client) and a host link (server) over loopback
+// TCP, with the rule set attached to the given side (links and conns).
+type setup struct {
+	c, s *link.Link
+	ev   events // the terminal's events
+	hev  events // the host's events
+}
+
+func start(t testing.TB, rs *RuleSet, side Side, handler link.Handler) *setup {
+	t.Helper()
+	cc, sc := conns(t)
+	st := &setup{ev: make(events, 256), hev: make(events, 256)}
+	ccfg := link.Config{Dialect: ascii, Observer: st.ev.observe}
+	scfg := link.Config{Dialect: ascii, Observer: st.hev.observe, Handler: handler}
+	switch side {
+	case Host:
+		scfg.Interceptor = rs.Interceptor(Host)
+		sc = rs.WrapConn(sc, Host)
+	case Terminal:
+		ccfg.Interceptor = rs.Interceptor(Terminal)
+		cc = rs.WrapConn(cc, Terminal)
+	}
+	st.c = link.New(cc, ccfg).Start()
+	st.s = link.New(sc, scfg).Start()
+	t.Cleanup(func() {
+		st.c.Close()
+		st.s.Close()
+	})
+	return st
+}
+
+func mustNew(t testing.TB, opts Options, specs ...string) *RuleSet {
+	t.Helper()
+	rs, err := Parse(specs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+func contains(t testing.TB, got, want string) {
+	t.Helper()
+	if !strings.Contains(got, want) {
+		t.Fatalf("%q does not contain %q", got, want)
+	}
+}

@@ -1,0 +1,217 @@
+package terminal_test
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	connection "github.com/moov-io/iso8583-connection"
+	"github.com/moov-io/iso8583-connection/server"
+	"github.com/possim/possim/host"
+	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/terminal"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/possim/possim/internal/link.NewPool.func1"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		goleak.IgnoreTopFunction("time.Sleep"), // reversal backoff timers of stopped tests
+	)
+}
+
+var ascii, _ = iso.Lookup("iso87ascii")
+
+const slowRules = `
+rules:
+  - name: slow issuer
+    match: {amount: "77777..77777"}
+    respond: {rc: "00", delay: 2s}
+default: {rc: "00"}
+`
+
+func startHost(t *testing.T, rules string) *host.Host {
+	t.Helper()
+	cfg := host.Config{Listen: "127.0.0.1:0", Dialect: ascii}
+	if rules != "" {
+		rs, err := host.ParseRules("test.yaml", []byte(rules))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Rules = rs
+	}
+	h, err := host.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+func newTerm(t *testing.T, addr string, mod func(*terminal.Config)) *terminal.Terminal {
+	t.Helper()
+	cfg := terminal.Config{Target: addr, Dialect: ascii, TID: "TERM0001", Timeout: 2 * time.Second,
+		SignOnAtConnect: true, ReversalBackoff: 50 * time.Millisecond, ConnectAttempts: 1}
+	if mod != nil {
+		mod(&cfg)
+	}
+	term, err := terminal.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { term.Close() })
+	return term
+}
+
+func TestAgainstOurHost(t *testing.T) {
+	h := startHost(t, "")
+	term := newTerm(t, h.Addr().String(), nil)
+	if err := term.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ok := term.Do(terminal.Tx{Kind: terminal.Purchase, Amount: 1234})
+	if ok.Class != terminal.Approved || ok.AuthCode == "" || ok.RRN == "" || ok.STAN != "000002" {
+		t.Fatalf("purchase: %s", ok)
+	}
+	no := term.Do(terminal.Tx{Kind: terminal.Purchase, Amount: 1234, Card: terminal.Card{PAN: "4000000000000002", Expiry: "2812"}})
+	if no.Class != terminal.Declined || no.RC != "51" || no.RCMeaning != "insufficient funds" {
+		t.Fatalf("decline: %s", no)
+	}
+	if e := term.Do(terminal.Tx{Kind: terminal.Echo}); e.Class != terminal.Approved {
+		t.Fatalf("echo: %s", e)
+	}
+	if strings.Contains(no.String(), "4000000000000002") {
+		t.Fatal("outcome prints a full PAN")
+	}
+	c := h.Ledger().Counts()
+	if c.Approved != 1 || c.Declined != 1 {
+		t.Fatalf("host ledger %+v", c)
+	}
+}
+
+func TestTimeoutReversesAndHostAgrees(t *testing.T) {
+	h := startHost(t, slowRules)
+	term := newTerm(t, h.Addr().String(), func(c *terminal.Config) { c.Timeout = 200 * time.Millisecond })
+	if err := term.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	o := term.Do(terminal.Tx{Kind: terminal.Purchase, Amount: 77777})
+	if o.Class != terminal.Reversed || o.Reversal == nil || !o.Reversal.Acked || o.Reversal.Attempts != 1 {
+		t.Fatalf("want reversed, got %s", o)
+	}
+	if !strings.Contains(o.Why, "response timeout") {
+		t.Fatalf("why: %q", o.Why)
+	}
+	if c := h.Ledger().Counts(); c.Reversed != 1 {
+		t.Fatalf("host ledger %+v", c)
+	}
+}
+
+func TestConnectRefusedIsClassified(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	term := newTerm(t, addr, nil)
+	err := term.Connect(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "connect refused") {
+		t.Fatalf("got %v", err)
+	}
+	if o := term.Do(terminal.Tx{Kind: terminal.Purchase, Amount: 1}); o.Class != terminal.NotSent {
+		t.Fatalf("got %s", o)
+	}
+}
+
+// The link dies with a purchase in flight: the outcome is link failed, the
+// reversal is stored, and after the reconnect it is sent and acknowledged.
+func TestLinkDropThenStoredReversal(t *testing.T) {
+	h := startHost(t, slowRules)
+	term := newTerm(t, h.Addr().String(), nil)
+	if err := term.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan terminal.Outcome, 1)
+	term.Begin(terminal.Tx{Kind: terminal.Purchase, Amount: 77777}, func(o terminal.Outcome) { res <- o })
+	waitFor(t, func() bool { return h.Ledger().Counts().Approved == 1 })
+	h.DropLinks()
+	o := <-res
+	if o.Class != terminal.LinkFailed || o.Reversal == nil || !o.Reversal.Pending || term.PendingReversals() != 1 {
+		t.Fatalf("got %s (pending %d)", o, term.PendingReversals())
+	}
+	waitFor(t, func() bool { return term.Link() == nil })
+	if err := term.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if term.PendingReversals() != 0 || !o.Reversal.Acked {
+		t.Fatalf("stored reversal not sent: pending %d, %+v", term.PendingReversals(), o.Reversal)
+	}
+	if c := h.Ledger().Counts(); c.Reversed != 1 {
+		t.Fatalf("host ledger %+v", c)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func readLen(r io.Reader) (int, error) {
+	var b [2]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return 0, err
+	}
+	return int(binary.BigEndian.Uint16(b[:])), nil
+}
+
+func writeLen(w io.Writer, n int) (int, error) {
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], uint16(n))
+	return w.Write(b[:])
+}
+
+// Interop: our terminal against a host built with iso8583-connection's
+// server package.
+func TestAgainstMoovServer(t *testing.T) {
+	handler := func(c *connection.Connection, m *iso8583.Message) {
+		mti, _ := m.GetMTI()
+		resp := ascii.NewMessage()
+		rmti, _ := iso.ResponseMTI(mti)
+		resp.MTI(rmti)
+		for _, id := range []int{3, 4, 7, 11, 41, 70} {
+			if v := iso.Get(m, id); v != "" {
+				_ = iso.Set(resp, id, v)
+			}
+		}
+		_ = iso.Set(resp, 39, "00")
+		_ = c.Reply(resp)
+	}
+	srv := server.New(ascii.Spec, readLen, writeLen, connection.InboundMessageHandler(handler))
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	term := newTerm(t, srv.Addr, nil)
+	if err := term.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if o := term.Do(terminal.Tx{Kind: terminal.Purchase, Amount: 500}); o.Class != terminal.Approved {
+			t.Fatalf("purchase against moov server: %s", o)
+		}
+	}
+	term.Close()
+}
