@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 )
@@ -31,6 +32,10 @@ type Config struct {
 	Observer    func(*link.Link, link.Event) // every link event (transcripts)
 	Interceptor link.Interceptor             // message-level faults, shared by every link
 	WrapConn    func(net.Conn) net.Conn
+	// Faults are the host's fault rules: message faults on every link, byte
+	// faults on every connection, refuse on the listener, crash and
+	// unsolicited 0800s run by the host. nil: none.
+	Faults *fault.RuleSet
 	// Codec wraps the dialect codec for a link (the MAC layer); nil: plain.
 	Codec  func(link.Codec) link.Codec
 	Pool   *link.Pool
@@ -41,13 +46,17 @@ type Config struct {
 type Host struct {
 	cfg    Config
 	ln     net.Listener
+	addr   net.Addr
 	ledger *Ledger
 	rules  atomic.Pointer[RuleSet]
 
-	mu     sync.Mutex
-	links  map[*link.Link]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	links   map[*link.Link]struct{}
+	closed  bool
+	down    bool // crashed on purpose, listener closed
+	started bool
+	wg      sync.WaitGroup
+	stop    chan struct{}
 
 	rrnSeq, authSeq atomic.Uint64
 	refused         atomic.Uint64
@@ -78,7 +87,15 @@ func New(cfg Config) (*Host, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Host{cfg: cfg, ledger: NewLedger(), links: make(map[*link.Link]struct{})}
+	if rs := cfg.Faults; rs != nil {
+		if cfg.Interceptor == nil {
+			cfg.Interceptor = rs.Interceptor(fault.Host)
+		}
+		if cfg.WrapConn == nil {
+			cfg.WrapConn = func(c net.Conn) net.Conn { return rs.WrapConn(c, fault.Host) }
+		}
+	}
+	h := &Host{cfg: cfg, ledger: NewLedger(), links: make(map[*link.Link]struct{}), stop: make(chan struct{})}
 	rs := cfg.Rules
 	if rs == nil {
 		rs = DefaultRules()
@@ -105,22 +122,30 @@ func (h *Host) Serve(ln net.Listener) error {
 		ln.Close()
 		return errors.New("host: closed")
 	}
+	first := !h.started
+	h.started = true
+	if h.cfg.Faults != nil {
+		ln = h.cfg.Faults.WrapListener(ln)
+	}
 	h.ln = ln
+	h.addr = ln.Addr()
 	h.mu.Unlock()
 	h.wg.Add(1)
 	go h.acceptLoop(ln)
+	if first && h.cfg.Faults != nil {
+		h.wg.Add(1)
+		go h.faultLoop(h.cfg.Faults)
+	}
 	h.cfg.Logger.Info("host listening", "addr", ln.Addr().String(), "dialect", h.cfg.Dialect.Name, "framing", h.cfg.Dialect.Framing.Describe())
 	return nil
 }
 
 // Addr is the listening address.
+// It stays valid while the host is down after a crash.
 func (h *Host) Addr() net.Addr {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.ln == nil {
-		return nil
-	}
-	return h.ln.Addr()
+	return h.addr
 }
 
 // Ledger is the host's account of transactions.
@@ -149,6 +174,9 @@ func (h *Host) Refused() uint64 { return h.refused.Load() }
 // Close stops listening, drops every link and waits for them.
 func (h *Host) Close() error {
 	h.mu.Lock()
+	if !h.closed {
+		close(h.stop)
+	}
 	h.closed = true
 	ln := h.ln
 	links := make([]*link.Link, 0, len(h.links))

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 )
@@ -40,8 +41,12 @@ type Config struct {
 	ReversalAttempts int           // 0400 + 0401 repeats before the reversal is stored; default 3
 	ReversalBackoff  time.Duration // wait before a repeat, doubling; default 1 s
 
-	Match       link.Match
-	Observer    func(link.Event)
+	Match    link.Match
+	Observer func(link.Event)
+	// Faults are the terminal's fault rules (for testing someone else's
+	// host): message faults on its requests, byte faults on its
+	// connection, and die. nil: none.
+	Faults      *fault.RuleSet
 	Interceptor link.Interceptor
 	WrapConn    func(net.Conn) net.Conn
 	Codec       func(link.Codec) link.Codec
@@ -119,6 +124,14 @@ func New(cfg Config) (*Terminal, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if rs := cfg.Faults; rs != nil {
+		if cfg.Interceptor == nil {
+			cfg.Interceptor = rs.Interceptor(fault.Terminal)
+		}
+		if cfg.WrapConn == nil {
+			cfg.WrapConn = func(c net.Conn) net.Conn { return rs.WrapConn(c, fault.Terminal) }
+		}
 	}
 	t := &Terminal{cfg: cfg}
 	start := cfg.STANStart
@@ -324,8 +337,18 @@ func (t *Terminal) Begin(tx Tx, done func(Outcome)) {
 	}
 	o.Req = req
 	t.touch()
+	died := t.cfg.Faults.Dies(req)
 	l.Send(req, t.cfg.Timeout, func(r link.Result) {
 		o.Latency = r.Done.Sub(r.Sent)
+		if died {
+			o.Class = LinkFailed
+			o.Why = "terminal died after sending (fault die): no answer awaited, nothing reversed"
+			if r.Err == nil {
+				fill(&o, r.Resp)
+			}
+			done(o)
+			return
+		}
 		if r.Err == nil {
 			fill(&o, r.Resp)
 			o.Class = Declined
@@ -375,6 +398,9 @@ func (t *Terminal) Begin(tx Tx, done func(Outcome)) {
 			})
 		}
 	})
+	if died {
+		l.AbortAfterWrite(errors.New("terminal died (fault die)"))
+	}
 }
 
 // reverse sends 0400 then 0401 repeats with backoff until a 0410 arrives or

@@ -93,4 +93,3 @@ func waitLate(l *link.Link, max time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-

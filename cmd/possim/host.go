@@ -26,6 +26,8 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	showRules := fs.Bool("show-rules", false, "print the rules in force and exit")
 	maxConns := fs.Int("max-conns", 1000, "most links at once; more are refused")
 	idle := fs.Duration("idle-timeout", 10*time.Minute, "close a link idle for this long")
+	var ff faultFlags
+	ff.add(fs, true)
 	verbose := fs.CountP("verbose", "v", "print every message (-v) and masked dumps (-vv)")
 	if code, done := parse(fs, args, stderr); done {
 		return code
@@ -50,9 +52,13 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	if *maxConns < 1 || *idle <= 0 {
 		return usageErr(stderr, "host", "--max-conns must be at least 1 and --idle-timeout positive")
 	}
+	faults, err := ff.build(dl)
+	if err != nil {
+		return usageErr(stderr, "host", "%v", err)
+	}
 	cfg := host.Config{
 		Listen: *listen, Dialect: dl, Match: match, Rules: rules, MaxConns: *maxConns, IdleTimeout: *idle,
-		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+		Faults: faults, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	}
 	if *verbose > 0 {
 		tr := newTranscript(stdout, "host", "terminal", *verbose > 1)
@@ -67,11 +73,24 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "possim host listening on %s (%s: %s); Ctrl-C to stop\n", h.Addr(), dl.Name, dl.Framing.Describe())
+	if faults != nil {
+		fmt.Fprintf(stdout, "faults: %d rules, seed %d\n", len(faults.Rules()), faults.Seed())
+	}
+	stopControl, err := ff.startControl(faults, stdout)
+	if err != nil {
+		h.Close()
+		return usageErr(stderr, "host", "--control: %v", err)
+	}
+	defer stopControl()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
 	h.Close()
 	c := h.Ledger().Counts()
-	fmt.Fprintf(stdout, "\nhost stopped: %+v\n", c)
+	fmt.Fprintf(stdout, "\nhost stopped: %d approved, %d declined, %d reversed (%d reversals received, %d repeats, %d without original)\n",
+		c.Approved, c.Declined, c.Reversed, c.ReversalsReceived, c.DuplicateReversals, c.ReversalsWithoutOriginal)
+	if faults != nil {
+		fmt.Fprintf(stdout, "faults fired: %d (seed %d)\n", faults.TotalFired(), faults.Seed())
+	}
 	return 0
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/spf13/pflag"
 )
@@ -42,6 +43,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "--version":
 		args[0] = "version"
 	}
+	// Transcripts print from link goroutines while the command prints its
+	// own lines: one lock per writer keeps lines whole.
+	stdout, stderr = &syncWriter{w: stdout}, &syncWriter{w: stderr}
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "possim: unknown command %q\n\n", args[0])
@@ -106,6 +110,17 @@ func init() {
 		fmt.Fprintf(stdout, "possim %s\n", Version)
 		return 0
 	})
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 func indent(s, pre string) string {

@@ -33,6 +33,8 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	revAttempts := fs.Int("reversal-attempts", 3, "0400 + 0401 repeats before the reversal is stored")
 	revBackoff := fs.Duration("reversal-backoff", time.Second, "wait before the first 0401 repeat (doubles)")
 	stan := fs.Uint32("stan", 1, "first STAN to use")
+	var ff faultFlags
+	ff.add(fs, false)
 	verbose := fs.BoolP("verbose", "v", false, "print masked dumps of every message")
 	if code, done := parse(fs, args, stderr); done {
 		return code
@@ -55,12 +57,16 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	if *timeout <= 0 || *connectTimeout <= 0 || *attempts < 1 || *revAttempts < 1 {
 		return usageErr(stderr, "terminal", "timeouts must be positive and attempts at least 1")
 	}
+	faults, err := ff.build(dl)
+	if err != nil {
+		return usageErr(stderr, "terminal", "%v", err)
+	}
 	tr := newTranscript(stdout, "terminal", "host", *verbose)
 	term, err := terminal.New(terminal.Config{
 		Target: *target, Dialect: dl, Match: match, TID: *tid, MID: *mid,
 		Timeout: *timeout, ConnectTimeout: *connectTimeout, ConnectAttempts: *attempts,
 		SignOnAtConnect: !*noSignOn && kind != terminal.SignOn, ReversalAttempts: *revAttempts, ReversalBackoff: *revBackoff,
-		Observer: tr.event, STANStart: *stan,
+		Observer: tr.event, STANStart: *stan, Faults: faults,
 	})
 	if err != nil {
 		return usageErr(stderr, "terminal", "%v", err)

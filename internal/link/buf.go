@@ -16,7 +16,7 @@ func getFrame(n int) []byte {
 }
 
 func putFrame(b []byte) {
-	if cap(b) > 64<<10 {
+	if cap(b) == 0 || cap(b) > 64<<10 {
 		return
 	}
 	b = b[:0]

@@ -9,10 +9,8 @@
 package link
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -119,8 +117,9 @@ type Link struct {
 	err      error
 	maxInfl  int
 
-	failOnce sync.Once
-	held     atomic.Pointer[[]byte] // a frame an interceptor holds back until the next one
+	failOnce   sync.Once
+	held       atomic.Pointer[[]byte] // a frame an interceptor holds back until the next one
+	abortCause atomic.Pointer[error]  // set by AbortAfterWrite
 
 	framesIn, framesOut, bytesIn, bytesOut, writes atomic.Uint64
 	unmatched, late, bad, keepalives               atomic.Uint64
@@ -204,6 +203,16 @@ func (l *Link) Close() error {
 
 // Abort ends the link without waiting.
 func (l *Link) Abort(cause error) { l.fail(cause, false) }
+
+// AbortAfterWrite ends the link once every frame queued before it is
+// written: a terminal that "dies" right after sending a request.
+func (l *Link) AbortAfterWrite(cause error) {
+	l.abortCause.Store(&cause)
+	select {
+	case l.out <- nil: // the writer's marker: flush, then fail
+	case <-l.closing:
+	}
+}
 
 // Inflight is the number of requests waiting for a response.
 func (l *Link) Inflight() int {
@@ -530,13 +539,21 @@ func (l *Link) writeLoop() {
 		case <-l.closing:
 			return
 		}
+		abort := f == nil
 		buf = append(buf[:0], f...)
 		putFrame(f)
 		frames := uint64(1)
+		if abort {
+			frames = 0
+		}
 	more:
-		for len(buf) < coalesce {
+		for len(buf) < coalesce && !abort {
 			select {
 			case f = <-l.out:
+				if f == nil {
+					abort = true
+					break more
+				}
 				buf = append(buf, f...)
 				putFrame(f)
 				frames++
@@ -553,6 +570,10 @@ func (l *Link) writeLoop() {
 		}
 		l.writes.Add(1)
 		l.framesOut.Add(frames)
+		if abort {
+			l.fail(*l.abortCause.Load(), false)
+			return
+		}
 	}
 }
 
@@ -580,45 +601,23 @@ func (l *Link) readLoop() {
 		l.jobs.Wait()
 		l.fail(err, true)
 	}
-	br := bufio.NewReaderSize(deadlineReader{l.nc, l.cfg.IdleTimeout}, 64<<10)
-	hs := l.fr.Length.Size()
-	var hdr [4]byte
+	fr := NewFrameReader(deadlineReader{l.nc, l.cfg.IdleTimeout}, l.fr, l.cfg.MaxFrame)
 	for {
-		if _, err := io.ReadFull(br, hdr[:hs]); err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				err = frameErr("connection ended inside a length header")
+		payload, n, err := fr.Next()
+		if err != nil {
+			var fe *FrameError
+			if errors.As(err, &fe) {
+				l.badFrame(fe.Reason)
 			}
 			fail(err)
 			return
 		}
-		n, err := l.fr.Length.Get(hdr[:hs])
-		if err != nil {
-			l.badFrame(err.Error())
-			fail(&FrameError{Reason: err.Error()})
-			return
-		}
-		if n == 0 {
+		if payload == nil {
 			l.keepalives.Add(1)
 			continue
 		}
-		plen := l.fr.PayloadLen(n)
-		if plen > l.cfg.MaxFrame {
-			reason := fmt.Sprintf("length header says %d bytes, more than the %d-byte limit (wrong length-header format?)", plen, l.cfg.MaxFrame)
-			l.badFrame(reason)
-			fail(frameErr("%s", reason))
-			return
-		}
-		payload := getFrame(plen)[:plen]
-		if _, err := io.ReadFull(br, payload); err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-				err = frameErr("connection ended inside a %d-byte frame (truncated)", plen)
-			}
-			putFrame(payload)
-			fail(err)
-			return
-		}
 		l.framesIn.Add(1)
-		l.bytesIn.Add(uint64(hs + plen))
+		l.bytesIn.Add(uint64(n))
 		now := time.Now()
 		l.jobs.Add(1)
 		if !l.cfg.Pool.goOr(func() { defer l.jobs.Done(); l.process(payload, now) }, l.closing) {

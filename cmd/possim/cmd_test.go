@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/possim/possim/host"
+	"github.com/possim/possim/internal/iso"
+)
+
+func runCmd(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"nosuch"},
+		{"terminal"},
+		{"terminal", "purchase", "--amount", "12.3"},
+		{"terminal", "fly"},
+		{"terminal", "--bogus", "purchase"},
+		{"terminal", "--dialect", "spec87", "purchase"},
+		{"host", "--fault", "dely:p=1"},
+		{"host", "--fault", "delay:p=1.5"},
+		{"host", "--length-header", "none"},
+		{"proxy"},
+	} {
+		code, _, stderr := runCmd(args...)
+		if code != 2 {
+			t.Errorf("%q: exit %d, want 2 (stderr %q)", args, code, stderr)
+		}
+		if len(args) > 0 && stderr == "" {
+			t.Errorf("%q: no message", args)
+		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	if code, out, _ := runCmd("--help"); code != 0 || !strings.Contains(out, "terminal") {
+		t.Fatalf("help: %d %q", code, out)
+	}
+	if code, out, _ := runCmd("version"); code != 0 || !strings.HasPrefix(out, "possim ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	for _, c := range []string{"host", "terminal", "proxy", "demo", "faults", "version"} {
+		if code, _, errOut := runCmd(c, "--help"); code != 0 || !strings.Contains(errOut, "Usage: possim "+c) {
+			t.Errorf("%s --help: %d %q", c, code, errOut)
+		}
+	}
+}
+
+func TestFaultsListsTheCatalogue(t *testing.T) {
+	code, out, _ := runCmd("faults")
+	for _, name := range []string{"drop", "delay", "blackhole", "crash", "bad-mac"} {
+		if !strings.Contains(out, name) {
+			t.Errorf("possim faults does not list %s", name)
+		}
+	}
+	if code != 0 {
+		t.Fatal(code)
+	}
+}
+
+// The terminal command, end to end over TCP, against an in-process host.
+func TestTerminalCommand(t *testing.T) {
+	d, _ := iso.Lookup("iso87ascii")
+	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	addr := h.Addr().String()
+	code, out, _ := runCmd("terminal", "--target", addr, "purchase", "--amount", "12.34", "-v")
+	if code != 0 || !strings.Contains(out, "APPROVED") || strings.Contains(out, "4761739001010010") || !strings.Contains(out, "476173******0010") {
+		t.Fatalf("purchase: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCmd("terminal", "--target", addr, "--pan", "4000000000000069", "purchase")
+	if code != 0 || !strings.Contains(out, "rc=54 (expired card)") {
+		t.Fatalf("decline: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCmd("terminal", "--target", addr, "--timeout", "200ms", "--reversal-backoff", "10ms",
+		"--fault", "drop:mti=0200,stream=upstream", "purchase") // the terminal's own fault: the request never leaves
+	if code != 1 || !strings.Contains(out, "TIMEOUT REVERSED") {
+		t.Fatalf("dropped request: exit %d\n%s", code, out)
+	}
+}
+
+func TestTerminalUnreachableHost(t *testing.T) {
+	code, out, _ := runCmd("terminal", "--target", "127.0.0.1:1", "--connect-attempts", "1", "echo")
+	if code != 1 || !strings.Contains(out, "connect refused") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
+
+func TestDemoTranscript(t *testing.T) {
+	code, out, _ := runCmd("demo")
+	for _, want := range []string{"0800", "rc=51 (insufficient funds)", "TIMEOUT REVERSED", "0400", "late response", "1 reversed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo transcript lacks %q", want)
+		}
+	}
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}

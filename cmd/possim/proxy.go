@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/possim/possim/internal/proxy"
+)
+
+func init() {
+	register("proxy", "sit between a real terminal and a real host; inject faults per message", runProxy)
+}
+
+func runProxy(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("proxy", "proxy --listen ADDR --upstream HOST:PORT [flags]", stderr)
+	listen := fs.String("listen", "127.0.0.1:9583", "address terminals connect to")
+	upstream := fs.String("upstream", "", "the real host (host:port)")
+	var df dialectFlags
+	df.add(fs)
+	var ff faultFlags
+	ff.add(fs, true)
+	quiet := fs.BoolP("quiet", "q", false, "no transcript line per message")
+	if code, done := parse(fs, args, stderr); done {
+		return code
+	}
+	if *upstream == "" {
+		return usageErr(stderr, "proxy", "--upstream is required")
+	}
+	dl, _, err := df.build()
+	if err != nil {
+		return usageErr(stderr, "proxy", "%v", err)
+	}
+	faults, err := ff.build(dl)
+	if err != nil {
+		return usageErr(stderr, "proxy", "%v", err)
+	}
+	var mu sync.Mutex
+	onLine := func(l proxy.Line) {
+		if *quiet {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		fault := ""
+		if l.Fault != "" {
+			fault = "  ⚡ " + l.Fault
+		}
+		if l.Dropped {
+			fault += " (dropped)"
+		}
+		fmt.Fprintf(stdout, "%s  #%d %s  %s%s\n", l.Time.Format("15:04:05.000"), l.Conn, l.Dir, l.Summary, fault)
+	}
+	p, err := proxy.Start(proxy.Config{Listen: *listen, Upstream: *upstream, Dialect: dl, Faults: faults, OnLine: onLine,
+		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		fmt.Fprintf(stderr, "possim proxy: %v\n", err)
+		return 1
+	}
+	defer p.Close()
+	fmt.Fprintf(stdout, "possim proxy %s → %s (%s: %s)\n", p.Addr(), *upstream, dl.Name, dl.Framing.Describe())
+	if faults != nil {
+		fmt.Fprintf(stdout, "faults: %d rules, seed %d\n", len(faults.Rules()), faults.Seed())
+	} else {
+		fmt.Fprintln(stdout, "no faults: forwarding byte for byte")
+	}
+	stopControl, err := ff.startControl(faults, stdout)
+	if err != nil {
+		return usageErr(stderr, "proxy", "--control: %v", err)
+	}
+	defer stopControl()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	return 0
+}

@@ -1,0 +1,287 @@
+// Package proxy is an ISO-8583-aware TCP proxy between a real terminal and
+// a real host. With no fault it forwards every frame byte for byte; with
+// faults it decides them per message, in either direction, and reports a
+// transcript line per message (time, direction, MTI, STAN, RC, fault).
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/fault"
+	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/link"
+)
+
+// Direction of a message through the proxy.
+type Direction string
+
+const (
+	Upstream   Direction = "terminal → host"
+	Downstream Direction = "host → terminal"
+)
+
+// Line is one transcript entry.
+type Line struct {
+	Time    time.Time
+	Conn    int // connection number
+	Dir     Direction
+	Summary string // masked one-line summary, or why it could not be read
+	Fault   string // faults that fired on it
+	Dropped bool
+}
+
+// Config of a proxy.
+type Config struct {
+	Listen, Upstream string
+	Dialect          *iso.Dialect
+	Faults           *fault.RuleSet // nil: transparent
+	MaxFrame         int            // default 8192
+	DialTimeout      time.Duration  // default 5 s
+	OnLine           func(Line)     // transcript; must not block for long
+	Logger           *slog.Logger
+}
+
+// Proxy forwards terminal connections to the upstream host.
+type Proxy struct {
+	cfg  Config
+	ln   net.Listener
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	conn map[net.Conn]struct{}
+	seq  int
+	done chan struct{}
+}
+
+// Start listens and serves in the background.
+func Start(cfg Config) (*Proxy, error) {
+	if cfg.MaxFrame <= 0 {
+		cfg.MaxFrame = 8192
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: cannot listen on %s: %w", cfg.Listen, err)
+	}
+	if cfg.Faults != nil {
+		ln = cfg.Faults.WrapListener(ln)
+	}
+	p := &Proxy{cfg: cfg, ln: ln, conn: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	p.wg.Add(1)
+	go p.accept()
+	return p, nil
+}
+
+// Addr is the listening address.
+func (p *Proxy) Addr() net.Addr { return p.ln.Addr() }
+
+// Close stops accepting, closes every connection and waits.
+func (p *Proxy) Close() error {
+	close(p.done)
+	p.ln.Close()
+	p.mu.Lock()
+	for c := range p.conn {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+	return nil
+}
+
+func (p *Proxy) track(c net.Conn, on bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.done:
+		if on {
+			return false
+		}
+	default:
+	}
+	if on {
+		p.conn[c] = struct{}{}
+	} else {
+		delete(p.conn, c)
+	}
+	return true
+}
+
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		down, err := p.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		p.mu.Lock()
+		p.seq++
+		n := p.seq
+		p.mu.Unlock()
+		p.wg.Add(1)
+		go p.serve(n, down)
+	}
+}
+
+// serve pairs a terminal connection with a new upstream connection. When
+// either side ends, both are closed: the proxy never keeps half a link.
+func (p *Proxy) serve(n int, down net.Conn) {
+	defer p.wg.Done()
+	up, err := net.DialTimeout("tcp", p.cfg.Upstream, p.cfg.DialTimeout)
+	if err != nil {
+		p.line(Line{Time: time.Now(), Conn: n, Dir: Upstream, Summary: "cannot reach the host: " + err.Error()})
+		down.Close()
+		return
+	}
+	if p.cfg.Faults != nil {
+		down = p.cfg.Faults.WrapConn(down, fault.ProxyDownstream)
+		up = p.cfg.Faults.WrapConn(up, fault.ProxyUpstream)
+	}
+	if !p.track(down, true) || !p.track(up, true) {
+		down.Close()
+		up.Close()
+		return
+	}
+	defer p.track(down, false)
+	defer p.track(up, false)
+	p.cfg.Logger.Info("proxy link", "conn", n, "terminal", down.RemoteAddr().String(), "host", up.RemoteAddr().String())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); p.pump(n, Upstream, down, up, fault.ProxyUpstream) }()
+	go func() { defer wg.Done(); p.pump(n, Downstream, up, down, fault.ProxyDownstream) }()
+	wg.Wait()
+}
+
+func (p *Proxy) line(l Line) {
+	if p.cfg.OnLine != nil {
+		p.cfg.OnLine(l)
+	}
+}
+
+// writer serialises writes to one side (delayed frames write from timers).
+type writer struct {
+	mu   sync.Mutex
+	c    net.Conn
+	held []byte
+}
+
+func (w *writer) write(b []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, err := w.c.Write(b); err != nil {
+		return err
+	}
+	if h := w.held; h != nil {
+		w.held = nil
+		_, err := w.c.Write(h)
+		return err
+	}
+	return nil
+}
+
+// pump reads frames from src and forwards them to dst.
+func (p *Proxy) pump(n int, dir Direction, src, dst net.Conn, side fault.Side) {
+	defer src.Close()
+	defer dst.Close()
+	fr := p.cfg.Dialect.Framing
+	r := link.NewFrameReader(src, fr, p.cfg.MaxFrame)
+	w := &writer{c: dst}
+	var icpt link.Interceptor
+	if p.cfg.Faults != nil {
+		icpt = p.cfg.Faults.Interceptor(side)
+	}
+	for {
+		payload, _, err := r.Next()
+		if err != nil {
+			var fe *link.FrameError
+			if errors.As(err, &fe) {
+				p.line(Line{Time: time.Now(), Conn: n, Dir: dir, Summary: fe.Error()})
+			}
+			return
+		}
+		if payload == nil { // keepalive: forward as is
+			if w.write(append([]byte(nil), r.Header()...)) != nil {
+				return
+			}
+			continue
+		}
+		raw := make([]byte, 0, len(r.Header())+len(payload))
+		raw = append(append(raw, r.Header()...), payload...)
+		prefix, body, _ := fr.Split(payload)
+		msg, derr := p.cfg.Dialect.Unpack(body)
+		ln := Line{Time: time.Now(), Conn: n, Dir: dir, Summary: iso.Summary(msg)}
+		if derr != nil {
+			ln.Summary += " (unreadable: " + derr.Error() + ")"
+		}
+		var plan link.Plan
+		if icpt != nil && derr == nil {
+			plan = icpt.Outbound(msg)
+		}
+		ln.Fault = strings.Join(plan.Fired, ", ")
+		frame := raw
+		if plan.Msg != nil {
+			if frame, err = p.reencode(prefix, plan.Msg); err != nil {
+				ln.Summary += " (fault could not re-encode: " + err.Error() + ")"
+				frame = raw
+			}
+		}
+		if plan.Frame != nil {
+			frame = plan.Frame(frame)
+		}
+		ln.Dropped = plan.Drop
+		p.line(ln)
+		if plan.Drop {
+			continue
+		}
+		frames := [][]byte{frame}
+		for range plan.Copies {
+			frames = append(frames, frame)
+		}
+		switch {
+		case plan.Hold:
+			w.mu.Lock()
+			prev := w.held
+			w.held = frame
+			w.mu.Unlock()
+			if prev != nil && w.write(prev) != nil {
+				return
+			}
+		case plan.Delay > 0:
+			time.AfterFunc(plan.Delay, func() {
+				for _, f := range frames {
+					if w.write(f) != nil {
+						return
+					}
+				}
+			})
+		default:
+			for _, f := range frames {
+				if w.write(f) != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (p *Proxy) reencode(prefix []byte, m *iso8583.Message) ([]byte, error) {
+	b, err := m.Pack()
+	if err != nil {
+		return nil, err
+	}
+	return p.cfg.Dialect.Framing.AppendFrame(nil, prefix, b)
+}
