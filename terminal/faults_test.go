@@ -75,7 +75,9 @@ func TestUnsolicitedEchoIsAnswered(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return rs.TotalFired() == 1 })
-	waitFor(t, func() bool { return strings.Contains(strings.Join(h.Events(), "\n"), "unsolicited 0800 301 sent on 1 links") })
+	waitFor(t, func() bool {
+		return strings.Contains(strings.Join(h.Events(), "\n"), "unsolicited 0800 301 sent on 1 links")
+	})
 	// The terminal's 0810 matched the host's 0800: no unmatched, no error.
 	for _, e := range h.Events() {
 		if strings.Contains(e, "host 0800") || strings.Contains(e, "unmatched") {
