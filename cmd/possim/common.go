@@ -66,6 +66,12 @@ func (t *transcript) event(e link.Event) {
 	case link.EvFault:
 		fmt.Fprintf(t.w, "%s  %-20s ⚡ fault %s on %s\n", ts, "", e.Detail, iso.Summary(e.Msg))
 		return
+	case link.EvDown:
+		if e.Detail == link.FailLocalClose.String() {
+			return // we hung up: not news
+		}
+		fmt.Fprintf(t.w, "%s  %-20s ! %s: %s\n", ts, t.local, e.Kind, e.Detail)
+		return
 	default:
 		fmt.Fprintf(t.w, "%s  %-20s ! %s: %s\n", ts, t.local, e.Kind, e.Detail)
 		return
