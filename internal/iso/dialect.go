@@ -172,11 +172,11 @@ var asciiEncoding = encodingSet{
 }
 
 var binaryEncoding = encodingSet{
-	mti:      &field.Spec{Length: 4, Description: "Message Type Indicator", Enc: encoding.BCD, Pref: prefix.BCD.Fixed},
+	mti:      &field.Spec{Length: 4, Description: "Message Type Indicator", Enc: packedBCD{}, Pref: prefix.BCD.Fixed},
 	bitmap:   &field.Spec{Length: 8, Description: "Bitmap", Enc: encoding.Binary, Pref: prefix.Binary.Fixed},
-	numEnc:   encoding.BCD,
-	numPref:  prefix.BCD,
-	charPref: prefix.BCD,
+	numEnc:   packedBCD{},
+	numPref:  bcdPrefixers,
+	charPref: bcdPrefixers,
 	binEnc:   encoding.Binary,
 	binPref:  prefix.Binary.Fixed,
 }

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moov-io/iso8583/encoding"
 	"github.com/moov-io/iso8583/network"
+	"github.com/moov-io/iso8583/prefix"
 )
 
 func sample(t testing.TB, d *Dialect) []byte {
@@ -240,4 +242,35 @@ func FuzzLengthHeader(f *testing.F) {
 			t.Fatalf("%s decoded %d", h, n)
 		}
 	})
+}
+
+// Our BCD must be byte-identical to moov's encoding.BCD and prefix.BCD.
+func TestBCDMatchesMoov(t *testing.T) {
+	for _, s := range []string{"", "0", "7", "12", "123", "0200", "000123", "4761739001010010", "476173900101001"} {
+		want, err := encoding.BCD.Encode([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := packedBCD{}.Encode([]byte(s))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%q: % X, moov % X (%v)", s, got, want, err)
+		}
+		back, n, err := packedBCD{}.Decode(got, len(s))
+		mb, mn, _ := encoding.BCD.Decode(want, len(s))
+		if err != nil || string(back) != string(mb) || n != mn {
+			t.Fatalf("%q: decoded %q/%d, moov %q/%d (%v)", s, back, n, mb, mn, err)
+		}
+	}
+	for _, n := range []int{0, 5, 19, 99, 104, 999} {
+		for _, p := range []struct{ ours, moov prefix.Prefixer }{{bcdLength{2}, prefix.BCD.LL}, {bcdLength{3}, prefix.BCD.LLL}} {
+			want, werr := p.moov.EncodeLength(999, n)
+			got, gerr := p.ours.EncodeLength(999, n)
+			if (werr == nil) != (gerr == nil) || !bytes.Equal(got, want) {
+				t.Fatalf("length %d: % X (%v), moov % X (%v)", n, got, gerr, want, werr)
+			}
+		}
+	}
+	if _, err := (packedBCD{}).Encode([]byte("12a")); err == nil {
+		t.Fatal("accepted a letter")
+	}
 }
