@@ -40,6 +40,9 @@ type Config struct {
 	Codec  func(link.Codec) link.Codec
 	Pool   *link.Pool
 	Logger *slog.Logger
+
+	// Security turns on MACs and working-key exchange (keys.go); nil: off.
+	Security *Security
 }
 
 // Host is a running fake acquirer.
@@ -57,6 +60,8 @@ type Host struct {
 	started bool
 	wg      sync.WaitGroup
 	stop    chan struct{}
+
+	*hostKeys // MACs and working keys (keys.go); nil when off
 
 	rrnSeq, authSeq atomic.Uint64
 	refused         atomic.Uint64
@@ -102,6 +107,10 @@ func New(cfg Config) (*Host, error) {
 	}
 	h.rules.Store(rs)
 	h.events.max = 1000
+	var err error
+	if h.hostKeys, err = newHostKeys(h, cfg.Security); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -235,10 +244,10 @@ func (h *Host) acceptLoop(ln net.Listener) {
 			nc = h.cfg.WrapConn(nc)
 		}
 		l := h.newLink(nc)
+		l.Start() // before anyone (DropLinks, Close) can see it in h.links
 		h.links[l] = struct{}{}
 		h.wg.Add(1)
 		h.mu.Unlock()
-		l.Start()
 		h.events.add(fmt.Sprintf("link up from %s", nc.RemoteAddr()))
 		h.cfg.Logger.Info("link up", "peer", nc.RemoteAddr().String())
 		go h.watch(l)
@@ -288,7 +297,9 @@ func (h *Host) watch(l *link.Link) {
 // pool and never blocks: delays go through the link's scheduler.
 func (h *Host) Handle(l *link.Link, in *link.Inbound) {
 	if in.Err != nil {
-		h.formatError(l, in)
+		if !h.macFailure(l, in) {
+			h.formatError(l, in)
+		}
 		return
 	}
 	var resp *iso8583.Message
@@ -300,7 +311,9 @@ func (h *Host) Handle(l *link.Link, in *link.Inbound) {
 	case '4':
 		resp, err = h.reverse(in)
 	case '8':
-		resp, err = h.network(in)
+		if resp, err = h.network(in); err == nil {
+			err = h.networkKeys(l, in, resp)
+		}
 	default:
 		resp, err = h.respond(in, "12", echoFinancial) // invalid transaction
 	}
@@ -434,6 +447,9 @@ func (h *Host) newRRN() string {
 // SendNetwork sends a host-initiated 0800 (code 301 echo, 002 sign-off,
 // 101 key change) on every link and returns how many were sent.
 func (h *Host) SendNetwork(code string, timeout time.Duration) int {
+	if code == "101" && h.hostKeys != nil {
+		return h.sendKeyChanges(timeout) // new keys, per terminal
+	}
 	n := 0
 	for _, l := range h.Links() {
 		m := h.cfg.Dialect.NewMessage()

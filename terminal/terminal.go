@@ -54,6 +54,9 @@ type Config struct {
 	Logger      *slog.Logger
 	// STANStart is the first STAN (default 1); STANs wrap at 999999.
 	STANStart uint32
+
+	// Security turns on MACs and working keys (keys.go); nil: off.
+	Security *Security
 }
 
 // Terminal is one POS with its own TID and STAN sequence.
@@ -69,6 +72,8 @@ type Terminal struct {
 	flushing bool
 
 	lastTraffic atomic.Int64 // unix nanos
+
+	*termKeys // MACs and working keys (keys.go); nil when off
 }
 
 type pendingReversal struct {
@@ -139,6 +144,10 @@ func New(cfg Config) (*Terminal, error) {
 		start = 1
 	}
 	t.stan.Store(start - 1)
+	var err error
+	if t.termKeys, err = newTermKeys(t, cfg.Security); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -276,6 +285,10 @@ func (t *Terminal) handleHost(l *link.Link, in *link.Inbound) {
 		return
 	}
 	code := iso.Get(in.Msg, 70)
+	rc := "00"
+	if code == "101" {
+		rc = t.keyChange(in.Msg) // new working keys in field 62
+	}
 	if code == "002" {
 		t.mu.Lock()
 		t.signedOn = false
@@ -289,7 +302,7 @@ func (t *Terminal) handleHost(l *link.Link, in *link.Inbound) {
 			_ = iso.Set(resp, id, v)
 		}
 	}
-	_ = iso.Set(resp, 39, "00")
+	_ = iso.Set(resp, 39, rc)
 	_ = l.Reply(in, resp)
 }
 
@@ -355,6 +368,11 @@ func (t *Terminal) Begin(tx Tx, done func(Outcome)) {
 			if iso.IsApproval(o.RC) {
 				o.Class = Approved
 				if tx.Kind == SignOn {
+					if err := t.installKeys(r.Resp); err != nil { // KCV mismatch...
+						o.Class, o.Why = Declined, err.Error()
+						done(o)
+						return
+					}
 					t.mu.Lock()
 					t.signedOn = true
 					t.mu.Unlock()
@@ -367,6 +385,9 @@ func (t *Terminal) Begin(tx Tx, done func(Outcome)) {
 			fill(&o, r.Resp)
 		}
 		o.Why = explain(r, t.cfg.Timeout)
+		if why := macWhy(r.Err); why != "" {
+			o.Why = why // an answer whose MAC failed: not trusted
+		}
 		var le *link.LinkError
 		linkFailed := errors.As(r.Err, &le)
 		switch {
@@ -549,7 +570,7 @@ func (t *Terminal) Run(ctx context.Context) {
 // acknowledges: any 04x0 answer means the host has the reversal, even one
 // whose other fields are odd.
 func acknowledges(r link.Result) bool {
-	if r.Resp == nil {
+	if r.Resp == nil || untrusted(r.Err) { // a 0410 whose MAC fails proves nothing
 		return false
 	}
 	mti, _ := r.Resp.GetMTI()

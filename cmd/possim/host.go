@@ -28,6 +28,8 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	idle := fs.Duration("idle-timeout", 10*time.Minute, "close a link idle for this long")
 	var ff faultFlags
 	ff.add(fs, true)
+	var sf securityFlags
+	sf.add(fs, true)
 	verbose := fs.CountP("verbose", "v", "print every message (-v) and masked dumps (-vv)")
 	if code, done := parse(fs, args, stderr); done {
 		return code
@@ -56,9 +58,13 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr(stderr, "host", "%v", err)
 	}
+	sec, err := sf.hostSecurity()
+	if err != nil {
+		return usageErr(stderr, "host", "%v", err)
+	}
 	cfg := host.Config{
 		Listen: *listen, Dialect: dl, Match: match, Rules: rules, MaxConns: *maxConns, IdleTimeout: *idle,
-		Faults: faults, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+		Faults: faults, Security: sec, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	}
 	if *verbose > 0 {
 		tr := newTranscript(stdout, "host", "terminal", *verbose > 1)
@@ -73,6 +79,9 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "possim host listening on %s (%s: %s); Ctrl-C to stop\n", h.Addr(), dl.Name, dl.Framing.Describe())
+	if sec != nil {
+		fmt.Fprintln(stdout, sec) // check values only
+	}
 	if faults != nil {
 		fmt.Fprintf(stdout, "faults: %d rules, seed %d\n", len(faults.Rules()), faults.Seed())
 	}

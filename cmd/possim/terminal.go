@@ -35,6 +35,8 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	stan := fs.Uint32("stan", 1, "first STAN to use")
 	var ff faultFlags
 	ff.add(fs, false)
+	var sf securityFlags
+	sf.add(fs, false)
 	verbose := fs.BoolP("verbose", "v", false, "print masked dumps of every message")
 	if code, done := parse(fs, args, stderr); done {
 		return code
@@ -61,12 +63,16 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr(stderr, "terminal", "%v", err)
 	}
+	sec, err := sf.terminalSecurity()
+	if err != nil {
+		return usageErr(stderr, "terminal", "%v", err)
+	}
 	tr := newTranscript(stdout, "terminal", "host", *verbose)
 	term, err := terminal.New(terminal.Config{
 		Target: *target, Dialect: dl, Match: match, TID: *tid, MID: *mid,
 		Timeout: *timeout, ConnectTimeout: *connectTimeout, ConnectAttempts: *attempts,
 		SignOnAtConnect: !*noSignOn && kind != terminal.SignOn, ReversalAttempts: *revAttempts, ReversalBackoff: *revBackoff,
-		Observer: tr.event, STANStart: *stan, Faults: faults,
+		Observer: tr.event, STANStart: *stan, Faults: faults, Security: sec,
 	})
 	if err != nil {
 		return usageErr(stderr, "terminal", "%v", err)
@@ -74,6 +80,9 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	fmt.Fprintf(stdout, "terminal %s → %s (%s, %s)\n", *tid, *target, dl.Name, dl.Framing.Describe())
+	if sec != nil {
+		fmt.Fprintln(stdout, sec) // check values only
+	}
 	if err := term.Connect(ctx); err != nil {
 		fmt.Fprintf(stdout, "\n%-8s %s\n         why: %v\n", kind, "NOT SENT", err)
 		return 1
@@ -81,6 +90,9 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	defer term.Close()
 	o := term.Do(terminal.Tx{Kind: kind, Amount: amt, Card: terminal.Card{PAN: *pan, Expiry: *expiry}, OrigRRN: *rrn})
 	fmt.Fprintf(stdout, "\n%s\n", o)
+	if ki, ok := term.Keys(); ok {
+		fmt.Fprintf(stdout, "working keys: %s\n", ki)
+	}
 	if o.Class == terminal.Approved || o.Class == terminal.Declined {
 		return 0
 	}

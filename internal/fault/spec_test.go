@@ -87,7 +87,8 @@ func TestCatalogue(t *testing.T) {
 	cat := Catalogue()
 	want := []string{"drop", "delay", "duplicate", "reorder", "stan-mismatch", "tid-mismatch", "wrong-mti", "corrupt-field",
 		"remove-field", "bad-length", "rc", "bad-mac", "garbage", "duplicate-request", "latency", "bandwidth", "blackhole",
-		"reset", "close", "half-open", "slow-drip", "truncate", "refuse", "unsolicited", "crash", "die"}
+		"reset", "close", "half-open", "slow-drip", "truncate", "refuse", "unsolicited", "crash", "die",
+		"mac-wrong-key", "mac-stale-key", "mac-missing", "key-desync", "kcv-wrong"}
 	names := map[string]TypeInfo{}
 	for _, ti := range cat {
 		names[ti.Name] = ti

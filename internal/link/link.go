@@ -649,7 +649,12 @@ func (l *Link) process(payload []byte, now time.Time) {
 	}
 	if derr != nil {
 		l.bad.Add(1)
-		l.emit(Event{Kind: EvBadMessage, Time: now, Msg: msg, Detail: "cannot unpack: " + derr.Error()})
+		detail := "cannot unpack: " + derr.Error()
+		var u interface{ Untrusted() bool }
+		if errors.As(derr, &u) && u.Untrusted() {
+			detail = derr.Error() // it unpacked, but its MAC failed
+		}
+		l.emit(Event{Kind: EvBadMessage, Time: now, Msg: msg, Detail: detail})
 	} else if l.cfg.Interceptor != nil {
 		plan := l.cfg.Interceptor.Inbound(msg)
 		if len(plan.Fired) > 0 {
