@@ -244,6 +244,14 @@ func (t *Terminal) connectOnce(ctx context.Context) error {
 		if o.Class != Approved {
 			why := fmt.Sprintf("sign-on failed: %s %s", o.Class, firstNonEmpty(o.Why, o.RC+" "+o.RCMeaning))
 			t.setErr(why)
+			// A link without a sign-on is no use: drop it, so that the next
+			// attempt starts over instead of finding it "connected".
+			t.mu.Lock()
+			if t.l == l {
+				t.l = nil
+			}
+			t.mu.Unlock()
+			l.Close()
 			return errors.New(why)
 		}
 	}

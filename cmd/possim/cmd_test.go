@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 
@@ -108,5 +109,36 @@ func TestDemoTranscript(t *testing.T) {
 	}
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
+
+// A terminal whose TMK differs from the host's: sign-on fails with the KCV
+// mismatch named, on every connect attempt, and nothing is sent.
+func TestTerminalWrongTMK(t *testing.T) {
+	d, _ := iso.Lookup("iso87ascii")
+	var sf securityFlags
+	fs := newFlags("host", "host", io.Discard)
+	sf.add(fs, true)
+	if err := fs.Parse([]string{"--tmk", "0123456789ABCDEFFEDCBA9876543210"}); err != nil {
+		t.Fatal(err)
+	}
+	sec, err := sf.hostSecurity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d, Security: sec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	code, out, _ := runCmd("terminal", "--target", h.Addr().String(), "--tmk", "11111111111111112222222222222222", "--connect-attempts", "2", "purchase")
+	if code != 1 || !strings.Contains(out, "KCV mismatch on the MAC key") || strings.Contains(out, "purchase APPROVED") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if strings.Contains(strings.ToUpper(out), "11111111111111112222222222222222") {
+		t.Fatal("the TMK was printed")
 	}
 }
