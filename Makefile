@@ -2,20 +2,35 @@ GO      ?= go
 BIN     := bin/possim
 PKGS    := ./...
 
-.PHONY: build run test bench fuzz clean
+.PHONY: build run test bench bench-long bench-micro fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/possim
 
-# The demo: an embedded host and a terminal, a readable transcript.
+# The demo: an embedded host and a terminal, a readable transcript; then a
+# short load run against the embedded host with a little fault mix (1 % of
+# answers lost, 2 % too late), ending in the report.
 run: build
 	./$(BIN) demo
+	@echo
+	./$(BIN) simulate --tps 300 --duration 5s --timeout 500ms --seed 7 \
+	    --fault 'drop:mti=0210,p=0.01' --fault 'delay:mti=0210,p=0.02,delay=800ms'
 
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -timeout 240s $(PKGS)
 
+# The side-by-side table (possim vs iso8583-connection, codec ceiling, rate
+# accuracy, terminal counts): about 2.5 minutes on 2 cores.
 bench:
+	$(GO) run ./internal/bench/cmd/possim-bench
+
+# RSS over a 10-minute run (not in CI).
+bench-long:
+	$(GO) run ./internal/bench/cmd/possim-bench --long 10m
+
+# Go micro-benchmarks: codec per dialect, MAC, recorder, rules, link.
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/... ./host/... ./terminal/...
 
 # Fuzz every parser of bytes from the network for a short while each.

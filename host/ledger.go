@@ -79,7 +79,8 @@ type Counts struct {
 	// than 8 characters, or STAN not 1–6 digits: neither can come from a
 	// message that unpacked): counted, not stored.
 	Unkeyed uint64
-	Stored  int // entries held (transactions and reversals without original)
+	Stored  int    // entries held (transactions and reversals without original)
+	Evicted uint64 // oldest entries forgotten because the ledger was full
 }
 
 // orphanWindow bounds how long a reversal without original waits for its
@@ -179,24 +180,60 @@ func (e *entry) tx(k txKey) Tx {
 const shardCount = 64 // a power of two
 
 type shard struct {
-	mu sync.Mutex
-	m  map[txKey]entry
-	c  Counts // this shard's share, updated under mu (no shared counter to contend on)
-	_  [64]byte
+	mu    sync.Mutex
+	m     map[txKey]entry
+	order []txKey // insertion order, a ring: the oldest is forgotten first when the shard is full
+	next  int
+	c     Counts // this shard's share, updated under mu (no shared counter to contend on)
+	_     [64]byte
 }
 
 // Ledger is the host's account of transactions; safe for concurrent use.
+// It keeps at most a fixed number of entries (DefaultLedgerMax): a load
+// test must not grow the host's memory without end, so the oldest are
+// forgotten first and counted as Evicted. A reversal of a forgotten
+// original is acknowledged like any reversal without original.
 type Ledger struct {
-	shards [shardCount]shard
+	shards   [shardCount]shard
+	perShard int
 }
 
-// NewLedger returns an empty ledger.
-func NewLedger() *Ledger {
-	l := &Ledger{}
+// DefaultLedgerMax is how many transactions a ledger remembers (about
+// 120 MB at ~120 bytes each).
+const DefaultLedgerMax = 1 << 20
+
+// NewLedger returns an empty ledger of DefaultLedgerMax entries.
+func NewLedger() *Ledger { return NewLedgerMax(DefaultLedgerMax) }
+
+// NewLedgerMax returns an empty ledger that remembers about limit entries.
+func NewLedgerMax(limit int) *Ledger {
+	l := &Ledger{perShard: max(1, limit/shardCount)}
 	for i := range l.shards {
 		l.shards[i].m = make(map[txKey]entry)
 	}
 	return l
+}
+
+// remember stores e under k, forgetting the shard's oldest entry when it is
+// full. Called with s.mu held.
+func (l *Ledger) remember(s *shard, k txKey, e entry) {
+	if _, exists := s.m[k]; !exists {
+		if s.order == nil {
+			s.order = make([]txKey, 0, min(l.perShard, 1024))
+		}
+		if len(s.order) < l.perShard {
+			s.order = append(s.order, k)
+		} else {
+			old := s.order[s.next]
+			if _, still := s.m[old]; still {
+				delete(s.m, old)
+				s.c.Evicted++
+			}
+			s.order[s.next] = k
+			s.next = (s.next + 1) % l.perShard
+		}
+	}
+	s.m[k] = e
 }
 
 func (l *Ledger) shard(k txKey) *shard {
@@ -253,7 +290,7 @@ func (l *Ledger) Record(tx Tx) {
 			s.c.Reversed++
 		}
 	}
-	s.m[k] = e
+	l.remember(s, k, e)
 }
 
 // Reverse applies a reversal (0400/0401/0420/0421) received from terminal
@@ -290,7 +327,7 @@ func (l *Ledger) Reverse(tid, stan string, field90 string, repeat bool) ReverseO
 	e, found := s.m[k]
 	if !found || e.orphan && now-e.at > int64(orphanWindow) {
 		s.c.ReversalsWithoutOriginal++
-		s.m[k] = entry{at: now, state: Reversed, reversals: 1, orphan: true}
+		l.remember(s, k, entry{at: now, state: Reversed, reversals: 1, orphan: true})
 		ktid, kstan := k.strings()
 		out.Reason = join(notes, fmt.Sprintf("no original for TID %s STAN %s: acknowledged (it may have been lost before reaching the host)", ktid, kstan))
 		return out
@@ -298,7 +335,7 @@ func (l *Ledger) Reverse(tid, stan string, field90 string, repeat bool) ReverseO
 	if e.orphan {
 		s.c.DuplicateReversals++
 		e.reversals = satInc(e.reversals)
-		s.m[k] = e
+		l.remember(s, k, e)
 		out.AlreadyReversed = true
 		out.Reason = join(notes, dupReason(repeat)+"; the original was never seen")
 		return out
@@ -325,7 +362,7 @@ func (l *Ledger) Reverse(tid, stan string, field90 string, repeat bool) ReverseO
 			notes = append(notes, "the first reversal received is a repeat: the first attempt never arrived")
 		}
 	}
-	s.m[k] = e
+	l.remember(s, k, e)
 	out.Original = e.tx(k)
 	out.Reason = join(notes, "")
 	return out
@@ -389,6 +426,7 @@ func (l *Ledger) Counts() Counts {
 		c.ReversalsOfDeclined += s.c.ReversalsOfDeclined
 		c.OriginalsAfterReversal += s.c.OriginalsAfterReversal
 		c.Unkeyed += s.c.Unkeyed
+		c.Evicted += s.c.Evicted
 		c.Stored += len(s.m)
 		s.mu.Unlock()
 	}

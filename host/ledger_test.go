@@ -432,3 +432,23 @@ func FuzzParseField90(f *testing.F) {
 		}
 	})
 }
+
+// A load test must not grow the host without end: the ledger forgets its
+// oldest entries when full, and counts them.
+func TestLedgerIsBounded(t *testing.T) {
+	l := NewLedgerMax(shardCount * 4) // 4 per shard
+	for i := range 10_000 {
+		l.Record(Tx{TID: "TERM0001", STAN: fmt.Sprintf("%06d", i+1), RC: "00"})
+	}
+	c := l.Counts()
+	if c.Stored > shardCount*4 || c.Evicted != uint64(10_000-c.Stored) || c.Approved != 10_000 {
+		t.Fatalf("counts %+v", c)
+	}
+	// The newest are still there; a reversal of a forgotten one is taken as without original.
+	if _, ok := l.Lookup("TERM0001", "010000"); !ok {
+		t.Fatal("newest entry forgotten")
+	}
+	if out := l.Reverse("TERM0001", "999999", BuildField90("0200", "000001", "1127101500", "", ""), false); out.Found {
+		t.Fatalf("evicted original still found: %+v", out)
+	}
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func simRun(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(append([]string{"simulate"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestSimulateJSONReportAndThresholdsMet(t *testing.T) {
+	hdr := filepath.Join(t.TempDir(), "lat.hlog")
+	code, out, errs := simRun(t, "--tps", "400", "--duration", "500ms", "--terminals", "20", "--links", "2",
+		"--mix", "purchase=80,balance=10,refund=10", "--seed", "42", "--output", "json", "--quiet",
+		"--threshold", "p99<5s", "--threshold", "timeout_rate<0.01", "--hdr-log", hdr)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	var rep struct {
+		Seed        int64            `json:"seed"`
+		Requests    int64            `json:"requests"`
+		OfferedRate float64          `json:"offered_rate"`
+		Outcomes    map[string]int64 `json:"outcomes"`
+		Latency     map[string]any   `json:"latency"`
+		Service     map[string]any   `json:"service_time"`
+		TxTypes     []struct {
+			Type     string `json:"type"`
+			Requests int64  `json:"requests"`
+		} `json:"tx_types"`
+		Thresholds []thresholdResult `json:"thresholds"`
+		Simulation simExtra          `json:"simulation"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep.Seed != 42 || rep.Requests != 200 || rep.Outcomes["approved"] != 200 || rep.OfferedRate != 400 {
+		t.Errorf("report %+v", rep)
+	}
+	if rep.Latency["p99_ms"] == nil || rep.Service["p50_ms"] == nil {
+		t.Errorf("latency %v service %v", rep.Latency, rep.Service)
+	}
+	if len(rep.TxTypes) != 3 || len(rep.Thresholds) != 2 || !rep.Thresholds[0].OK || !rep.Thresholds[1].OK {
+		t.Errorf("types %+v thresholds %+v", rep.TxTypes, rep.Thresholds)
+	}
+	if s := rep.Simulation; s.Terminals != 20 || s.Links != 2 || s.Host == nil || s.Host.Approved != 200 {
+		t.Errorf("simulation %+v", s)
+	}
+	b, err := os.ReadFile(hdr)
+	if err != nil || !strings.Contains(string(b), "HIST") {
+		t.Errorf("hdr log: %v\n%s", err, b)
+	}
+}
+
+func TestSimulateStatusLineAndTextReport(t *testing.T) {
+	code, out, errs := simRun(t, "--stages", "0s:100,1100ms:300", "--terminals", "3", "--seed", "1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"Requests", "Latency", "Service time", "Outcomes", "approved", "Seed          [value]", "host ledger"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errs, "[    1s] offered") || !strings.Contains(errs, "3 terminals on 2 links") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+}
+
+func TestSimulateThresholdNotMetExits1(t *testing.T) {
+	code, out, errs := simRun(t, "--tps", "200", "--duration", "200ms", "--quiet", "--threshold", "p50<1us", "--threshold", "tps>0")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "threshold p50<1us not met") || strings.Contains(errs, "tps>0 not met") {
+		t.Errorf("stderr: %s", errs)
+	}
+	if !strings.Contains(out, "FAILED") {
+		t.Errorf("report:\n%s", out)
+	}
+}
+
+func TestSimulateTargetRefusedExits1(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	code, _, errs := simRun(t, "--tps", "10", "--duration", "100ms", "--target", addr, "--quiet")
+	if code != 1 || !strings.Contains(errs, "connect refused") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+func TestSimulateWithFault(t *testing.T) {
+	code, out, errs := simRun(t, "--tps", "200", "--duration", "250ms", "--quiet", "--seed", "5", "--timeout", "100ms",
+		"--reversal-backoff", "10ms", "--fault", "drop:mti=0210,nth=10,name=lose10th")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(out, "Faults fired") || !strings.Contains(out, "lose10th") || !strings.Contains(out, "timeout_reversed          1 ") {
+		t.Errorf("report:\n%s", out)
+	}
+}
+
+func TestSimulateBadFlagsExit2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "give the load"},
+		{[]string{"--tps", "0"}, "--tps 0"},
+		{[]string{"--tps", "-5"}, "--tps -5"},
+		{[]string{"--tps", "10", "--duration", "0s"}, "--duration"},
+		{[]string{"--tps", "10", "--stages", "0s:1,1s:1"}, "--stages replaces"},
+		{[]string{"--stages", "1s:10,2s:10"}, "first stage must be at 0s"},
+		{[]string{"--tps", "10", "--mix", "void=1"}, "not a load transaction type"},
+		{[]string{"--tps", "10", "--terminals", "0"}, "--terminals"},
+		{[]string{"--tps", "10", "--terminals", "2", "--links", "3"}, "--links 3"},
+		{[]string{"--tps", "10", "--max-inflight", "0"}, "--max-inflight"},
+		{[]string{"--tps", "10", "--output", "xml"}, "--output"},
+		{[]string{"--tps", "10", "--threshold", "p99<"}, "missing value"},
+		{[]string{"--tps", "10", "--threshold", "p42<1ms"}, "unknown metric"},
+		{[]string{"--tps", "10", "--dialect", "nope"}, "unknown dialect"},
+		{[]string{"--tps", "10", "--fault", "nope"}, "--fault"},
+		{[]string{"--tps", "10", "--fault", "die"}, "not yet supported"},
+		{[]string{"--tps", "10", "--target", "127.0.0.1:1", "--fault", "crash:down=1s"}, "needs the embedded host"},
+		{[]string{"--tps", "10", "--amount", "1.2"}, "--amount"},
+		{[]string{"--tps", "10", "--bogus"}, "unknown flag"},
+		{[]string{"--tps", "10", "extra"}, "unexpected argument"},
+		{[]string{"--tps", "10", "--target", "127.0.0.1:1", "--host-rules", "x.yaml"}, "--host-rules"},
+	} {
+		code, _, errs := simRun(t, tc.args...)
+		if code != 2 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q (want 2 and %q)", tc.args, code, errs, tc.want)
+		}
+	}
+	if code, out, _ := simRun(t, "--help"); code != 0 {
+		t.Errorf("--help: exit %d %s", code, out)
+	}
+}

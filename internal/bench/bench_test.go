@@ -1,0 +1,80 @@
+package bench
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/possim/possim/terminal"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/possim/possim/internal/link.NewPool.func1"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+// The measurements run, briefly, and make sense.
+func TestMeasurementsSmoke(t *testing.T) {
+	req, resp, err := Messages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mti, _ := resp.GetMTI(); mti != "0210" {
+		t.Fatalf("answer MTI %s", mti)
+	}
+	s, err := Saturation(PipelineConfig{Terminals: 10, Links: 2}, 32, 200*time.Millisecond)
+	if err != nil || s.Errors != 0 || s.TPS() <= 0 || s.CPUPerTx() <= 0 {
+		t.Fatalf("saturation %+v %v", s, err)
+	}
+	b, err := Baseline(req, 8, 1, 200*time.Millisecond)
+	if err != nil || b.Errors != 0 || b.TPS() <= 0 {
+		t.Fatalf("baseline %+v %v", b, err)
+	}
+	o, err := OpenRun(PipelineConfig{Terminals: 5, Links: 1}, 500, 300*time.Millisecond)
+	if err != nil || o.Errors != 0 || o.Report.Requests != 150 {
+		t.Fatalf("open %+v %v", o, err)
+	}
+}
+
+// BenchmarkPipeline is one transaction through the fleet and the embedded
+// host at saturation (128 in flight): profile it with
+//
+//	go test -run '^$' -bench Pipeline -benchtime 200000x -cpuprofile cpu.out ./internal/bench/
+func BenchmarkPipeline(b *testing.B) {
+	for _, links := range []int{1, terminal.DefaultLinks(1 << 20)} {
+		b.Run(linksName(links), func(b *testing.B) {
+			p, err := StartPipeline(PipelineConfig{Terminals: 100, Links: links})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			b.ReportAllocs()
+			b.ResetTimer()
+			s := RunSaturation(p, int64(b.N), 128)
+			b.ReportMetric(s.TPS(), "tx/s")
+			b.ReportMetric(float64(s.CPUPerTx().Nanoseconds())/1e3, "cpu-µs/tx")
+			if s.Errors != 0 {
+				b.Fatalf("%d errors", s.Errors)
+			}
+		})
+	}
+}
+
+// BenchmarkBaseline is the same exchange through iso8583-connection.
+func BenchmarkBaseline(b *testing.B) {
+	req, _, err := Messages()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := Baseline(req, 128, 1, 2*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(s.TPS(), "tx/s")
+	b.ReportMetric(float64(s.CPUPerTx().Nanoseconds())/1e3, "cpu-µs/tx")
+}
+
+func linksName(n int) string { return "links=" + strconv.Itoa(n) }
