@@ -1,60 +1,13 @@
 package load
 
-// rcMeanings are the usual meanings of ISO 8583:1987 response codes (field
-// 39). Networks and hosts differ in the details; these are the common
-// readings, for humans reading a report, not for deciding anything.
-var rcMeanings = map[string]string{
-	"00": "approved",
-	"01": "refer to card issuer",
-	"02": "refer to card issuer, special condition",
-	"03": "invalid merchant",
-	"04": "pick up card",
-	"05": "do not honour",
-	"06": "error",
-	"07": "pick up card, special condition",
-	"08": "honour with identification",
-	"10": "approved for partial amount",
-	"11": "approved (VIP)",
-	"12": "invalid transaction",
-	"13": "invalid amount",
-	"14": "invalid card number",
-	"15": "no such issuer",
-	"19": "re-enter transaction",
-	"21": "no action taken",
-	"25": "unable to locate record",
-	"30": "format error",
-	"31": "bank not supported by switch",
-	"33": "expired card, pick up",
-	"34": "suspected fraud, pick up",
-	"36": "restricted card, pick up",
-	"38": "allowable PIN tries exceeded, pick up",
-	"39": "no credit account",
-	"40": "requested function not supported",
-	"41": "lost card, pick up",
-	"43": "stolen card, pick up",
-	"51": "insufficient funds",
-	"52": "no checking account",
-	"53": "no savings account",
-	"54": "expired card",
-	"55": "incorrect PIN",
-	"56": "no card record",
-	"57": "transaction not permitted to cardholder",
-	"58": "transaction not permitted to terminal",
-	"59": "suspected fraud",
-	"61": "exceeds withdrawal amount limit",
-	"62": "restricted card",
-	"63": "security violation",
-	"65": "exceeds withdrawal frequency limit",
-	"68": "response received too late",
-	"75": "allowable number of PIN tries exceeded",
-	"76": "invalid or nonexistent account",
-	"85": "no reason to decline",
-	"91": "issuer or switch inoperative",
-	"92": "destination cannot be found for routing",
-	"94": "duplicate transmission",
-	"96": "system malfunction",
-}
+import "github.com/possim/possim/internal/iso"
 
 // RCMeaning returns the usual meaning of an ISO 8583 response code, or ""
-// when the code is not a common one.
-func RCMeaning(rc string) string { return rcMeanings[rc] }
+// when the code is not a common one. The table is internal/iso's, shared
+// with transcripts and the terminal.
+func RCMeaning(rc string) string {
+	if m := iso.RCMeaning(rc); m != "unknown response code" {
+		return m
+	}
+	return ""
+}
