@@ -31,6 +31,7 @@ var rcMeanings = map[string]string{
 	"08": "honour with identification",
 	"10": "approved for partial amount",
 	"11": "approved (VIP)",
+	"16": "approved, update track 3",
 	"12": "invalid transaction",
 	"13": "invalid amount",
 	"14": "invalid card number",
