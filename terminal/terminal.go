@@ -70,6 +70,7 @@ type Terminal struct {
 	signedOn bool
 	saf      []*pendingReversal
 	flushing bool
+	inFlush  int // stored reversals a flush has taken out of saf and not yet settled
 
 	lastTraffic atomic.Int64 // unix nanos
 
@@ -490,7 +491,7 @@ func (t *Terminal) store(orig *iso8583.Message, why string) *ReversalResult {
 func (t *Terminal) PendingReversals() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.saf)
+	return len(t.saf) + t.inFlush
 }
 
 // flushSAF sends stored reversals (as 0401 repeats) one by one; those
@@ -504,6 +505,7 @@ func (t *Terminal) flushSAF() {
 	t.flushing = true
 	queue := t.saf
 	t.saf = nil
+	t.inFlush = len(queue) // still pending for PendingReversals while they are sent
 	t.mu.Unlock()
 	var keep []*pendingReversal
 	for _, p := range queue {
@@ -514,13 +516,19 @@ func (t *Terminal) flushSAF() {
 		}
 		rev, err := t.reversalFor(p.orig, p.stan, true, time.Now())
 		if err != nil {
+			keep = append(keep, p)
 			continue
 		}
+		t.mu.Lock()
 		p.result.Attempts++
+		t.mu.Unlock()
 		r := l.Call(rev, t.cfg.Timeout)
-		if r.Err == nil {
+		if acknowledges(r) {
+			t.mu.Lock()
 			p.result.Acked, p.result.Pending = true, false
 			p.result.Why = "sent from store-and-forward after reconnect"
+			t.inFlush--
+			t.mu.Unlock()
 			t.cfg.Logger.Info("stored reversal acknowledged", "stan", p.stan)
 			continue
 		}
@@ -528,6 +536,7 @@ func (t *Terminal) flushSAF() {
 	}
 	t.mu.Lock()
 	t.saf = append(keep, t.saf...)
+	t.inFlush = 0
 	t.flushing = false
 	t.mu.Unlock()
 }

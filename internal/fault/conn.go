@@ -152,6 +152,10 @@ type faultConn struct {
 	blackholes atomic.Int32
 	halts      atomic.Int32
 	wdeadline  atomic.Int64 // unix nanoseconds; 0 = none
+	// held is what a read already waiting when a half-open fault attached
+	// got: kept, as by a socket nobody reads, and delivered once the fault
+	// goes. Only the reader touches it (one Read at a time).
+	held []byte
 }
 
 // WrapConn applies the rule set's link faults to c, a connection of the
@@ -458,26 +462,42 @@ func (c *faultConn) sleep(d time.Duration) error {
 // Read blocks while a half-open fault holds the connection (until Close or
 // the rule's removal); otherwise it reads.
 func (c *faultConn) Read(b []byte) (int, error) {
-	for c.halts.Load() > 0 {
-		c.mu.Lock()
-		w := c.wake
-		c.mu.Unlock()
-		if c.halts.Load() <= 0 {
-			break
+	for {
+		for c.halts.Load() > 0 {
+			c.mu.Lock()
+			w := c.wake
+			c.mu.Unlock()
+			if c.halts.Load() <= 0 {
+				break
+			}
+			select {
+			case <-c.closed:
+				return 0, c.closedErr()
+			case <-w:
+			}
 		}
-		select {
-		case <-c.closed:
-			return 0, c.closedErr()
-		case <-w:
+		if len(c.held) > 0 {
+			n := copy(b, c.held)
+			c.held = c.held[n:]
+			return n, nil
 		}
+		n, err := c.Conn.Read(b)
+		if n > 0 && c.halts.Load() > 0 {
+			// The read was waiting before half-open attached: hold
+			// what it got until the fault goes.
+			c.held = append(c.held, b[:n]...)
+			n = 0
+			if err == nil {
+				continue
+			}
+		}
+		if err != nil {
+			if fe := c.fault.Load(); fe != nil {
+				err = *fe
+			}
+		}
+		return n, err
 	}
-	n, err := c.Conn.Read(b)
-	if err != nil {
-		if fe := c.fault.Load(); fe != nil {
-			err = *fe
-		}
-	}
-	return n, err
 }
 
 func (c *faultConn) signal() {

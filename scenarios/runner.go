@@ -1,0 +1,652 @@
+package scenarios
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/possim/possim/host"
+	"github.com/possim/possim/internal/fault"
+	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/terminal"
+)
+
+// Options change how a scenario runs.
+type Options struct {
+	// Seed replaces the scenario's seed when not 0.
+	Seed uint64
+	// ModifyHost and ModifyTerminal change a side's config just before it
+	// is built: tests use them to break a behaviour on purpose and check
+	// that the scenario then fails.
+	ModifyHost     func(*host.Config)
+	ModifyTerminal func(id string, cfg *terminal.Config)
+}
+
+// OutcomeRec is the outcome of one transaction a step started.
+type OutcomeRec struct {
+	Step      int                      `json:"step"`
+	Terminal  string                   `json:"terminal"`
+	TID       string                   `json:"tid"`
+	Kind      terminal.Kind            `json:"kind"`
+	Class     terminal.Class           `json:"class"`
+	STAN      string                   `json:"stan,omitempty"`
+	RC        string                   `json:"rc,omitempty"`
+	RCMeaning string                   `json:"rc_meaning,omitempty"`
+	Why       string                   `json:"why,omitempty"`
+	Latency   time.Duration            `json:"latency_ns"`
+	Reversal  *terminal.ReversalResult `json:"reversal,omitempty"`
+	SentAt    time.Time                `json:"-"`
+	DoneAt    time.Time                `json:"-"`
+}
+
+type termState struct {
+	spec     *TerminalSpec
+	term     *terminal.Terminal
+	faults   *fault.RuleSet
+	loop     bool // Run loop started
+	disrupt  time.Time
+	disruptM sync.Mutex
+}
+
+func (ts *termState) disrupted() time.Time {
+	ts.disruptM.Lock()
+	defer ts.disruptM.Unlock()
+	return ts.disrupt
+}
+
+func (ts *termState) markDisrupted(t time.Time) {
+	ts.disruptM.Lock()
+	ts.disrupt = t
+	ts.disruptM.Unlock()
+}
+
+type pendingOutcome struct {
+	done chan struct{}
+	rec  OutcomeRec
+}
+
+type runner struct {
+	sc       *Scenario
+	opts     Options
+	seed     uint64
+	rec      *recorder
+	h        *host.Host
+	hrs      *fault.RuleSet
+	hostAddr string
+	terms    map[string]*termState
+	order    []*termState
+
+	loopCtx    context.Context
+	loopCancel context.CancelFunc
+	loops      sync.WaitGroup
+
+	mu       sync.Mutex
+	results  []Result
+	outcomes []OutcomeRec
+	pending  map[int]*pendingOutcome // step index → async outcome
+	stans    map[string]string       // step id → STAN
+	endAt    time.Time               // the steps and their outcomes are over: shutdown follows
+	closed   bool                    // finish has begun writing the record
+}
+
+// Run plays sc and checks its expectations. It never returns an invalid
+// report: a setup failure is reported as an unmet expectation.
+func Run(ctx context.Context, sc *Scenario, opts Options) *Report {
+	seed := sc.Seed
+	if opts.Seed != 0 {
+		seed = opts.Seed
+	}
+	start := time.Now()
+	rn := &runner{sc: sc, opts: opts, seed: seed, rec: newRecorder(start), terms: map[string]*termState{},
+		pending: map[int]*pendingOutcome{}, stans: map[string]string{}}
+	rep := &Report{Scenario: sc.Name, Title: sc.Title, File: sc.File, Seed: seed, Start: start, sc: sc}
+	ctx, cancel := context.WithTimeout(ctx, sc.Timeout)
+	defer cancel()
+	rn.loopCtx, rn.loopCancel = context.WithCancel(context.Background())
+	defer rn.loopCancel()
+
+	if err := rn.setup(ctx); err != nil {
+		rn.result(Result{Name: "set up the host and terminals", Pos: sc.File, Evidence: err.Error()})
+	} else {
+		rn.play(ctx)
+	}
+	rn.finish()
+	rep.Duration = time.Since(start)
+	rep.Events = rn.rec.snapshot()
+	rep.Outcomes = rn.outcomes
+	if rn.h != nil {
+		rep.HostAddr = rn.hostAddr
+		rep.Ledger = rn.h.Ledger().Counts()
+		rep.HostLog = rn.h.Events()
+		rep.ledger = rn.h.Ledger()
+		rn.checkEnd(rep)
+	}
+	rep.Results = rn.results
+	rep.Passed = rep.OK()
+	rep.Decisions = decisions(rep.Events)
+	return rep
+}
+
+func (rn *runner) result(r Result) {
+	rn.mu.Lock()
+	rn.results = append(rn.results, r)
+	rn.mu.Unlock()
+}
+
+func derivedSeed(seed uint64, i int) uint64 {
+	s := seed + uint64(i)*0x9E3779B97F4A7C15
+	if s == 0 {
+		s = 1
+	}
+	return s
+}
+
+func (rn *runner) setup(ctx context.Context) error {
+	sc := rn.sc
+	hd, hm, err := buildDialect(sc.Host.Dialect)
+	if err != nil {
+		return err
+	}
+	rn.hrs, err = fault.New(sc.Host.Faults, fault.Options{Seed: rn.seed, Dialect: hd, OnFire: rn.rec.onFire("host")})
+	if err != nil {
+		return fmt.Errorf("host faults: %w", err)
+	}
+	hc := host.Config{
+		Listen: "127.0.0.1:0", Dialect: hd, Match: hm, Rules: sc.Host.rulesInitial, Faults: rn.hrs,
+		IdleTimeout: sc.Host.IdleTimeout,
+		Observer:    func(_ *link.Link, e link.Event) { rn.rec.linkEvent("host", e) },
+		Logger:      slog.New(&logHandler{r: rn.rec, side: "host"}),
+	}
+	if k := sc.Host.Keys; k != nil {
+		// Working keys come from the seed, so a run shows the same check
+		// values each time.
+		var seed [32]byte
+		binary.LittleEndian.PutUint64(seed[:], rn.seed)
+		hc.Security = &host.Security{TMK: k.TMK, Alg: k.Alg, Pad: k.Pad, FailRC: k.FailRC, MACNetwork: k.MACNetwork,
+			KeyChangeTimeout: k.KeyChangeTimeout, Rand: rand.NewChaCha8(seed)}
+	}
+	if rn.opts.ModifyHost != nil {
+		rn.opts.ModifyHost(&hc)
+	}
+	h, err := host.New(hc)
+	if err != nil {
+		return fmt.Errorf("host: %w", err)
+	}
+	if err := h.Start(); err != nil {
+		return err
+	}
+	rn.h = h
+	rn.hostAddr = h.Addr().String()
+	for i := range sc.Terminals {
+		ts := &sc.Terminals[i]
+		td, tm, err := buildDialect(ts.Dialect)
+		if err != nil {
+			return fmt.Errorf("terminal %s: %w", ts.ID, err)
+		}
+		rs, err := fault.New(ts.Faults, fault.Options{Seed: derivedSeed(rn.seed, i+1), Dialect: td, OnFire: rn.rec.onFire(ts.ID)})
+		if err != nil {
+			return fmt.Errorf("terminal %s faults: %w", ts.ID, err)
+		}
+		id := ts.ID
+		tc := terminal.Config{
+			Target: rn.hostAddr, Dialect: td, Match: tm, TID: ts.TID, Timeout: ts.Timeout,
+			ConnectTimeout: ts.ConnectTimeout, ConnectAttempts: ts.ConnectAttempts, ReconnectBackoff: ts.ReconnectBackoff,
+			SignOnAtConnect: ts.SignOn, EchoIdle: ts.EchoIdle, ReversalAttempts: ts.ReversalAttempts,
+			ReversalBackoff: ts.ReversalBackoff, Faults: rs,
+			Observer: func(e link.Event) { rn.rec.linkEvent(id, e) },
+			Logger:   slog.New(&logHandler{r: rn.rec, side: id}),
+		}
+		if k := ts.Keys; k != nil {
+			tc.Security = &terminal.Security{TMK: k.TMK, Alg: k.Alg, Pad: k.Pad, MACNetwork: k.MACNetwork}
+		}
+		if rn.opts.ModifyTerminal != nil {
+			rn.opts.ModifyTerminal(id, &tc)
+		}
+		t, err := terminal.New(tc)
+		if err != nil {
+			return fmt.Errorf("terminal %s: %w", id, err)
+		}
+		st := &termState{spec: ts, term: t, faults: rs}
+		rn.terms[id] = st
+		rn.order = append(rn.order, st)
+	}
+	for _, ts := range rn.order {
+		if ts.spec.Connect == "start" {
+			rn.connect(ctx, ts)
+		}
+	}
+	return nil
+}
+
+// connect connects a terminal and starts its loop when it keeps connected.
+func (rn *runner) connect(ctx context.Context, ts *termState) error {
+	err := ts.term.Connect(ctx)
+	d := "connected"
+	if ts.spec.SignOn {
+		d += " and signed on"
+	}
+	if err != nil {
+		d = "connect failed: " + err.Error()
+	}
+	rn.rec.add(Event{Side: ts.spec.ID, Kind: "connect", Detail: d})
+	if ts.spec.KeepConnected && !ts.loop {
+		ts.loop = true
+		rn.loops.Add(1)
+		go func() {
+			defer rn.loops.Done()
+			ts.term.Run(rn.loopCtx)
+		}()
+	}
+	return err
+}
+
+func (rn *runner) play(ctx context.Context) {
+	for i := range rn.sc.Steps {
+		st := &rn.sc.Steps[i]
+		if st.At > 0 {
+			if !sleepCtx(ctx, time.Until(rn.rec.start.Add(st.At))) {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		ev := Event{Kind: "step", Step: st.Index, Detail: st.Describe()}
+		if st.Action == ActNote {
+			ev.Kind, ev.Detail = "note", st.Text
+		}
+		rn.rec.add(ev)
+		rn.do(ctx, st)
+	}
+	if err := ctx.Err(); err != nil {
+		why := "cancelled"
+		if errors.Is(err, context.DeadlineExceeded) {
+			why = fmt.Sprintf("the scenario did not finish within its timeout of %s", rn.sc.Timeout)
+		}
+		rn.result(Result{Name: "scenario runs to its end", Pos: rn.sc.File, Evidence: why})
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (rn *runner) do(ctx context.Context, st *Step) {
+	now := time.Now()
+	switch st.Action {
+	case ActSend, ActSignOn, ActEcho:
+		ts := rn.terms[st.Terminal]
+		p := rn.begin(st, ts)
+		if st.Async {
+			return
+		}
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+		}
+	case ActAwait:
+		ref := rn.sc.step(st.Name)
+		rn.mu.Lock()
+		p := rn.pending[ref.Index]
+		rn.mu.Unlock()
+		select {
+		case <-p.done:
+			if st.Expect != nil {
+				rn.result(checkOutcome(st, st.Expect, &p.rec))
+			}
+		case <-ctx.Done():
+		}
+	case ActConnect:
+		ts := rn.terms[st.Terminal]
+		err := rn.connect(ctx, ts)
+		if st.Expect != nil {
+			rn.result(checkConnect(st, err))
+		}
+	case ActWait:
+		sleepCtx(ctx, st.Duration)
+	case ActWaitFor:
+		rn.waitFor(ctx, st)
+	case ActAddFault:
+		rs := rn.hrs
+		if st.FaultOn != "host" {
+			rs = rn.terms[st.FaultOn].faults
+		}
+		if _, err := rs.Add(st.Fault); err != nil {
+			rn.result(Result{Name: st.label() + ": " + st.Describe(), Pos: st.Pos, Step: st.Index, Evidence: err.Error()})
+		}
+		rn.disruptAll(now)
+	case ActRemoveFault:
+		n := 0
+		sets := []*fault.RuleSet{rn.hrs}
+		for _, ts := range rn.order {
+			sets = append(sets, ts.faults)
+		}
+		for _, rs := range sets {
+			for _, r := range rs.Rules() {
+				if r.Name == st.Name && rs.Remove(r.ID) {
+					n++
+				}
+			}
+		}
+		if n == 0 {
+			rn.result(Result{Name: st.label() + ": " + st.Describe(), Pos: st.Pos, Step: st.Index,
+				Evidence: fmt.Sprintf("no active fault named %q to remove", st.Name)})
+		}
+	case ActDropLink:
+		if st.Name == "host" {
+			n := rn.h.DropLinks()
+			rn.rec.add(Event{Side: "host", Kind: "log", Detail: fmt.Sprintf("dropped %d links", n)})
+			rn.disruptAll(now)
+		} else {
+			ts := rn.terms[st.Name]
+			ts.markDisrupted(now)
+			if l := ts.term.Link(); l != nil {
+				l.Abort(errors.New("link dropped by the scenario (cable pulled at the terminal)"))
+			}
+		}
+	case ActRestartHost:
+		var err error
+		if st.Duration > 0 {
+			err = rn.h.Crash(st.Duration)
+		} else {
+			err = rn.h.Restart()
+		}
+		rn.disruptAll(now)
+		if err != nil {
+			rn.result(Result{Name: st.label() + ": " + st.Describe(), Pos: st.Pos, Step: st.Index, Evidence: err.Error()})
+		}
+	case ActRotateKeys:
+		ts := rn.terms[st.Terminal]
+		info, err := rn.h.RotateKeys(ts.spec.TID, st.Notify)
+		d := fmt.Sprintf("working keys of %s changed: %s", st.Terminal, info)
+		if err != nil {
+			d = fmt.Sprintf("key change for %s: %v", st.Terminal, err)
+		}
+		rn.rec.add(Event{Side: "host", Kind: "log", Detail: d})
+		ts.markDisrupted(now)
+		if e := st.Expect; e != nil && e.Confirmed != nil {
+			r := Result{Name: fmt.Sprintf("%s: %s → %s", st.label(), st.Describe(), yesNo(*e.Confirmed, "confirmed", "not confirmed")),
+				Pos: e.Pos, Step: st.Index, order: st.Index, OK: (err == nil) == *e.Confirmed}
+			if !r.OK {
+				r.Evidence = d
+				if err == nil {
+					r.Evidence = "the terminal confirmed it: " + d
+				}
+			}
+			rn.result(r)
+		}
+	case ActSetRules:
+		if st.Rules == nil {
+			rn.h.SetRules(rn.sc.Host.rulesInitial)
+		} else {
+			rn.h.SetRules(st.Rules)
+		}
+	}
+}
+
+func (rn *runner) disruptAll(t time.Time) {
+	for _, ts := range rn.order {
+		ts.markDisrupted(t)
+	}
+}
+
+// begin starts the step's transaction; its outcome is recorded and checked
+// when it arrives.
+func (rn *runner) begin(st *Step, ts *termState) *pendingOutcome {
+	p := &pendingOutcome{done: make(chan struct{})}
+	rn.mu.Lock()
+	rn.pending[st.Index] = p
+	rn.mu.Unlock()
+	sent := time.Now()
+	ts.term.Begin(st.Tx, func(o terminal.Outcome) {
+		rec := OutcomeRec{Step: st.Index, Terminal: ts.spec.ID, TID: ts.spec.TID, Kind: o.Kind, Class: o.Class, STAN: o.STAN,
+			RC: o.RC, RCMeaning: o.RCMeaning, Why: o.Why, Latency: o.Latency, SentAt: sent, DoneAt: time.Now()}
+		if o.Reversal != nil {
+			rv := *o.Reversal
+			rec.Reversal = &rv
+		}
+		// A stored reversal's result is updated later by the terminal's
+		// store-and-forward flush, under the terminal's lock: taking the
+		// lock here orders this copy before that update.
+		_ = ts.term.PendingReversals()
+		rn.mu.Lock()
+		if rn.closed { // too late: the report is being written
+			rn.mu.Unlock()
+			return
+		}
+		rn.rec.add(Event{Time: rec.DoneAt, Side: ts.spec.ID, Kind: "outcome", Step: st.Index, STAN: o.STAN, RC: o.RC,
+			Detail: outcomeText(&rec)})
+		p.rec = rec
+		rn.outcomes = append(rn.outcomes, rec)
+		if st.ID != "" && o.STAN != "" {
+			rn.stans[st.ID] = o.STAN
+		}
+		if st.Expect != nil {
+			rn.results = append(rn.results, checkOutcome(st, st.Expect, &rec))
+		}
+		close(p.done)
+		rn.mu.Unlock()
+	})
+	return p
+}
+
+func outcomeText(o *OutcomeRec) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", o.Kind, strings.ToUpper(strings.ReplaceAll(string(o.Class), "_", " ")))
+	if o.STAN != "" {
+		fmt.Fprintf(&b, " stan=%s", o.STAN)
+	}
+	if o.RC != "" {
+		fmt.Fprintf(&b, " rc=%s (%s)", o.RC, o.RCMeaning)
+	}
+	if o.Latency > 0 {
+		fmt.Fprintf(&b, " in %s", roundLatency(o.Latency))
+	}
+	if o.Why != "" {
+		fmt.Fprintf(&b, " — %s", o.Why)
+	}
+	if r := o.Reversal; r != nil {
+		state := "acknowledged"
+		if !r.Acked {
+			state = "NOT acknowledged, stored to send again"
+		}
+		fmt.Fprintf(&b, "; reversal stan=%s: %d sent, %s", r.STAN, r.Attempts, state)
+	}
+	return b.String()
+}
+
+func (rn *runner) waitFor(ctx context.Context, st *Step) {
+	deadline := time.Now().Add(st.Duration)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ch := rn.rec.changed()
+		ok, state := rn.cond(st)
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			rn.result(Result{Name: st.label() + ": " + st.Describe(), Pos: st.Pos, Step: st.Index,
+				Evidence: fmt.Sprintf("not within %s; %s", st.Duration, state)})
+			return
+		}
+		select {
+		case <-ch:
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// cond evaluates a wait_for condition; the second value describes the
+// state for the evidence when it never becomes true.
+func (rn *runner) cond(st *Step) (bool, string) {
+	switch st.Cond {
+	case "host_up":
+		return rn.h.Up(), "the host is not listening"
+	case "host_down":
+		return !rn.h.Up(), "the host is still listening"
+	case "event":
+		rn.mu.Lock()
+		stans := copyMap(rn.stans)
+		rn.mu.Unlock()
+		n := rn.rec.count(st.Event, stans)
+		want := 1
+		if st.Event.Count != nil {
+			want = max(st.Event.Count.Min, 1)
+		}
+		return n >= want, fmt.Sprintf("%d such events, want %d", n, want)
+	}
+	ts := rn.terms[st.Terminal]
+	up := ts.term.Link() != nil
+	switch st.Cond {
+	case "link_up":
+		return up, st.Terminal + " has no link"
+	case "link_down":
+		return !up, st.Terminal + "'s link is still up"
+	case "reversals_flushed":
+		// PendingReversals does not count the reversals a flush is
+		// sending: also require a 0410 for every reversal an outcome
+		// reported stored.
+		n := ts.term.PendingReversals()
+		open := rn.unackedStored(st.Terminal)
+		state := fmt.Sprintf("%s still holds %d reversal(s) in store-and-forward", st.Terminal, max(n, len(open)))
+		if len(open) > 0 {
+			state += "; stored and never acknowledged: STAN " + strings.Join(open, ", ")
+		}
+		return n == 0 && len(open) == 0, state
+	case "signed_on":
+		on, down := rn.rec.signOnState(st.Terminal)
+		dis := ts.disrupted()
+		ok := up && on.After(down) && on.After(dis)
+		state := fmt.Sprintf("%s link up: %v; last sign-on answered: %s; last link down: %s",
+			st.Terminal, up, rn.ago(on), rn.ago(down))
+		return ok, state
+	}
+	return false, "unknown condition"
+}
+
+func (rn *runner) ago(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return fmt.Sprintf("+%.3fs", t.Sub(rn.rec.start).Seconds())
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// finish stops the loops, waits for outstanding outcomes and closes both
+// sides, so that the record is complete and nothing runs when the end
+// expectations are checked.
+func (rn *runner) finish() {
+	rn.loopCancel()
+	rn.loops.Wait()
+	// Outstanding async outcomes: the link answers every request, so they
+	// come; wait a bounded time anyway.
+	limit := time.After(10 * time.Second)
+	rn.mu.Lock()
+	var waits []*pendingOutcome
+	var idx []int
+	for i, p := range rn.pending {
+		waits = append(waits, p)
+		idx = append(idx, i)
+	}
+	rn.mu.Unlock()
+	for k, p := range waits {
+		select {
+		case <-p.done:
+		case <-limit:
+			st := &rn.sc.Steps[idx[k]-1]
+			rn.result(Result{Name: st.label() + ": " + st.Describe(), Pos: st.Pos, Step: st.Index, Evidence: "no outcome within 10s of the last step"})
+		}
+	}
+	rn.mu.Lock()
+	rn.closed = true // outcomes that come now are not recorded
+	rn.mu.Unlock()
+	rn.endAt = time.Now()
+	rn.rec.add(Event{Time: rn.endAt, Kind: "note", Detail: "end of the steps: the terminals and the host shut down (what follows is not checked)"})
+	for _, ts := range rn.order {
+		ts.term.Close()
+	}
+	if rn.h != nil {
+		rn.h.Close()
+	}
+	rn.settle()
+}
+
+// settle waits until no event has arrived for a moment: a link reports a
+// message sent only after it queued it, from the sender's goroutine, which
+// may run after the answer came back. The event carries its own time, so a
+// late report still lands in the right place of the timeline.
+func (rn *runner) settle() {
+	deadline := time.After(500 * time.Millisecond)
+	for {
+		ch := rn.rec.changed()
+		select {
+		case <-ch:
+		case <-time.After(30 * time.Millisecond):
+			return
+		case <-deadline:
+			return
+		}
+	}
+}
+
+func roundLatency(d time.Duration) time.Duration {
+	if d < 10*time.Millisecond {
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// unackedStored lists the reversal STANs of terminal id's outcomes that
+// were stored for later and have no 0410 yet.
+func (rn *runner) unackedStored(id string) []string {
+	rn.mu.Lock()
+	var stored []string
+	for _, o := range rn.outcomes {
+		if o.Terminal == id && o.Reversal != nil && o.Reversal.Pending {
+			stored = append(stored, o.Reversal.STAN)
+		}
+	}
+	rn.mu.Unlock()
+	if len(stored) == 0 {
+		return nil
+	}
+	acked := map[string]bool{}
+	for _, e := range rn.rec.snapshot() {
+		if e.Side == id && e.Kind == "received" && (e.MTI == "0410" || e.MTI == "0430") {
+			acked[e.STAN] = true
+		}
+	}
+	var open []string
+	for _, s := range stored {
+		if !acked[s] {
+			open = append(open, s)
+		}
+	}
+	return open
+}

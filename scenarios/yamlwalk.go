@@ -1,0 +1,368 @@
+package scenarios
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/possim/possim/host"
+	"go.yaml.in/yaml/v3"
+)
+
+// The scenario file is walked as a yaml.Node tree rather than decoded into
+// structs: (*yaml.Node).Decode ignores Decoder.KnownFields, and walking
+// gives every error the line of the key it is about (host/rules.go does
+// the same for rules files).
+
+type dec struct{ file string }
+
+func (d *dec) errf(n *yaml.Node, format string, a ...any) error {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	return fmt.Errorf("%s:%d: %s", d.file, line, fmt.Sprintf(format, a...))
+}
+
+func (d *dec) pos(n *yaml.Node) string { return fmt.Sprintf("%s:%d", d.file, n.Line) }
+
+// yamlErr turns "yaml: line 3: did not find expected key" into
+// "file:3: did not find expected key".
+func (d *dec) yamlErr(err error) error {
+	s := err.Error()
+	if rest, ok := strings.CutPrefix(s, "yaml: line "); ok {
+		if num, msg, ok := strings.Cut(rest, ": "); ok {
+			if _, e := strconv.Atoi(num); e == nil {
+				return fmt.Errorf("%s:%s: %s", d.file, num, msg)
+			}
+		}
+	}
+	return fmt.Errorf("%s: %s", d.file, strings.TrimPrefix(s, "yaml: "))
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	n = resolve(n)
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+func kindName(n *yaml.Node) string {
+	n = resolve(n)
+	if n == nil {
+		return "nothing"
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "no value"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "nothing"
+}
+
+type keyVal struct{ key, val *yaml.Node }
+
+// obj is a mapping whose keys were checked against a known list. Getters
+// keep the first error (sticky), so a block of reads is checked once.
+type obj struct {
+	d     *dec
+	n     *yaml.Node
+	what  string
+	kv    map[string]keyVal
+	order []string
+	err   error
+}
+
+// mapping checks that n is a mapping whose keys are all known and unique.
+func (d *dec) mapping(n *yaml.Node, what string, known ...string) (*obj, error) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil, d.errf(n, "%s: want a mapping (key: value), got %s", what, kindName(n))
+	}
+	o := &obj{d: d, n: n, what: what, kv: make(map[string]keyVal, len(n.Content)/2)}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || !contains(known, k.Value) {
+			return nil, d.errf(k, "%s: unknown key %q%s (known keys: %s)", what, k.Value, suggestKey(k.Value, known), strings.Join(known, ", "))
+		}
+		if prev, dup := o.kv[k.Value]; dup {
+			return nil, d.errf(k, "%s: key %q given twice (first at line %d)", what, k.Value, prev.key.Line)
+		}
+		o.kv[k.Value] = keyVal{k, v}
+		o.order = append(o.order, k.Value)
+	}
+	return o, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func suggestKey(k string, known []string) string {
+	best, bestD := "", 3
+	for _, c := range known {
+		if d := editDistance(strings.ToLower(k), c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func (o *obj) has(k string) bool { _, ok := o.kv[k]; return ok }
+
+func (o *obj) key(k string) *yaml.Node {
+	if kv, ok := o.kv[k]; ok {
+		return kv.key
+	}
+	return o.n
+}
+
+func (o *obj) val(k string) *yaml.Node {
+	if kv, ok := o.kv[k]; ok {
+		return resolve(kv.val)
+	}
+	return nil
+}
+
+func (o *obj) fail(k string, format string, a ...any) {
+	if o.err == nil {
+		o.err = o.d.errf(o.key(k), "%s: %s: %s", o.what, k, fmt.Sprintf(format, a...))
+	}
+}
+
+// scalar returns the text of key k ("" and false when absent).
+func (o *obj) scalar(k string) (string, bool) {
+	kv, ok := o.kv[k]
+	if !ok {
+		return "", false
+	}
+	v := resolve(kv.val)
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+		return "", false // "key:" with no value: as if absent
+	}
+	if v.Kind != yaml.ScalarNode {
+		o.fail(k, "want a single value, got %s", kindName(v))
+		return "", false
+	}
+	return v.Value, true
+}
+
+func (o *obj) str(k, def string) string {
+	if s, ok := o.scalar(k); ok {
+		return s
+	}
+	return def
+}
+
+func (o *obj) required(k string) string {
+	s, ok := o.scalar(k)
+	if !ok && o.err == nil && !o.has(k) {
+		o.err = o.d.errf(o.n, "%s: missing %s:", o.what, k)
+	}
+	return s
+}
+
+func (o *obj) dur(k string, def time.Duration) time.Duration {
+	s, ok := o.scalar(k)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		o.fail(k, "%q is not a duration (use a unit: 500ms, 2s)", s)
+		return def
+	}
+	if d < 0 {
+		o.fail(k, "must not be negative")
+		return def
+	}
+	return d
+}
+
+func (o *obj) boolean(k string, def bool) bool {
+	s, ok := o.scalar(k)
+	if !ok {
+		return def
+	}
+	switch strings.ToLower(s) {
+	case "true", "yes", "on":
+		return true
+	case "false", "no", "off":
+		return false
+	}
+	o.fail(k, "%q: want true or false", s)
+	return def
+}
+
+func (o *obj) optBool(k string) *bool {
+	if !o.has(k) {
+		return nil
+	}
+	b := o.boolean(k, false)
+	return &b
+}
+
+func (o *obj) integer(k string, def, lo, hi int) int {
+	s, ok := o.scalar(k)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		o.fail(k, "%q: want a whole number from %d to %d", s, lo, hi)
+		return def
+	}
+	return n
+}
+
+func (o *obj) count(k string) *Count {
+	s, ok := o.scalar(k)
+	if !ok {
+		return nil
+	}
+	c, err := ParseCount(s)
+	if err != nil {
+		o.fail(k, "%v", err)
+		return nil
+	}
+	return &c
+}
+
+// list accepts one value or a list of values.
+func (o *obj) list(k string) []string {
+	kv, ok := o.kv[k]
+	if !ok {
+		return nil
+	}
+	v := resolve(kv.val)
+	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+		return []string{v.Value}
+	}
+	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+		o.fail(k, "want a value or a list of values, got %s", kindName(v))
+		return nil
+	}
+	out := make([]string, 0, len(v.Content))
+	for _, e := range v.Content {
+		e = resolve(e)
+		if e.Kind != yaml.ScalarNode || e.Tag == "!!null" {
+			o.fail(k, "list items must be single values, got %s", kindName(e))
+			return nil
+		}
+		out = append(out, e.Value)
+	}
+	return out
+}
+
+func (o *obj) enum(k, def string, values ...string) string {
+	s, ok := o.scalar(k)
+	if !ok {
+		return def
+	}
+	if !contains(values, s) {
+		o.fail(k, "%q: want one of %s%s", s, strings.Join(values, ", "), suggestKey(s, values))
+		return def
+	}
+	return s
+}
+
+// rulesFromNode compiles an embedded host rules document (rules:, default:)
+// with host.ParseRules, keeping the scenario file's line numbers in its
+// errors: the node is re-encoded, parsed by the host, and any line the host
+// names is mapped back through a parallel walk of the two trees.
+func (d *dec) rulesFromNode(n *yaml.Node, name string) (*host.RuleSet, error) {
+	n = resolve(n)
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return nil, d.errf(n, "rules: %v", err)
+	}
+	if rs, err := host.ParseRules(name, b); err == nil {
+		return rs, nil
+	}
+	const token = "\x00rules"
+	_, err = host.ParseRules(token, b)
+	if err == nil {
+		return nil, d.errf(n, "rules: cannot be read")
+	}
+	var re yaml.Node
+	lines := map[int]int{}
+	if yaml.Unmarshal(b, &re) == nil && len(re.Content) == 1 {
+		mapLines(re.Content[0], n, lines)
+	}
+	msg := regexp.MustCompile(token+`:(\d+)`).ReplaceAllStringFunc(err.Error(), func(m string) string {
+		l, _ := strconv.Atoi(m[len(token)+1:])
+		if orig, ok := lines[l]; ok {
+			return fmt.Sprintf("%s:%d", d.file, orig)
+		}
+		return fmt.Sprintf("%s:%d", d.file, n.Line)
+	})
+	msg = strings.ReplaceAll(msg, token, fmt.Sprintf("%s:%d", d.file, n.Line))
+	return nil, fmt.Errorf("%s", msg)
+}
+
+func mapLines(re, orig *yaml.Node, out map[int]int) {
+	orig = resolve(orig)
+	if re == nil || orig == nil {
+		return
+	}
+	if _, ok := out[re.Line]; !ok {
+		out[re.Line] = orig.Line
+	}
+	if len(re.Content) != len(orig.Content) {
+		return
+	}
+	for i := range re.Content {
+		mapLines(re.Content[i], orig.Content[i], out)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
