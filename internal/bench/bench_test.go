@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -78,3 +79,51 @@ func BenchmarkBaseline(b *testing.B) {
 }
 
 func linksName(n int) string { return "links=" + strconv.Itoa(n) }
+
+// BenchmarkInflight is terminal↔host round trips over loopback at 1, 32 and
+// 256 in flight, possim's pipeline and iso8583-connection side by side in
+// the same run, as round trips/s and allocations per round trip:
+//
+//	go test -run '^$' -bench Inflight -benchtime 20000x ./internal/bench/
+func BenchmarkInflight(b *testing.B) {
+	req, _, err := Messages()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, conc := range []int{1, 32, 256} {
+		b.Run("possim/inflight="+strconv.Itoa(conc), func(b *testing.B) {
+			p, err := StartPipeline(PipelineConfig{Terminals: 100, Links: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			m0 := mallocs()
+			b.ResetTimer()
+			s := RunSaturation(p, int64(b.N), conc)
+			b.StopTimer()
+			report(b, s, m0)
+		})
+		b.Run("iso8583-connection/inflight="+strconv.Itoa(conc), func(b *testing.B) {
+			m0 := mallocs()
+			s, err := Baseline(req, conc, 1, time.Second)
+			if err != nil {
+				b.Fatal(err)
+			}
+			report(b, s, m0)
+		})
+	}
+}
+
+func mallocs() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.Mallocs
+}
+
+func report(b *testing.B, s Sat, m0 uint64) {
+	b.ReportMetric(s.TPS(), "rt/s")
+	if s.Transactions > 0 {
+		b.ReportMetric(float64(mallocs()-m0)/float64(s.Transactions), "allocs/rt")
+		b.ReportMetric(float64(s.CPUPerTx().Nanoseconds())/1e3, "cpu-µs/rt")
+	}
+}
