@@ -39,6 +39,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzUnpack -fuzztime $(FUZZTIME) ./internal/iso/
 	$(GO) test -run '^$$' -fuzz FuzzLengthHeader -fuzztime $(FUZZTIME) ./internal/iso/
 	$(GO) test -run '^$$' -fuzz FuzzReadFrames -fuzztime $(FUZZTIME) ./internal/link/
+	$(GO) test -run '^$$' -fuzz FuzzCodecDecode -fuzztime $(FUZZTIME) ./internal/mac/
+	$(GO) test -run '^$$' -fuzz FuzzCompute -fuzztime $(FUZZTIME) ./internal/mac/
+	$(GO) test -run '^$$' -fuzz FuzzParseField90 -fuzztime $(FUZZTIME) ./host/
+	$(GO) test -run '^$$' -fuzz FuzzParseRules -fuzztime $(FUZZTIME) ./host/
+	$(GO) test -run '^$$' -fuzz FuzzParseSpec -fuzztime $(FUZZTIME) ./internal/fault/
+	$(GO) test -run '^$$' -fuzz FuzzParseJSON -fuzztime $(FUZZTIME) ./internal/fault/
 
 clean:
 	rm -rf bin
