@@ -6,14 +6,12 @@
 package terminal_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -501,53 +499,8 @@ func TestNoKeyMaterialInAnyOutput(t *testing.T) {
 // field 62, MACs in 64 and (reversals, secondary bitmap) 128 — with zero
 // malformed fields.
 func TestWiresharkDecodesMACedSession(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed (apt-get install tshark): Wireshark check skipped")
-	}
 	h := macHost(t, slowRules, nil)
-	port := h.Addr().String()[strings.LastIndex(h.Addr().String(), ":")+1:]
-	capture := exec.Command(tshark, "-i", "lo", "-f", "tcp port "+port, "-l",
-		"-d", "tcp.port=="+port+",iso8583", "-o", "iso8583.len_endian:Big endian", "-Y", "iso8583",
-		"-T", "fields", "-e", "iso8583.bit41", "-e", "iso8583.mti", "-e", "iso8583.bit11",
-		"-e", "iso8583.bit62", "-e", "iso8583.bit64", "-e", "iso8583.bit128", "-e", "_ws.malformed")
-	stdout, _ := capture.StdoutPipe()
-	if err := capture.Start(); err != nil {
-		t.Skipf("cannot start tshark: %v", err)
-	}
-	defer func() { _ = capture.Process.Kill(); _ = capture.Wait() }()
-	lines := make(chan []string, 100)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			f := strings.Split(sc.Text(), "\t")
-			for len(f) < 7 {
-				f = append(f, "")
-			}
-			lines <- f
-		}
-		close(lines)
-	}()
-	warm := newTerm(t, h.Addr().String(), func(c *terminal.Config) { c.TID = "WARMUP01"; c.SignOnAtConnect = false })
-	connect(t, warm)
-	deadline := time.After(30 * time.Second)
-warmup:
-	for {
-		warm.Do(terminal.Tx{Kind: terminal.Echo})
-		select {
-		case f, ok := <-lines:
-			if !ok {
-				t.Skip("tshark could not capture on lo (no permission?)")
-			}
-			if strings.TrimSpace(f[0]) == "WARMUP01" {
-				break warmup
-			}
-		case <-time.After(200 * time.Millisecond):
-		case <-deadline:
-			t.Skip("tshark did not show any traffic within 30 s")
-		}
-	}
-	warm.Close()
+	lines := liveCapture(t, h.Addr().String(), "iso8583.mti", "iso8583.bit11", "iso8583.bit62", "iso8583.bit64", "iso8583.bit128")
 
 	term := macTerm(t, h, func(c *terminal.Config) { c.Timeout = 300 * time.Millisecond })
 	connect(t, term)

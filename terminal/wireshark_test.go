@@ -12,47 +12,49 @@ import (
 	"github.com/possim/possim/terminal"
 )
 
-// Every message possim writes in iso87ascii with a 2-byte binary header must
-// decode in Wireshark's ISO 8583 dissector with zero malformed fields. This
-// captures real host↔terminal traffic on loopback with tshark and reads it
-// back with the dissector. (.ci/run installs tshark; without it the test
-// is skipped and says so.)
-func TestWiresharkDecodesEveryMessage(t *testing.T) {
+// liveCapture starts tshark on lo for the host at addr, decoding ISO 8583
+// live (-l flushes per packet), and returns one line per decoded message:
+// field 41, then the given fields, then _ws.malformed. It warms up with echo
+// tests from a throwaway terminal until tshark shows one, so the caller's
+// traffic is all captured; it skips the test (saying why) when tshark is
+// missing or cannot capture.
+func liveCapture(t *testing.T, addr string, fields ...string) <-chan []string {
+	t.Helper()
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
 		t.Skip("tshark not installed (apt-get install tshark): Wireshark check skipped")
 	}
-	h := startHost(t, slowRules)
-	port := h.Addr().String()[strings.LastIndex(h.Addr().String(), ":")+1:]
-	// Live capture with the dissector: each decoded message is a line on
-	// stdout (-l flushes per packet), so the test syncs on what tshark saw.
-	capture := exec.Command(tshark, "-i", "lo", "-f", "tcp port "+port, "-l",
-		"-d", "tcp.port=="+port+",iso8583", "-o", "iso8583.len_endian:Big endian", "-Y", "iso8583",
-		"-T", "fields", "-e", "iso8583.bit41", "-e", "iso8583.mti", "-e", "iso8583.bit11", "-e", "iso8583.bit39", "-e", "_ws.malformed")
+	port := addr[strings.LastIndex(addr, ":")+1:]
+	args := []string{"-i", "lo", "-f", "tcp port " + port, "-l",
+		"-d", "tcp.port==" + port + ",iso8583", "-o", "iso8583.len_endian:Big endian", "-Y", "iso8583",
+		"-T", "fields", "-e", "iso8583.bit41"}
+	for _, f := range append(fields, "_ws.malformed") {
+		args = append(args, "-e", f)
+	}
+	capture := exec.Command(tshark, args...)
 	stdout, _ := capture.StdoutPipe()
 	if err := capture.Start(); err != nil {
 		t.Skipf("cannot start tshark: %v", err)
 	}
-	defer func() { _ = capture.Process.Kill(); _ = capture.Wait() }()
+	t.Cleanup(func() { _ = capture.Process.Kill(); _ = capture.Wait() })
 	lines := make(chan []string, 100)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			f := strings.Split(sc.Text(), "\t")
-			for len(f) < 5 {
+			for len(f) < len(fields)+2 {
 				f = append(f, "")
 			}
 			lines <- f
 		}
 		close(lines)
 	}()
-	// Warm up: echo from another terminal until tshark shows one.
-	warm := newTerm(t, h.Addr().String(), func(c *terminal.Config) { c.TID = "WARMUP01"; c.SignOnAtConnect = false })
+	warm := newTerm(t, addr, func(c *terminal.Config) { c.TID = "WARMUP01"; c.SignOnAtConnect = false })
 	if err := warm.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	defer warm.Close()
 	deadline := time.After(30 * time.Second)
-warmup:
 	for {
 		warm.Do(terminal.Tx{Kind: terminal.Echo})
 		select {
@@ -61,14 +63,23 @@ warmup:
 				t.Skip("tshark could not capture on lo (no permission?)")
 			}
 			if strings.TrimSpace(f[0]) == "WARMUP01" {
-				break warmup
+				return lines
 			}
 		case <-time.After(200 * time.Millisecond):
 		case <-deadline:
 			t.Skip("tshark did not show any traffic within 30 s")
 		}
 	}
-	warm.Close()
+}
+
+// Every message possim writes in iso87ascii with a 2-byte binary header must
+// decode in Wireshark's ISO 8583 dissector with zero malformed fields. This
+// captures real host↔terminal traffic on loopback with tshark and reads it
+// back with the dissector. (.ci/run installs tshark; without it the test
+// is skipped and says so.)
+func TestWiresharkDecodesEveryMessage(t *testing.T) {
+	h := startHost(t, slowRules)
+	lines := liveCapture(t, h.Addr().String(), "iso8583.mti", "iso8583.bit11", "iso8583.bit39")
 
 	term := newTerm(t, h.Addr().String(), func(c *terminal.Config) { c.Timeout = 300 * time.Millisecond })
 	if err := term.Connect(context.Background()); err != nil {
