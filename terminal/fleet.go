@@ -20,6 +20,7 @@ import (
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/load"
+	"github.com/possim/possim/internal/mac"
 )
 
 // A Fleet is K terminals — each with its own TID and STAN sequence — that
@@ -48,7 +49,8 @@ import (
 //     writing the five fields in place — ~0.1 µs and no allocation instead
 //     of ~3.7 µs and ~60 allocations for moov's Pack. Checked against
 //     moov's Pack when the fleet is built; off when an interceptor
-//     (faults), an observer or a codec wrapper (MAC) is configured;
+//     (faults), an observer, a codec wrapper or MACs (Security) are
+//     configured;
 //   - idle transactions are kept in a bounded free list, not a sync.Pool
 //     (which the collector empties, and every message would be built
 //     again);
@@ -115,7 +117,7 @@ type FleetConfig struct {
 	Timeout          time.Duration // response timeout, default 10 s
 	ConnectTimeout   time.Duration // default 5 s
 	ReconnectBackoff time.Duration // default 200 ms, doubling to 5 s
-	SignOn           bool          // each terminal signs on (0800/001) when its link comes up
+	SignOn           bool          // each terminal signs on (0800/001) when its link comes up; forced on with Security
 	ReversalAttempts int           // default 3
 	ReversalBackoff  time.Duration // default 1 s, doubling
 
@@ -126,6 +128,13 @@ type FleetConfig struct {
 	Pool        *link.Pool
 	Observer    func(link.Event)
 	Logger      *slog.Logger
+
+	// Security turns on MACs and working keys: every terminal holds the
+	// TMK, signs on (SignOn is forced on) and gets its own working keys
+	// from the host; the links sign each request and verify each answer
+	// with the key of the terminal that field 41 names. Wire templates are
+	// off (the MAC codec packs every message). nil: MACs off.
+	Security *Security
 }
 
 // DefaultLinks is the number of links a fleet of k terminals opens when
@@ -267,6 +276,9 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Security != nil {
+		cfg.SignOn = true // the working keys come with the sign-on
+	}
 	f := &Fleet{
 		cfg: cfg, byTID: make(map[string]*Terminal, cfg.Terminals), pools: make(map[Kind]*txPool), enc: make(map[*iso8583.Message]*fleetTx),
 		closing: make(chan struct{}), idle: make(chan struct{}, 1), faults: map[string]int64{},
@@ -296,7 +308,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 			Target: cfg.Target, Dialect: cfg.Dialect, TID: tid, MID: cfg.MID, Currency: cfg.Currency,
 			Timeout: cfg.Timeout, ConnectTimeout: cfg.ConnectTimeout, ReconnectBackoff: cfg.ReconnectBackoff,
 			ReversalAttempts: cfg.ReversalAttempts, ReversalBackoff: cfg.ReversalBackoff,
-			Match: cfg.Match, Logger: cfg.Logger,
+			Match: cfg.Match, Logger: cfg.Logger, Security: cfg.Security,
 		})
 		if err != nil {
 			return nil, err
@@ -316,7 +328,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 			return nil, fmt.Errorf("cannot build a %s request: %w", k, err)
 		}
 		f.pools[k] = &txPool{}
-		if f.reuse && cfg.Codec == nil {
+		if f.reuse && cfg.Codec == nil && cfg.Security == nil {
 			if wt, err := newWireTemplate(m); err == nil {
 				f.wire[k] = wt
 			} else {
@@ -392,7 +404,9 @@ func (f *Fleet) dial(ctx context.Context, fl *fleetLink) error {
 		Pool:        f.cfg.Pool,
 		Observer:    f.observe,
 	}
-	if f.cfg.Codec != nil {
+	if f.cfg.Security != nil {
+		lc.Codec = f.macCodec()
+	} else if f.cfg.Codec != nil {
 		lc.Codec = f.cfg.Codec(link.DialectCodec{D: f.cfg.Dialect})
 	} else if len(f.wire) > 0 {
 		lc.Codec = fleetCodec{f: f, inner: link.DialectCodec{D: f.cfg.Dialect}}
@@ -443,6 +457,12 @@ func (f *Fleet) signOn(fl *fleetLink, l *link.Link) error {
 				firstErr.CompareAndSwap(nil, &why)
 				return
 			}
+			if err := t.installKeys(r.Resp); err != nil { // MACs on: no or bad working keys
+				failed.Add(1)
+				why := t.cfg.TID + ": " + err.Error()
+				firstErr.CompareAndSwap(nil, &why)
+				return
+			}
 			t.mu.Lock()
 			t.signedOn = true
 			t.mu.Unlock()
@@ -453,6 +473,50 @@ func (f *Fleet) signOn(fl *fleetLink, l *link.Link) error {
 		return fmt.Errorf("sign-on failed for %d of %d terminals on link %d: %s", n, len(fl.terms), fl.idx+1, *firstErr.Load())
 	}
 	return nil
+}
+
+// fleetKeys is the key source of the fleet's MAC codec: the working keys
+// of the terminal that field 41 names.
+type fleetKeys struct{ f *Fleet }
+
+func (k fleetKeys) slot(tid string) *mac.KeySlot {
+	t := k.f.byTID[tid]
+	if t == nil {
+		t = k.f.byTID[strings.TrimRight(tid, " ")]
+	}
+	if t == nil || t.termKeys == nil {
+		return nil
+	}
+	return &t.termKeys.slot
+}
+
+func (k fleetKeys) Keys(tid string) *mac.WorkingKeys {
+	if s := k.slot(tid); s != nil {
+		return s.Keys(tid)
+	}
+	return nil
+}
+
+func (k fleetKeys) Confirm(tid string, gen uint64) {
+	if s := k.slot(tid); s != nil {
+		s.Confirm(tid, gen)
+	}
+}
+
+// macCodec is the codec of a fleet link with MACs on: the MAC layer over
+// the dialect codec (and the configured codec wrapper, if any), keyed by
+// TID. The options were checked when the terminals were created.
+func (f *Fleet) macCodec() link.Codec {
+	var inner link.Codec = link.DialectCodec{D: f.cfg.Dialect}
+	if f.cfg.Codec != nil {
+		inner = f.cfg.Codec(inner)
+	}
+	s := f.cfg.Security
+	c, err := mac.NewCodec(inner, f.cfg.Dialect, fleetKeys{f}, mac.CodecOptions{Field: s.Field, Network: s.MACNetwork})
+	if err != nil { // cannot happen: newTermKeys built the same codec
+		panic("terminal: fleet MAC codec: " + err.Error())
+	}
+	return c
 }
 
 // supervise reconnects fl when its link drops, until the fleet closes;

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/possim/possim/host"
+	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/load"
 	"github.com/possim/possim/terminal"
 )
@@ -236,7 +237,14 @@ func TestFleetBlackholeLeavesReversalsPending(t *testing.T) {
 // link_failed with its reversal stored; the fleet reconnects, sends the
 // stored reversals, and the run goes on.
 func TestFleetReconnectsAfterHostDropsLinks(t *testing.T) {
-	h := startHost(t, "")
+	// Answers take 30 ms, so ~30 transactions are in flight when the links
+	// drop: the drop must show in the outcomes, whatever the timing.
+	h := startHost(t, `
+rules:
+  - name: slowish
+    match: {mti: ["0200"]}
+    respond: {rc: "00", delay: 30ms}
+`)
 	f := startFleet(t, h.Addr().String(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -288,4 +296,69 @@ func TestFleetConfigErrors(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// MACs on a fleet: every terminal signs on and gets its own working keys
+// from the host (the host's keyring is per TID), and the shared links sign
+// each request and verify each answer with the key of the terminal in
+// field 41.
+func TestFleetWithMACs(t *testing.T) {
+	h := macHost(t, "", nil)
+	f := startFleet(t, h.Addr().String(), func(c *terminal.FleetConfig) {
+		c.Security = &terminal.Security{TMK: tmkBytes(t, e2eTMK)}
+		c.SignOn = false // forced on by Security
+		c.Terminals, c.Links = 12, 3
+		c.Mix, _ = terminal.ParseMix("purchase=80,balance=10,refund=10")
+	})
+	if !f.Config().SignOn {
+		t.Error("SignOn not forced on with Security")
+	}
+	kcvs := map[string]string{}
+	for _, term := range f.Terminals() {
+		ti, ok := term.Keys()
+		if !ok {
+			t.Fatalf("%s has no working keys after Connect", term.TID())
+		}
+		hi, ok := h.Keys(term.TID())
+		if !ok || hi.MACKCV != ti.MACKCV {
+			t.Fatalf("%s: terminal MAC key KCV %s, host %+v (%v)", term.TID(), ti.MACKCV, hi, ok)
+		}
+		kcvs[ti.MACKCV] = term.TID()
+	}
+	if len(kcvs) != 12 {
+		t.Errorf("%d distinct MAC keys for 12 terminals", len(kcvs))
+	}
+	rep := runLoad(t, f, load.RunConfig{Pacer: load.ConstantPacer{Rate: 1000, Duration: 300 * time.Millisecond}})
+	if rep.Requests != 300 || rep.Outcomes[load.Approved] != 300 {
+		t.Fatalf("requests %d outcomes %v\n%s", rep.Requests, rep.Outcomes, rep)
+	}
+	if n := h.MACFailures(); n != 0 {
+		t.Errorf("host MAC failures %d", n)
+	}
+	if c := h.Ledger().Counts(); c.Approved != 300 {
+		t.Errorf("host ledger %+v", c)
+	}
+}
+
+// A bad MAC on one answer: the fleet does not trust it and reverses the
+// purchase.
+func TestFleetBadMACIsReversed(t *testing.T) {
+	rs, err := fault.Parse([]string{"bad-mac:mti=0210,count=1"}, fault.Options{Seed: 1, Dialect: ascii})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := macHost(t, "", func(c *host.Config) { c.Faults = rs })
+	f := startFleet(t, h.Addr().String(), func(c *terminal.FleetConfig) {
+		c.Security = &terminal.Security{TMK: tmkBytes(t, e2eTMK)}
+		c.Terminals, c.Links = 6, 2
+	})
+	rep := runLoad(t, f, load.RunConfig{Pacer: load.ConstantPacer{Rate: 500, Duration: 200 * time.Millisecond}})
+	if rep.Requests != 100 || rep.Outcomes[load.Approved] != 99 || rep.Outcomes[load.TimedOutReversed] != 1 ||
+		rep.Reversals.Sent != 1 || rep.Reversals.Acked != 1 {
+		t.Fatalf("requests %d outcomes %v reversals %+v, want 99 approved and 1 reversed\n%s", rep.Requests, rep.Outcomes, rep.Reversals, rep)
+	}
+	if n := h.MACFailures(); n != 0 {
+		t.Errorf("host MAC failures %d (the fault is on the host's answer)", n)
+	}
+	waitFor(t, func() bool { return h.Ledger().Counts().Reversed == 1 })
 }

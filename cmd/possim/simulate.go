@@ -32,8 +32,13 @@ does, and its latency is measured from that intended time (the service time,
 write to matched response, is reported too). A transaction that cannot be sent
 on time because --max-inflight is reached waits, and is counted late.
 
-Without --target, an embedded host (the built-in rules, no MAC) listens on
+Without --target, an embedded host (the built-in rules) listens on
 127.0.0.1 in the same process and the fleet talks to it over real TCP.
+
+With --tmk (full authorization with MAC) every terminal signs on, gets its
+own working keys and MACs its requests; the embedded host gets the same TMK
+and MAC settings. With --target only the fleet does: the host under test
+must hold the same TMK.
 
 Exit status: 0 done and every --threshold met, 1 a threshold not met (or the
 run could not start), 2 bad flags or configuration.
@@ -41,6 +46,7 @@ run could not start), 2 bad flags or configuration.
 Examples:
   possim simulate --tps 1000 --duration 30s --terminals 100
   possim simulate --stages 0s:100,30s:1000,2m:1000 --mix purchase=80,balance=10,refund=10
+  possim simulate --tps 1000 --duration 30s --tmk 0123456789ABCDEFFEDCBA9876543210 --mac-alg x9.19
   possim simulate --tps 500 --duration 1m --fault 'delay:mti=0210,p=0.01,delay=15s' --threshold 'timeout_rate<0.02'`
 
 // simOptions are the parsed, checked flags of simulate.
@@ -52,6 +58,7 @@ type simOptions struct {
 	faults     []fault.Rule
 	target     string
 	hostRules  *host.RuleSet
+	hostSec    *host.Security // embedded host's MAC settings; nil: MACs off
 	output     string
 	hdrLog     string
 	seed       int64
@@ -109,6 +116,8 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	workers := fs.Int("workers", 0, "goroutines starting transactions and recording outcomes; default GOMAXPROCS")
 	hostRules := fs.String("host-rules", "", "authorization rules (YAML) of the embedded host; default the built-in rules")
 	quiet := fs.BoolP("quiet", "q", false, "no status line on stderr")
+	var sf securityFlags
+	sf.add(fs, true) // --mac-rc is the embedded host's
 	if code, done := parse(fs, args, stderr); done {
 		return nil, code, true
 	}
@@ -195,6 +204,22 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 		}
 		o.faults = append(o.faults, r)
 	}
+	termSec, err := sf.terminalSecurity()
+	if err != nil {
+		return bad("%v", err)
+	}
+	if termSec != nil {
+		if *noSignOn {
+			return bad("--no-signon with --tmk: the working keys come with the sign-on")
+		}
+		if o.target == "" {
+			if o.hostSec, err = sf.hostSecurity(); err != nil {
+				return bad("%v", err)
+			}
+		} else if fs.Changed("mac-rc") {
+			return bad("--mac-rc is for the embedded host: it cannot be used with --target")
+		}
+	}
 	o.seed = *seed
 	if o.seed == 0 {
 		var b [8]byte
@@ -204,7 +229,7 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	o.fleet = terminal.FleetConfig{
 		Target: o.target, Dialect: dl, Match: match, Terminals: *terminals, Links: *links,
 		Mix: mix, Amount: amt, Seed: o.seed, Timeout: *timeout, SignOn: !*noSignOn,
-		ReversalAttempts: *revAttempts, ReversalBackoff: *revBackoff,
+		ReversalAttempts: *revAttempts, ReversalBackoff: *revBackoff, Security: termSec,
 	}
 	if *drain == 0 {
 		*drain = *timeout
@@ -228,7 +253,7 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 	fc := o.fleet
 	if o.target == "" {
 		hc := host.Config{Listen: "127.0.0.1:0", Dialect: fc.Dialect, Match: fc.Match, Rules: o.hostRules,
-			MaxConns: max(1000, fc.Terminals)}
+			MaxConns: max(1000, fc.Terminals), Security: o.hostSec}
 		// Faults act at the host's end of the links: the same wire
 		// behaviour as at the terminals' end, the host carries out crash,
 		// unsolicited and refuse, and the fleet keeps its message reuse.
@@ -252,9 +277,19 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 		return usageErr(stderr, "simulate", "%v", err)
 	}
 	fc = fleet.Config()
-	where := "embedded host " + fc.Target + " (built-in rules, no MAC)"
+	rules := "built-in rules"
+	if o.hostRules != nil {
+		rules = "--host-rules"
+	}
+	where := "embedded host " + fc.Target + " (" + rules + ", no MAC)"
+	if o.hostSec != nil {
+		where = "embedded host " + fc.Target + " (" + rules + ", " + o.hostSec.String() + ")"
+	}
 	if o.target != "" {
 		where = o.target
+		if fc.Security != nil {
+			where += " (" + fc.Security.String() + ")"
+		}
 	}
 	if !o.quiet {
 		fmt.Fprintf(stderr, "possim simulate: %s → %s; %d terminals on %d links, %s, %s; seed %d\n",
@@ -304,6 +339,7 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 		Target: where, Terminals: fc.Terminals, Links: fc.Links, Mix: fc.Mix.String(), Dialect: fc.Dialect.Name,
 		Reconnects: st.Reconnects, FramesOut: st.FramesOut, Writes: st.Writes, PendingReversals: st.PendingReversals,
 		NotSentNoLink: st.NotSentNoLink, NonFinancialTimeouts: st.NonFinancialTimeouts,
+		MAC: fc.Security.String(),
 	}
 	if st.Writes > 0 {
 		extra.FramesPerWrite = float64(st.FramesOut) / float64(st.Writes)
@@ -320,6 +356,11 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 		c := h.Ledger().Counts()
 		extra.Host = &c
 		rep.Notes = append(rep.Notes, fmt.Sprintf("host ledger: %d approved, %d declined, %d reversed, %d reversals received", c.Approved, c.Declined, c.Reversed, c.ReversalsReceived))
+		if o.hostSec != nil {
+			n := h.MACFailures()
+			extra.HostMACFailures = &n
+			rep.Notes = append(rep.Notes, fmt.Sprintf("host MAC failures: %d", n))
+		}
 	}
 
 	checkErr := rep.Check()
@@ -382,6 +423,8 @@ type simExtra struct {
 	NotSentNoLink        int64        `json:"not_sent_no_link"`
 	NonFinancialTimeouts int64        `json:"non_financial_timeouts"`
 	Host                 *host.Counts `json:"host_ledger,omitempty"`
+	MAC                  string       `json:"mac"`
+	HostMACFailures      *uint64      `json:"host_mac_failures,omitempty"`
 	GOMAXPROCS           int          `json:"gomaxprocs"`
 }
 

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/possim/possim/host"
+	"github.com/possim/possim/internal/mac"
 )
 
 func simRun(t *testing.T, args ...string) (int, string, string) {
@@ -143,5 +146,101 @@ func TestSimulateBadFlagsExit2(t *testing.T) {
 	}
 	if code, out, _ := simRun(t, "--help"); code != 0 {
 		t.Errorf("--help: exit %d %s", code, out)
+	}
+}
+
+const simTMK = "0123456789ABCDEFFEDCBA9876543210"
+
+// simJSON runs simulate with --output json and returns the report's
+// outcomes and simulation section.
+func simJSON(t *testing.T, args ...string) (map[string]int64, simExtra) {
+	t.Helper()
+	code, out, errs := simRun(t, append(args, "--output", "json", "--quiet")...)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	var rep struct {
+		Outcomes   map[string]int64 `json:"outcomes"`
+		Simulation simExtra         `json:"simulation"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return rep.Outcomes, rep.Simulation
+}
+
+func TestSimulateWithMAC(t *testing.T) {
+	t.Setenv("POSSIM_TMK", "")
+	outcomes, s := simJSON(t, "--tps", "400", "--duration", "500ms", "--terminals", "8", "--links", "2",
+		"--mix", "purchase=80,balance=10,refund=10", "--seed", "3", "--tmk", simTMK, "--mac-alg", "x9.19")
+	if outcomes["approved"] != 200 {
+		t.Errorf("outcomes %v", outcomes)
+	}
+	if !strings.Contains(s.MAC, "MACs on: iso9797-1-alg3") || !strings.Contains(s.Target, "MACs on") ||
+		s.HostMACFailures == nil || *s.HostMACFailures != 0 || s.Host == nil || s.Host.Approved != 200 {
+		t.Errorf("simulation %+v (host MAC failures %v)", s, s.HostMACFailures)
+	}
+	if strings.Contains(s.Target, simTMK) || strings.Contains(s.MAC, simTMK) {
+		t.Errorf("the TMK is printed: %+v", s)
+	}
+}
+
+func TestSimulateWithMACBadMACReversed(t *testing.T) {
+	t.Setenv("POSSIM_TMK", "")
+	outcomes, s := simJSON(t, "--tps", "200", "--duration", "250ms", "--terminals", "4", "--seed", "5", "--tmk", simTMK,
+		"--reversal-backoff", "10ms", "--fault", "bad-mac:mti=0210,count=1")
+	if outcomes["approved"] != 49 || outcomes["timeout_reversed"] != 1 {
+		t.Errorf("outcomes %v, want 49 approved and 1 timeout_reversed", outcomes)
+	}
+	if s.HostMACFailures == nil || *s.HostMACFailures != 0 || s.Host == nil || s.Host.Reversed != 1 {
+		t.Errorf("simulation %+v", s)
+	}
+}
+
+func TestSimulateWithMACTarget(t *testing.T) {
+	t.Setenv("POSSIM_TMK", "")
+	tmk, err := mac.ParseHexKey(simTMK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Security: &host.Security{TMK: tmk}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	outcomes, s := simJSON(t, "--tps", "200", "--duration", "250ms", "--terminals", "5", "--target", h.Addr().String(), "--tmk", simTMK)
+	if outcomes["approved"] != 50 || s.Host != nil || s.HostMACFailures != nil || !strings.Contains(s.MAC, "MACs on") {
+		t.Errorf("outcomes %v simulation %+v", outcomes, s)
+	}
+	if n := h.MACFailures(); n != 0 || h.Ledger().Counts().Approved != 50 {
+		t.Errorf("host: %d MAC failures, ledger %+v", n, h.Ledger().Counts())
+	}
+	// Without --tmk the fleet sends no MAC: the host refuses every request.
+	outcomes, _ = simJSON(t, "--tps", "100", "--duration", "100ms", "--terminals", "2", "--target", h.Addr().String())
+	if outcomes["approved"] != 0 {
+		t.Errorf("without --tmk: outcomes %v", outcomes)
+	}
+}
+
+func TestSimulateMACFlagsExit2(t *testing.T) {
+	t.Setenv("POSSIM_TMK", "")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tps", "10", "--mac-alg", "cmac"}, "needs --tmk"},
+		{[]string{"--tps", "10", "--tmk", "0123"}, "--tmk"},
+		{[]string{"--tps", "10", "--tmk", simTMK, "--mac-alg", "md5"}, "--mac-alg"},
+		{[]string{"--tps", "10", "--tmk", simTMK, "--no-signon"}, "--no-signon"},
+		{[]string{"--tps", "10", "--tmk", simTMK, "--mac-rc", "6"}, "--mac-rc"},
+		{[]string{"--tps", "10", "--tmk", simTMK, "--mac-rc", "96", "--target", "127.0.0.1:1"}, "--mac-rc"},
+	} {
+		code, _, errs := simRun(t, tc.args...)
+		if code != 2 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q (want 2 and %q)", tc.args, code, errs, tc.want)
+		}
 	}
 }

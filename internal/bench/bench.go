@@ -1,10 +1,10 @@
 // Package bench measures possim's pipeline side by side with the baseline,
 // in one process on one machine, over loopback TCP:
 //
-//   - saturation: the terminal fleet and the embedded host (no MAC) with a
-//     fixed number of transactions in flight and every transaction due at
-//     once — transactions per second and CPU time (user + system, both
-//     sides) per transaction;
+//   - saturation: the terminal fleet and the embedded host (no MAC, and
+//     with X9.19 MACs) with a fixed number of transactions in flight and
+//     every transaction due at once — transactions per second and CPU time
+//     (user + system, both sides) per transaction;
 //   - the baseline: the same request and the same answer through a
 //     moov-io/iso8583-connection client and server at the same concurrency;
 //   - the codec-bound ceiling: cores ÷ the CPU time of packing and
@@ -36,6 +36,7 @@ import (
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/load"
+	"github.com/possim/possim/internal/mac"
 	"github.com/possim/possim/terminal"
 )
 
@@ -126,13 +127,31 @@ type PipelineConfig struct {
 	Terminals, Links int
 	Mix              terminal.Mix
 	Timeout          time.Duration
+	// MAC turns on full authorization with MAC: host and fleet share
+	// TestTMK, every terminal gets its own working keys at sign-on, and
+	// every request and answer carries an X9.19 MAC (ISO 9797-1 alg 3,
+	// padding method 1) in field 64.
+	MAC bool
 }
+
+// TestTMK is the terminal master key of PipelineConfig.MAC (a test key).
+const TestTMK = "0123456789ABCDEFFEDCBA9876543210"
 
 // StartPipeline starts an embedded host on 127.0.0.1:0 and connects a
 // fleet to it, as "possim simulate" does without --target.
 func StartPipeline(pc PipelineConfig) (*Pipeline, error) {
 	d := Dialect()
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d, MaxConns: max(1000, pc.Terminals+10)})
+	hc := host.Config{Listen: "127.0.0.1:0", Dialect: d, MaxConns: max(1000, pc.Terminals+10)}
+	fc := terminal.FleetConfig{Dialect: d, Terminals: max(1, pc.Terminals), Links: pc.Links, Mix: pc.Mix, SignOn: true}
+	if pc.MAC {
+		tmk, err := mac.ParseHexKey(TestTMK)
+		if err != nil {
+			return nil, err
+		}
+		hc.Security = &host.Security{TMK: tmk, Alg: mac.Alg3, Pad: mac.Pad1}
+		fc.Security = &terminal.Security{TMK: tmk, Alg: mac.Alg3, Pad: mac.Pad1}
+	}
+	h, err := host.New(hc)
 	if err != nil {
 		return nil, err
 	}
@@ -142,8 +161,8 @@ func StartPipeline(pc PipelineConfig) (*Pipeline, error) {
 	if pc.Timeout == 0 {
 		pc.Timeout = 10 * time.Second
 	}
-	f, err := terminal.NewFleet(terminal.FleetConfig{Target: h.Addr().String(), Dialect: d, Terminals: max(1, pc.Terminals),
-		Links: pc.Links, Mix: pc.Mix, Timeout: pc.Timeout, SignOn: true})
+	fc.Target, fc.Timeout = h.Addr().String(), pc.Timeout
+	f, err := terminal.NewFleet(fc)
 	if err != nil {
 		h.Close()
 		return nil, err
