@@ -935,7 +935,7 @@ func (x *fleetTx) onResult(r link.Result) {
 	case !shapes[x.kind].financial:
 		o := load.LinkFailed
 		if !linkFailed {
-			o = load.TimedOutReversed // nothing to reverse; see FleetStats.NonFinancialTimeouts
+			o = load.TimedOutNoReversal // nothing to reverse
 			f.nonFinancialTimeouts.Add(1)
 		}
 		x.finish(load.Completion{Outcome: o})

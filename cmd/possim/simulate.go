@@ -347,7 +347,7 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 	rep.Notes = append(rep.Notes, fmt.Sprintf("%d terminals on %d links to %s (%s); %.1f frames per write; %d reconnects",
 		fc.Terminals, fc.Links, where, fc.Dialect.Name, extra.FramesPerWrite, st.Reconnects))
 	if st.NonFinancialTimeouts > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d timed-out non-financial transactions (balance, echo) had nothing to reverse: counted under timeout_reversed", st.NonFinancialTimeouts))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d timed-out non-financial transactions (balance, echo) had nothing to reverse (counted as timed_out)", st.NonFinancialTimeouts))
 	}
 	if st.PendingReversals > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d reversals left in store-and-forward at the end", st.PendingReversals))

@@ -24,6 +24,9 @@ const (
 	// TimedOutReversalPending: no response in time; the reversal was not
 	// (yet) acknowledged when the run ended: it is left in store-and-forward.
 	TimedOutReversalPending
+	// TimedOutNoReversal: no response in time for a transaction that moves
+	// no money (balance inquiry, echo): there is nothing to reverse.
+	TimedOutNoReversal
 	// LinkFailed: the request was written but the link broke before an
 	// answer or a timeout.
 	LinkFailed
@@ -40,6 +43,7 @@ var outcomeNames = [NumOutcomes]string{
 	"declined",
 	"timeout_reversed",
 	"timeout_reversal_pending",
+	"timed_out",
 	"link_failed",
 	"not_sent",
 }
@@ -59,7 +63,9 @@ func (o Outcome) Valid() bool { return int(o) < NumOutcomes }
 func (o Outcome) Answered() bool { return o == Approved || o == Declined }
 
 // TimedOut reports whether the transaction timed out (reversed or not).
-func (o Outcome) TimedOut() bool { return o == TimedOutReversed || o == TimedOutReversalPending }
+func (o Outcome) TimedOut() bool {
+	return o == TimedOutReversed || o == TimedOutReversalPending || o == TimedOutNoReversal
+}
 
 // ParseOutcome is the inverse of [Outcome.String].
 func ParseOutcome(s string) (Outcome, error) {
@@ -171,7 +177,7 @@ func (c OutcomeCounts) Answered() int64 { return c[Approved] + c[Declined] }
 
 // TimedOut is the number of timed-out transactions, reversed or not.
 func (c OutcomeCounts) TimedOut() int64 {
-	return c[TimedOutReversed] + c[TimedOutReversalPending]
+	return c[TimedOutReversed] + c[TimedOutReversalPending] + c[TimedOutNoReversal]
 }
 
 // Errors is every transaction that did not get an answer in time:

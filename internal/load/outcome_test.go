@@ -7,7 +7,7 @@ import (
 )
 
 func TestOutcomeNames(t *testing.T) {
-	want := []string{"approved", "declined", "timeout_reversed", "timeout_reversal_pending", "link_failed", "not_sent"}
+	want := []string{"approved", "declined", "timeout_reversed", "timeout_reversal_pending", "timed_out", "link_failed", "not_sent"}
 	if len(want) != NumOutcomes {
 		t.Fatalf("NumOutcomes = %d", NumOutcomes)
 	}
@@ -44,24 +44,24 @@ func TestOutcomeClasses(t *testing.T) {
 	for i := range NumOutcomes {
 		o := Outcome(i)
 		answered := o == Approved || o == Declined
-		timedOut := o == TimedOutReversed || o == TimedOutReversalPending
+		timedOut := o == TimedOutReversed || o == TimedOutReversalPending || o == TimedOutNoReversal
 		if o.Answered() != answered || o.TimedOut() != timedOut {
 			t.Errorf("%v: Answered %v TimedOut %v", o, o.Answered(), o.TimedOut())
 		}
 	}
-	c := OutcomeCounts{10, 5, 3, 2, 1, 4}
-	if c.Total() != 25 || c.Answered() != 15 || c.TimedOut() != 5 || c.Errors() != 10 {
+	c := OutcomeCounts{10, 5, 3, 2, 2, 1, 4}
+	if c.Total() != 27 || c.Answered() != 15 || c.TimedOut() != 7 || c.Errors() != 12 {
 		t.Errorf("counts %v: total %d answered %d timedout %d errors %d", c, c.Total(), c.Answered(), c.TimedOut(), c.Errors())
 	}
 }
 
 func TestOutcomeCountsJSON(t *testing.T) {
-	c := OutcomeCounts{10, 5, 3, 2, 1, 0}
+	c := OutcomeCounts{10, 5, 3, 2, 0, 1, 0}
 	b, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"approved":10,"declined":5,"timeout_reversed":3,"timeout_reversal_pending":2,"link_failed":1,"not_sent":0}`
+	want := `{"approved":10,"declined":5,"timeout_reversed":3,"timeout_reversal_pending":2,"timed_out":0,"link_failed":1,"not_sent":0}`
 	if string(b) != want {
 		t.Errorf("got %s\nwant %s", b, want)
 	}
