@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -401,6 +402,13 @@ func ruleLabel(n int, name string) string {
 
 type parser struct{ name string }
 
+// The node helpers shared by every strict YAML reader.
+var (
+	resolve  = yamlnode.Resolve
+	kindName = yamlnode.KindName
+	isNull   = yamlnode.IsNull
+)
+
 type keyVal struct{ key, val *yaml.Node }
 
 func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
@@ -409,45 +417,7 @@ func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
 
 // yamlErr turns "yaml: line 3: did not find expected key" into
 // "host.yaml:3: did not find expected key".
-func (p *parser) yamlErr(err error) error {
-	s := err.Error()
-	if rest, ok := strings.CutPrefix(s, "yaml: line "); ok {
-		if num, msg, ok := strings.Cut(rest, ": "); ok {
-			if _, e := strconv.Atoi(num); e == nil {
-				return fmt.Errorf("%s:%s: %s", p.name, num, msg)
-			}
-		}
-	}
-	return fmt.Errorf("%s: %s", p.name, strings.TrimPrefix(s, "yaml: "))
-}
-
-// resolve follows YAML aliases (*anchor) to the node they name.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "no value"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "nothing"
-}
-
-func isNull(n *yaml.Node) bool {
-	n = resolve(n)
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
+func (p *parser) yamlErr(err error) error { return yamlnode.FileError(p.name, err) }
 
 // mapping checks that n is a mapping whose keys are all known and unique.
 func (p *parser) mapping(n *yaml.Node, what string, known ...string) (map[string]keyVal, error) {

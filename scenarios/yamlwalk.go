@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/possim/possim/host"
+	"github.com/possim/possim/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -18,6 +19,14 @@ import (
 // the same for rules files).
 
 type dec struct{ file string }
+
+// The node helpers shared by every strict YAML reader.
+var (
+	resolve      = yamlnode.Resolve
+	kindName     = yamlnode.KindName
+	isNull       = yamlnode.IsNull
+	editDistance = yamlnode.EditDistance
+)
 
 func (d *dec) errf(n *yaml.Node, format string, a ...any) error {
 	line := 0
@@ -31,48 +40,7 @@ func (d *dec) pos(n *yaml.Node) string { return fmt.Sprintf("%s:%d", d.file, n.L
 
 // yamlErr turns "yaml: line 3: did not find expected key" into
 // "file:3: did not find expected key".
-func (d *dec) yamlErr(err error) error {
-	s := err.Error()
-	if rest, ok := strings.CutPrefix(s, "yaml: line "); ok {
-		if num, msg, ok := strings.Cut(rest, ": "); ok {
-			if _, e := strconv.Atoi(num); e == nil {
-				return fmt.Errorf("%s:%s: %s", d.file, num, msg)
-			}
-		}
-	}
-	return fmt.Errorf("%s: %s", d.file, strings.TrimPrefix(s, "yaml: "))
-}
-
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	n = resolve(n)
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
-
-func kindName(n *yaml.Node) string {
-	n = resolve(n)
-	if n == nil {
-		return "nothing"
-	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "no value"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "nothing"
-}
+func (d *dec) yamlErr(err error) error { return yamlnode.FileError(d.file, err) }
 
 type keyVal struct{ key, val *yaml.Node }
 
@@ -128,26 +96,6 @@ func suggestKey(k string, known []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func (o *obj) has(k string) bool { _, ok := o.kv[k]; return ok }

@@ -2,6 +2,7 @@ package fault
 
 import (
 	"fmt"
+	"github.com/possim/possim/internal/yamlnode"
 	"io"
 	"sort"
 	"strconv"
@@ -301,7 +302,7 @@ func lookupType(name string) (*faultType, error) {
 func suggest(name string) string {
 	best, bestD := "", 3
 	for n := range registry {
-		d := editDistance(strings.ToLower(name), n)
+		d := yamlnode.EditDistance(strings.ToLower(name), n)
 		if d < bestD || (d == bestD && best != "" && n < best) {
 			best, bestD = n, d
 		}
@@ -314,25 +315,4 @@ func suggest(name string) string {
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			c = min(c, prev[j]+1, cur[j-1]+1)
-			cur[j] = c
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/possim/possim/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -168,12 +169,4 @@ func yamlText(key string, v *yaml.Node) (string, error) {
 	return "", fmt.Errorf("%s: want a value, not a mapping", key)
 }
 
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		return resolve(n.Content[0])
-	}
-	return n
-}
+var resolve = yamlnode.Resolve // shared by every strict YAML reader
