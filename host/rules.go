@@ -346,7 +346,19 @@ func ParseRules(name string, data []byte) (*RuleSet, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s: empty rules file: want \"rules:\" and/or \"default:\"", name)
 	}
-	top, err := p.mapping(doc.Content[0], "the rules file", "rules", "default")
+	return decodeRules(p, doc.Content[0], "the rules file")
+}
+
+// DecodeRules compiles rules from a node of a larger YAML file (a host
+// config, a scenario): n is the mapping with "rules:" and/or "default:",
+// and errors carry the lines of that file.
+func DecodeRules(name string, n *yaml.Node) (*RuleSet, error) {
+	return decodeRules(&parser{name: name}, n, "rules")
+}
+
+func decodeRules(p *parser, n *yaml.Node, what string) (*RuleSet, error) {
+	name := p.name
+	top, err := p.mapping(n, what, "rules", "default")
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -256,54 +255,10 @@ func (o *obj) enum(k, def string, values ...string) string {
 	return s
 }
 
-// rulesFromNode compiles an embedded host rules document (rules:, default:)
-// with host.ParseRules, keeping the scenario file's line numbers in its
-// errors: the node is re-encoded, parsed by the host, and any line the host
-// names is mapped back through a parallel walk of the two trees.
-func (d *dec) rulesFromNode(n *yaml.Node, name string) (*host.RuleSet, error) {
-	n = resolve(n)
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return nil, d.errf(n, "rules: %v", err)
-	}
-	if rs, err := host.ParseRules(name, b); err == nil {
-		return rs, nil
-	}
-	const token = "\x00rules"
-	_, err = host.ParseRules(token, b)
-	if err == nil {
-		return nil, d.errf(n, "rules: cannot be read")
-	}
-	var re yaml.Node
-	lines := map[int]int{}
-	if yaml.Unmarshal(b, &re) == nil && len(re.Content) == 1 {
-		mapLines(re.Content[0], n, lines)
-	}
-	msg := regexp.MustCompile(token+`:(\d+)`).ReplaceAllStringFunc(err.Error(), func(m string) string {
-		l, _ := strconv.Atoi(m[len(token)+1:])
-		if orig, ok := lines[l]; ok {
-			return fmt.Sprintf("%s:%d", d.file, orig)
-		}
-		return fmt.Sprintf("%s:%d", d.file, n.Line)
-	})
-	msg = strings.ReplaceAll(msg, token, fmt.Sprintf("%s:%d", d.file, n.Line))
-	return nil, fmt.Errorf("%s", msg)
-}
-
-func mapLines(re, orig *yaml.Node, out map[int]int) {
-	orig = resolve(orig)
-	if re == nil || orig == nil {
-		return
-	}
-	if _, ok := out[re.Line]; !ok {
-		out[re.Line] = orig.Line
-	}
-	if len(re.Content) != len(orig.Content) {
-		return
-	}
-	for i := range re.Content {
-		mapLines(re.Content[i], orig.Content[i], out)
-	}
+// rulesFromNode compiles a rules document embedded in the scenario, with
+// errors at the scenario file's lines.
+func (d *dec) rulesFromNode(n *yaml.Node, _ string) (*host.RuleSet, error) {
+	return host.DecodeRules(d.file, resolve(n))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -140,5 +141,57 @@ func TestTerminalWrongTMK(t *testing.T) {
 	}
 	if strings.Contains(strings.ToUpper(out), "11111111111111112222222222222222") {
 		t.Fatal("the TMK was printed")
+	}
+}
+
+func TestHostConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	good := dir + "/host.yaml"
+	if err := os.WriteFile(good, []byte(`listen: 127.0.0.1:0
+idle_timeout: 5m
+rules:
+  rules:
+    - name: big spender
+      match: {amount: "100000.."}
+      respond: {rc: "61"}
+  default: {rc: "00"}
+faults:
+  - {type: delay, mti: "0210", delay: 2s, p: 0.5}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd("host", "--config", good, "--show-rules")
+	if code != 0 || !strings.Contains(out, "big spender") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	fs := newFlags("host", "host", io.Discard)
+	var df dialectFlags
+	df.add(fs)
+	fs.String("listen", "x", "")
+	fs.Duration("idle-timeout", 0, "")
+	_ = fs.Parse([]string{"--listen", "127.0.0.1:9"})
+	hc, err := loadHostConfig(good, fs)
+	if err != nil || len(hc.faults) != 1 || hc.rules == nil {
+		t.Fatalf("%v %+v", err, hc)
+	}
+	if v, _ := fs.GetString("listen"); v != "127.0.0.1:9" {
+		t.Fatalf("the command line must win over the file: listen %s", v)
+	}
+	if v, _ := fs.GetDuration("idle-timeout"); v.String() != "5m0s" {
+		t.Fatalf("idle-timeout from the file: %v", v)
+	}
+
+	for name, body := range map[string]string{
+		"unknown key": "listen: 127.0.0.1:0\ncolour: red\n",
+		"bad rule":    "rules:\n  rules:\n    - match: {mti: \"0400\"}\n      respond: {rc: \"00\"}\n",
+		"bad fault":   "faults:\n  - {type: dely}\n",
+		"twice":       "listen: a\nlisten: b\n",
+	} {
+		bad := dir + "/bad.yaml"
+		_ = os.WriteFile(bad, []byte(body), 0o644)
+		code, _, errOut := runCmd("host", "--config", bad)
+		if code != 2 || !strings.Contains(errOut, "bad.yaml:") {
+			t.Errorf("%s: exit %d, %q", name, code, errOut)
+		}
 	}
 }

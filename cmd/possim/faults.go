@@ -31,6 +31,7 @@ type faultFlags struct {
 	seed         uint64
 	control      string
 	controlToken string
+	extra        []fault.Rule // from a config file
 }
 
 func (f *faultFlags) add(fs *pflag.FlagSet, withControl bool) {
@@ -61,6 +62,7 @@ func (f *faultFlags) build(d *iso.Dialect) (*fault.RuleSet, error) {
 		}
 		rules = append(rules, more...)
 	}
+	rules = append(rules, f.extra...)
 	if len(rules) == 0 && f.control == "" {
 		return nil, nil
 	}

@@ -22,6 +22,7 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	var df dialectFlags
 	listen := fs.String("listen", "127.0.0.1:8583", "address to listen on")
 	df.add(fs)
+	configFile := fs.String("config", "", "host config (YAML): listen, dialect, rules, faults, tmk... — flags given on the command line win")
 	rulesFile := fs.String("rules", "", "authorization rules (YAML); default: the built-in test-card rules")
 	showRules := fs.Bool("show-rules", false, "print the rules in force and exit")
 	maxConns := fs.Int("max-conns", 1000, "most links at once; more are refused")
@@ -37,11 +38,22 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 0 {
 		return usageErr(stderr, "host", "unexpected argument %q", fs.Arg(0))
 	}
+	hc := &hostConfig{}
+	if *configFile != "" {
+		var err error
+		if hc, err = loadHostConfig(*configFile, fs); err != nil {
+			return usageErr(stderr, "host", "%v", err)
+		}
+		ff.extra = hc.faults
+	}
 	dl, match, err := df.build()
 	if err != nil {
 		return usageErr(stderr, "host", "%v", err)
 	}
 	rules := host.DefaultRules()
+	if hc.rules != nil {
+		rules = hc.rules
+	}
 	if *rulesFile != "" {
 		if rules, err = host.LoadRules(*rulesFile); err != nil {
 			return usageErr(stderr, "host", "%v", err)

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/possim/possim/host"
+	"github.com/possim/possim/internal/fault"
+	"github.com/possim/possim/internal/yamlnode"
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// hostConfigKeys maps the keys of a host config file to the flags they
+// stand for: the file is a set of defaults, and a flag given on the command
+// line wins.
+var hostConfigKeys = map[string]string{
+	"listen": "listen", "dialect": "dialect", "length_header": "length-header", "tpdu": "tpdu",
+	"header": "header", "match": "match", "max_conns": "max-conns", "idle_timeout": "idle-timeout",
+	"seed": "seed", "control": "control", "control_token": "control-token",
+	"tmk": "tmk", "mac_alg": "mac-alg", "mac_padding": "mac-padding", "mac_rc": "mac-rc", "mac_network": "mac-network",
+}
+
+// hostConfig is what a --config file adds beyond flag values.
+type hostConfig struct {
+	rules  *host.RuleSet // nil: not in the file
+	faults []fault.Rule
+}
+
+// loadHostConfig reads a host config file strictly (unknown key, a key
+// given twice, a value of the wrong shape: an error naming file:line) and
+// sets the flags it names that the command line did not set.
+//
+//	listen: 127.0.0.1:8583
+//	dialect: iso87bin
+//	idle_timeout: 5m
+//	rules: {rules: [...], default: {rc: "00"}}   # as a --rules file
+//	faults: [{type: delay, mti: "0210", delay: 3s, p: 0.1}]
+//	tmk: 0123456789ABCDEFFEDCBA9876543210
+func loadHostConfig(path string, fs *pflag.FlagSet) (*hostConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty config file", path)
+		}
+		return nil, yamlnode.FileError(path, err)
+	}
+	top := yamlnode.Resolve(&doc)
+	if top.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d: want a mapping (key: value), got %s", path, top.Line, yamlnode.KindName(top))
+	}
+	known := []string{"rules", "faults"}
+	for k := range hostConfigKeys {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	cfg := &hostConfig{}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		k, v := top.Content[i], yamlnode.Resolve(top.Content[i+1])
+		at := fmt.Sprintf("%s:%d", path, k.Line)
+		if line, dup := seen[k.Value]; dup {
+			return nil, fmt.Errorf("%s: key %q given twice (first at line %d)", at, k.Value, line)
+		}
+		seen[k.Value] = k.Line
+		switch k.Value {
+		case "rules":
+			if cfg.rules, err = host.DecodeRules(path, v); err != nil {
+				return nil, err
+			}
+			continue
+		case "faults":
+			if cfg.faults, err = fault.DecodeYAML(path, v); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		flag, ok := hostConfigKeys[k.Value]
+		if !ok {
+			return nil, fmt.Errorf("%s: unknown key %q (known keys: %s)", at, k.Value, strings.Join(known, ", "))
+		}
+		if v.Kind != yaml.ScalarNode || yamlnode.IsNull(v) {
+			return nil, fmt.Errorf("%s: %s: want a single value, got %s", at, k.Value, yamlnode.KindName(v))
+		}
+		if fs.Changed(flag) {
+			continue // the command line wins
+		}
+		if err := fs.Set(flag, v.Value); err != nil {
+			return nil, fmt.Errorf("%s: %s: %v", at, k.Value, err)
+		}
+	}
+	return cfg, nil
+}
