@@ -10,7 +10,7 @@ import (
 type EventKind uint8
 
 const (
-	EvSent       EventKind = iota // a message was queued to the writer
+	EvSent       EventKind = iota // a message is being queued to the writer (always before its answer's EvReceived)
 	EvReceived                    // a message was read and unpacked
 	EvUnmatched                   // a response matched nothing in flight
 	EvLate                        // a response arrived after its request timed out

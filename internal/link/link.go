@@ -301,14 +301,15 @@ func (l *Link) Send(req *iso8583.Message, timeout time.Duration, done func(Resul
 	}
 	p.t = l.sched.add(p.deadline, func() { l.expire(p) })
 	l.mu.Unlock()
+	// Emitted before the frame is queued, so that it always precedes the
+	// answer's EvReceived; if queuing fails, done says so.
+	l.emit(Event{Kind: EvSent, Time: p.sent, Msg: out})
 	if err := l.transmit(frame, &plan, true); err != nil {
 		if l.take(p) {
 			l.sched.cancel(p.t)
 			done(Result{Req: req, Err: err, Sent: p.sent, Done: time.Now()})
 		}
-		return
 	}
-	l.emit(Event{Kind: EvSent, Time: p.sent, Msg: out})
 }
 
 // Call is Send that waits for the Result.
@@ -347,13 +348,10 @@ func (l *Link) post(m *iso8583.Message, prefix []byte, delay time.Duration) erro
 			return err
 		}
 	}
-	if err := l.transmit(frame, &plan, true); err != nil {
-		return err
-	}
-	if plan.Delay == 0 && !plan.Drop {
+	if plan.Delay == 0 && !plan.Drop { // before queuing: see Send
 		l.emit(Event{Kind: EvSent, Time: time.Now(), Msg: m})
 	}
-	return nil
+	return l.transmit(frame, &plan, true)
 }
 
 func (l *Link) outboundPlan(m *iso8583.Message) Plan {
