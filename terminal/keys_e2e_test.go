@@ -510,31 +510,15 @@ func TestWiresharkDecodesMACedSession(t *testing.T) {
 	if o := term.Do(terminal.Tx{Kind: terminal.Purchase, Amount: 77777}); o.Class != terminal.Reversed {
 		t.Fatal(o)
 	}
-	var got []string
-	timeout := time.After(30 * time.Second)
-	for len(got) < 8 {
-		select {
-		case f, ok := <-lines:
-			if !ok {
-				t.Fatalf("tshark stopped; decoded so far: %v", got)
-			}
-			if strings.TrimSpace(f[0]) != "TERM0001" {
-				continue
-			}
-			if f[6] != "" {
-				t.Errorf("malformed: %q", f)
-			}
-			has := func(s string, tag string) string {
-				if s == "" {
-					return ""
-				}
-				return "+" + tag
-			}
-			got = append(got, f[1]+has(f[3], "62")+has(f[4], "64")+has(f[5], "128"))
-		case <-timeout:
-			t.Fatalf("tshark decoded only %v", got)
+	has := func(s string, tag string) string {
+		if s == "" {
+			return ""
 		}
+		return "+" + tag
 	}
+	got := decoded(t, lines, "TERM0001", 8, func(f []string) string {
+		return f[1] + has(f[3], "62") + has(f[4], "64") + has(f[5], "128")
+	})
 	want := "0800 0810+62 0200+64 0210+64 0200+64 0400+128 0410+128 0210+64"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("Wireshark decoded\n  %s\nwant\n  %s", strings.Join(got, " "), want)

@@ -99,25 +99,7 @@ func TestWiresharkDecodesEveryMessage(t *testing.T) {
 			t.Fatalf("%s: %s", s.tx.Kind, o)
 		}
 	}
-	var got []string
-	timeout := time.After(30 * time.Second)
-	for len(got) < 12 {
-		select {
-		case f, ok := <-lines:
-			if !ok {
-				t.Fatalf("tshark stopped; decoded so far: %v", got)
-			}
-			if strings.TrimSpace(f[0]) != "TERM0001" {
-				continue
-			}
-			if f[4] != "" {
-				t.Errorf("malformed: %q", f)
-			}
-			got = append(got, fmt.Sprintf("%s/%s/%s", f[1], f[2], f[3]))
-		case <-timeout:
-			t.Fatalf("tshark decoded only %v", got)
-		}
-	}
+	got := decoded(t, lines, "TERM0001", 12, func(f []string) string { return fmt.Sprintf("%s/%s/%s", f[1], f[2], f[3]) })
 	want := []string{
 		"0800/000001/", "0810/000001/00", // sign-on
 		"0200/000002/", "0210/000002/00", // approved
@@ -128,4 +110,31 @@ func TestWiresharkDecodesEveryMessage(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("Wireshark decoded\n  %s\nwant\n  %s", strings.Join(got, " "), strings.Join(want, " "))
 	}
+}
+
+// decoded collects n messages of terminal tid from a liveCapture, each
+// rendered by render, and fails on any field tshark calls malformed (the
+// last column).
+func decoded(t *testing.T, lines <-chan []string, tid string, n int, render func([]string) string) []string {
+	t.Helper()
+	var got []string
+	timeout := time.After(30 * time.Second)
+	for len(got) < n {
+		select {
+		case f, ok := <-lines:
+			if !ok {
+				t.Fatalf("tshark stopped; decoded so far: %v", got)
+			}
+			if strings.TrimSpace(f[0]) != tid {
+				continue
+			}
+			if f[len(f)-1] != "" {
+				t.Errorf("malformed: %q", f)
+			}
+			got = append(got, render(f))
+		case <-timeout:
+			t.Fatalf("tshark decoded only %v", got)
+		}
+	}
+	return got
 }
