@@ -233,18 +233,6 @@ func TestNetworkManagement(t *testing.T) {
 	}
 }
 
-func TestConnectionLimit(t *testing.T) {
-	h := startHost(t, Config{Dialect: ascii, MaxConns: 1})
-	_ = rawConn(t, h)
-	waitFor(t, func() bool { return len(h.Links()) == 1 })
-	c2 := rawConn(t, h)
-	_ = c2.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c2.Read(make([]byte, 1)); err == nil {
-		t.Fatal("second connection was not closed")
-	}
-	waitFor(t, func() bool { return h.Refused() == 1 })
-}
-
 func TestIdleTimeoutClosesLink(t *testing.T) {
 	h := startHost(t, Config{Dialect: ascii, IdleTimeout: 100 * time.Millisecond})
 	c := rawConn(t, h)

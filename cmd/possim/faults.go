@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
@@ -31,6 +32,7 @@ type faultFlags struct {
 	seed         uint64
 	control      string
 	controlToken string
+	tokenFile    string
 	extra        []fault.Rule // from a config file
 }
 
@@ -41,6 +43,7 @@ func (f *faultFlags) add(fs *pflag.FlagSet, withControl bool) {
 	if withControl {
 		fs.StringVar(&f.control, "control", "", "serve the fault control API on this address (e.g. 127.0.0.1:8474)")
 		fs.StringVar(&f.controlToken, "control-token", os.Getenv("POSSIM_CONTROL_TOKEN"), "bearer token the control API requires (needed off loopback; default $POSSIM_CONTROL_TOKEN)")
+		fs.StringVar(&f.tokenFile, "control-token-file", "", "read the control API's bearer token from this file, so it does not show in the process list (/proc/PID/cmdline)")
 	}
 }
 
@@ -74,10 +77,31 @@ func (f *faultFlags) startControl(rs *fault.RuleSet, stdout io.Writer) (func(), 
 	if f.control == "" || rs == nil {
 		return func() {}, nil
 	}
-	srv, addr, err := fault.ListenControl(f.control, f.controlToken, rs)
+	token := f.controlToken
+	if f.tokenFile != "" {
+		var err error
+		if token, err = readSecretFile("--control-token-file", f.tokenFile); err != nil {
+			return nil, err
+		}
+	}
+	srv, addr, err := fault.ListenControl(f.control, token, rs)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stdout, "fault control API on http://%s (GET/POST /faults, DELETE /faults/{id}, POST /faults/reset, GET /fired)\n", addr)
+	fmt.Fprintf(stdout, "fault control API on http://%s (GET/POST /faults, PATCH/DELETE /faults/{id|name}, POST /faults/reset, GET /fired)\n", addr)
 	return func() { _ = srv.Close() }, nil
+}
+
+// readSecretFile reads a key or token from a file: its first line, spaces
+// trimmed. An empty file is an error naming the flag and the file.
+func readSecretFile(flag, path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flag, err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	if v := strings.TrimSpace(line); v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("%s %s: the file is empty (want the value on its first line)", flag, path)
 }
