@@ -23,9 +23,9 @@ import (
 
 // Config of a host. Zero values get safe defaults.
 type Config struct {
-	Listen      string // default 127.0.0.1:8583
-	Dialect     *iso.Dialect
-	Rules       *RuleSet      // default: DefaultRules()
+	Listen  string // default 127.0.0.1:8583
+	Dialect *iso.Dialect
+	Rules   *RuleSet // default: DefaultRules()
 	// MaxConns is the most links at once; default 10 000. At the limit a
 	// new connection evicts the link idle longest that has nothing in
 	// flight; only when every link is busy is it refused.
@@ -40,7 +40,7 @@ type Config struct {
 	FrameTimeout time.Duration
 	// LinkQueue is how many answers may wait for a link's writer
 	// (link.Config.QueueLen); default DefaultLinkQueue.
-	LinkQueue int
+	LinkQueue   int
 	Match       link.Match
 	Observer    func(*link.Link, link.Event) // every link event (transcripts)
 	Interceptor link.Interceptor             // message-level faults, shared by every link

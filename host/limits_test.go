@@ -70,7 +70,9 @@ func TestMalformedRequestsGetRC30(t *testing.T) {
 	var logs logBuf
 	h := startHost(t, Config{Dialect: ascii, Logger: logs.logger()})
 	c := rawConn(t, h)
-	good := func(mti, stan string) *iso8583.Message { return financial(t, mti, stan, "4761739001010010", "000000001000") }
+	good := func(mti, stan string) *iso8583.Message {
+		return financial(t, mti, stan, "4761739001010010", "000000001000")
+	}
 	cases := []struct {
 		name       string
 		msg        func(stan string) []byte

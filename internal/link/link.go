@@ -80,15 +80,15 @@ type Result struct {
 
 // Config of a link. Zero values get safe defaults.
 type Config struct {
-	Dialect      *iso.Dialect
-	Codec        Codec
-	Match        Match
-	Handler      Handler
-	Observer     func(Event)
-	Interceptor  Interceptor // message-level faults; nil for none
-	Pool         *Pool
-	MaxFrame     int           // largest payload accepted; default 16 KiB
-	IdleTimeout  time.Duration // from the last complete frame until the next one begins; 0 = none
+	Dialect     *iso.Dialect
+	Codec       Codec
+	Match       Match
+	Handler     Handler
+	Observer    func(Event)
+	Interceptor Interceptor // message-level faults; nil for none
+	Pool        *Pool
+	MaxFrame    int           // largest payload accepted; default 16 KiB
+	IdleTimeout time.Duration // from the last complete frame until the next one begins; 0 = none
 	// FirstFrameTimeout closes a link whose first frame is not complete
 	// this long after New (a peer that connects and says nothing); 0 = none.
 	FirstFrameTimeout time.Duration
