@@ -19,11 +19,11 @@ import (
 
 // RuleView is a rule as the control API shows it.
 type RuleView struct {
-	ID    int    `json:"id"`
-	Label string `json:"label"`
-	Type  string `json:"type"`
-	Level Level  `json:"level"`
-	Spec  string `json:"spec"` // the rule in the flag grammar
+	ID      int    `json:"id"`
+	Label   string `json:"label"`
+	Type    string `json:"type"`
+	Level   Level  `json:"level"`
+	Spec    string `json:"spec"` // the rule in the flag grammar
 	Seen    uint64 `json:"seen"`
 	Fired   uint64 `json:"fired"`
 	Enabled bool   `json:"enabled"`

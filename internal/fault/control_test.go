@@ -1,8 +1,8 @@
 package fault
 
 import (
-	"encoding/json"
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
