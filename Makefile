@@ -21,9 +21,12 @@ test:
 	$(GO) test -race -timeout 240s $(PKGS)
 
 # The side-by-side table (possim vs iso8583-connection, codec ceiling, rate
-# accuracy, terminal counts): about 2.5 minutes on 2 cores.
+# accuracy, terminal counts): about 2.5 minutes on 2 cores. Then the idle-link
+# table: host RSS with 0/1 000/5 000/10 000 idle links, a purchase while they
+# are held and during a flood of 2 000 bogus connections (about 1 minute).
 bench:
 	$(GO) run ./internal/bench/cmd/possim-bench
+	$(GO) run ./internal/bench/cmd/possim-idle
 
 # RSS over a 10-minute run (not in CI).
 bench-long:
@@ -43,6 +46,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCompute -fuzztime $(FUZZTIME) ./internal/mac/
 	$(GO) test -run '^$$' -fuzz FuzzParseField90 -fuzztime $(FUZZTIME) ./host/
 	$(GO) test -run '^$$' -fuzz FuzzParseRules -fuzztime $(FUZZTIME) ./host/
+	$(GO) test -run '^$$' -fuzz FuzzHostLink -fuzztime $(FUZZTIME) ./host/
 	$(GO) test -run '^$$' -fuzz FuzzParseSpec -fuzztime $(FUZZTIME) ./internal/fault/
 	$(GO) test -run '^$$' -fuzz FuzzParseJSON -fuzztime $(FUZZTIME) ./internal/fault/
 

@@ -85,10 +85,15 @@ type Host struct {
 
 	*hostKeys // MACs and working keys (keys.go); nil when off
 
+	linkGone func(*link.Link) // tests: a link's goroutines and jobs are all done
+
 	rrnSeq, authSeq atomic.Uint64
 	refused         atomic.Uint64
 	evicted         atomic.Uint64
 	closedLinks     atomic.Uint64
+	handled         atomic.Uint64 // requests handed to Handle
+	answered        atomic.Uint64 // ...that got an answer queued
+	dropped         atomic.Uint64 // ...that got a recorded event instead
 	gcMu            sync.Mutex
 	gcTimer         *time.Timer
 	events          eventLog
@@ -359,6 +364,9 @@ func (h *Host) newLink(nc net.Conn) *link.Link {
 
 func (h *Host) linkDown(l *link.Link) {
 	defer h.wg.Done()
+	if h.linkGone != nil {
+		defer h.linkGone(l)
+	}
 	l.Close()
 	h.collectAfterClosures()
 	h.mu.Lock()
@@ -409,7 +417,12 @@ const gcAfterClosures = 1000
 
 // Handle answers one request from a terminal. It runs on the link's codec
 // pool and never blocks: delays go through the link's scheduler.
+//
+// Every request ends in exactly one answer queued (reply) or one recorded
+// event saying why not (drop); Outcomes counts both, and the host's fuzz
+// target holds it to that.
 func (h *Host) Handle(l *link.Link, in *link.Inbound) {
+	h.handled.Add(1)
 	if in.Err != nil {
 		if !h.macFailure(l, in) {
 			h.formatError(l, in)
@@ -440,17 +453,40 @@ func (h *Host) Handle(l *link.Link, in *link.Inbound) {
 	default:
 		// Classes 0 and 9 are reserved: there is no response class to
 		// answer in.
-		h.events.add(fmt.Sprintf("request %s dropped: MTI class %c is reserved by ISO 8583", iso.Summary(in.Msg), iso.Class(in.MTI)))
+		h.drop(fmt.Sprintf("request %s dropped: MTI class %c is reserved by ISO 8583", iso.Summary(in.Msg), iso.Class(in.MTI)))
 		h.cfg.Logger.Warn("request dropped", "mti", in.MTI, "stan", iso.Get(in.Msg, 11), "why", "MTI class reserved by ISO 8583, no response class")
 		return
 	}
 	if err != nil {
-		h.events.add(fmt.Sprintf("cannot answer %s: %v", iso.Summary(in.Msg), err))
+		h.drop(fmt.Sprintf("cannot answer %s: %v", iso.Summary(in.Msg), err))
 		return
 	}
+	h.reply(l, in, resp, delay)
+}
+
+// reply queues resp as the answer to in (after delay), or records why it
+// could not.
+func (h *Host) reply(l *link.Link, in *link.Inbound, resp *iso8583.Message, delay time.Duration) {
 	if err := l.ReplyAfter(delay, in, resp); err != nil {
-		h.events.add(fmt.Sprintf("cannot send answer to %s: %v", iso.Summary(in.Msg), err))
+		h.drop(fmt.Sprintf("cannot send the answer to %s: %v", iso.Summary(in.Msg), err))
+		return
 	}
+	h.answered.Add(1)
+}
+
+// drop records why a request got no answer.
+func (h *Host) drop(why string) {
+	h.dropped.Add(1)
+	h.events.add(why)
+}
+
+// Outcomes are how requests ended: handed to the host, answered (an
+// answer queued), dropped (no answer, an event recorded instead).
+type Outcomes struct{ Handled, Answered, Dropped uint64 }
+
+// Outcomes returns the host's request counters.
+func (h *Host) Outcomes() Outcomes {
+	return Outcomes{Handled: h.handled.Load(), Answered: h.answered.Load(), Dropped: h.dropped.Load()}
 }
 
 // Fields ISO 8583 requires a response to echo from its request.
@@ -574,31 +610,27 @@ func (h *Host) reject(l *link.Link, in *link.Inbound, err error) {
 	h.events.add(fmt.Sprintf("format error in %s STAN %s: %v", in.MTI, stan, err))
 	resp, rerr := h.respond(in, "30", echo)
 	if rerr != nil {
-		h.events.add(fmt.Sprintf("cannot build RC 30 answer: %v", rerr))
+		h.drop(fmt.Sprintf("cannot build RC 30 answer: %v", rerr))
 		return
 	}
-	if err := l.Reply(in, resp); err != nil {
-		h.events.add(fmt.Sprintf("cannot send RC 30: %v", err))
-	}
+	h.reply(l, in, resp, 0)
 }
 
 // formatError answers a request that did not unpack with RC 30 when its MTI
 // and STAN could be read; otherwise the event is only recorded.
 func (h *Host) formatError(l *link.Link, in *link.Inbound) {
 	if !iso.IsRequest(in.MTI) || !iso.Has(in.Msg, 11) {
-		h.events.add(fmt.Sprintf("unreadable request dropped (no MTI/STAN): %v", in.Err))
+		h.drop(fmt.Sprintf("unreadable request dropped (no MTI/STAN): %v", in.Err))
 		return
 	}
 	resp, err := h.respond(in, "30", []int{3, 4, 11, 41, 42})
 	if err != nil {
-		h.events.add(fmt.Sprintf("cannot build RC 30 answer: %v", err))
+		h.drop(fmt.Sprintf("cannot build RC 30 answer: %v", err))
 		return
 	}
 	h.events.add(fmt.Sprintf("format error in %s STAN %s: %v", in.MTI, iso.Get(in.Msg, 11), in.Err))
 	h.cfg.Logger.Warn("format error", "mti", in.MTI, "stan", iso.Get(in.Msg, 11), "rc", "30", "rule", in.Err.Error())
-	if err := l.Reply(in, resp); err != nil {
-		h.events.add(fmt.Sprintf("cannot send RC 30: %v", err))
-	}
+	h.reply(l, in, resp, 0)
 }
 
 // newRRN makes a 12-digit retrieval reference number: YDDDHH + sequence.

@@ -19,7 +19,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
+	goleak.VerifyTestMain(closeAfter{m},
 		goleak.IgnoreTopFunction("github.com/possim/possim/internal/link.NewPool.func1"),
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"), // moov connection's reader after Close
 	)
