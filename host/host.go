@@ -582,12 +582,19 @@ func (h *Host) network(in *link.Inbound) (*iso8583.Message, error) {
 	return h.respond(in, rc, echoNetwork)
 }
 
+// fieldChecks is off only in BenchmarkHostPurchase, which measures what
+// the checks cost.
+var fieldChecks = true
+
 // mtiVersion is the ISO 8583 version digit this host serves.
 func (h *Host) mtiVersion() byte { return iso.MTIVersion(h.cfg.Dialect) }
 
 // check applies a real acquirer's format checks to a request that
 // unpacked: the MTI's version, then every field against its definition.
 func (h *Host) check(in *link.Inbound) error {
+	if !fieldChecks {
+		return nil
+	}
 	if v := h.mtiVersion(); in.MTI[0] != v {
 		return &iso.FieldError{Value: in.MTI, Rule: fmt.Sprintf("MTI %s: version %c is not one this host serves (%s is version %c)", in.MTI, in.MTI[0], h.cfg.Dialect.Name, v)}
 	}

@@ -2,6 +2,7 @@ package iso
 
 import (
 	"fmt"
+	bits8 "math/bits"
 	"strings"
 	"sync"
 
@@ -66,7 +67,10 @@ func specRules(spec *iso8583.MessageSpec) *[129]fieldRule {
 		return r.(*[129]fieldRule)
 	}
 	var rules [129]fieldRule
-	for id := 2; id <= 128; id++ {
+	for id := 0; id <= 128; id++ {
+		if id == 1 {
+			continue // the bitmap: its size is its own
+		}
 		f, ok := spec.Fields[id]
 		if !ok {
 			continue
@@ -124,24 +128,41 @@ func Validate(m *iso8583.Message, raw []byte) error {
 	rules := specRules(spec)
 	wire := 0
 	if f := m.GetField(0); f != nil {
-		if b, err := f.Pack(); err == nil {
-			wire += len(b)
-		}
-	}
-	if b, err := m.Bitmap().Pack(); err == nil {
-		wire += len(b)
-	}
-	for id := 2; id <= 128; id++ {
-		f := m.GetField(id)
-		if f == nil || m.Bitmap().IsBitmapPresenceBit(id) {
-			continue
-		}
-		r := &rules[id]
-		n, err := checkField(id, f, r)
+		n, err := checkField(0, f, &rules[0])
 		if err != nil {
 			return err
 		}
 		wire += n
+	}
+	bm := m.Bitmap()
+	bits, _ := bm.Bytes()
+	if len(bits) > 0 {
+		if n := encodedLen(bm.Spec().Enc, len(bits)); n >= 0 {
+			wire += n
+		} else if b, err := bm.Pack(); err == nil {
+			wire += len(b)
+		}
+	}
+	// The bitmap's bytes say which fields are present: GetField takes the
+	// message's lock, so asking for all 127 would cost more than unpacking.
+	for i, by := range bits {
+		for by != 0 {
+			lz := bits8.LeadingZeros8(by) // bit 1 is the byte's top bit
+			by &^= 0x80 >> lz
+			id := i*8 + lz + 1
+			if id > 128 || bm.IsBitmapPresenceBit(id) {
+				continue
+			}
+			f := m.GetField(id)
+			if f == nil {
+				continue
+			}
+			n, err := checkField(id, f, &rules[id])
+			if err != nil {
+				return err
+			}
+			wire += n
+		}
 	}
 	if wire < len(raw) {
 		return &FieldError{Rule: fmt.Sprintf("%d bytes after the last field (the message is %d bytes, its fields %d)", len(raw)-wire, len(raw), wire)}
