@@ -244,6 +244,11 @@ func (h *Host) Close() error {
 		l.Close()
 	}
 	h.wg.Wait()
+	h.gcMu.Lock()
+	if h.gcTimer != nil {
+		h.gcTimer.Stop()
+	}
+	h.gcMu.Unlock()
 	return nil
 }
 
@@ -391,7 +396,7 @@ func (h *Host) collectAfterClosures() {
 	h.gcMu.Lock()
 	defer h.gcMu.Unlock()
 	if h.gcTimer == nil {
-		h.gcTimer = time.AfterFunc(time.Second, collectAndScavenge)
+		h.gcTimer = time.AfterFunc(time.Second, h.collectAndScavenge)
 	} else {
 		h.gcTimer.Reset(time.Second)
 	}
@@ -402,12 +407,16 @@ func (h *Host) collectAfterClosures() {
 // while the process is idle, so an idle host would keep the freed pages.
 // A tick every half second for 20 s keeps the monitor awake while the
 // scavenger returns them (measured: without it, 120 MiB stayed resident).
-func collectAndScavenge() {
+func (h *Host) collectAndScavenge() {
 	runtime.GC()
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	for range 40 {
-		<-t.C
+		select {
+		case <-t.C:
+		case <-h.stop:
+			return
+		}
 	}
 }
 

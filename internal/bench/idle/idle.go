@@ -116,11 +116,20 @@ func Run(cfg Config) (*Result, error) {
 		return ts[len(ts)/2], ts[len(ts)-1], errs
 	}
 	buys(3) // warm up
+	echo, err := echoFrame(d)
+	if err != nil {
+		return nil, err
+	}
 	for _, n := range cfg.Counts {
 		logf("holding %d idle links", n)
 		for len(held) < n {
 			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 			if err != nil {
+				return nil, fmt.Errorf("idle link %d: %w", len(held)+1, err)
+			}
+			// An idle terminal has said something (an echo test) and then
+			// nothing: its answer waits unread in the socket.
+			if _, err := c.Write(echo); err != nil {
 				return nil, fmt.Errorf("idle link %d: %w", len(held)+1, err)
 			}
 			held = append(held, c)
@@ -252,6 +261,22 @@ func purchase(addr string, d *iso.Dialect, stan int) (time.Duration, error) {
 		return 0, fmt.Errorf("purchase answered RC %s", rc)
 	}
 	return time.Since(t0), nil
+}
+
+// echoFrame is a framed 0800 echo test.
+func echoFrame(d *iso.Dialect) ([]byte, error) {
+	m := d.NewMessage()
+	m.MTI("0800")
+	for id, v := range map[int]string{7: time.Now().UTC().Format("0102150405"), 11: "000001", 41: "IDLEBNCH", 70: "301"} {
+		if err := iso.Set(m, id, v); err != nil {
+			return nil, err
+		}
+	}
+	b, err := m.Pack()
+	if err != nil {
+		return nil, err
+	}
+	return d.Framing.AppendFrame(nil, nil, b)
 }
 
 func listenAddr(r io.Reader) (string, error) {

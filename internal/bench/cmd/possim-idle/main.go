@@ -27,7 +27,7 @@ func main() {
 	links := flag.String("links", "0,1000,5000,10000", "idle link counts to hold, increasing")
 	floodN := flag.Int("flood", 2000, "bogus connections in the flood")
 	bin := flag.String("bin", "", "possim binary (default: build this tree's)")
-	hostArgs := flag.String("host-args", "--max-conns 12000", "extra flags for possim host (the default keeps all 10 000 idle links and the purchase's link)")
+	hostArgs := flag.String("host-args", "--max-conns 10100", "extra flags for possim host (the default limit is 10 000: this keeps all 10 000 idle links and the purchase's link)")
 	flag.Parse()
 	os.Exit(run(*links, *floodN, *bin, *hostArgs))
 }
