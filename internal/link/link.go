@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -628,6 +629,14 @@ func (l *Link) writeLoop() {
 		case <-l.closing:
 			return
 		default:
+			// Under load the next frame is a moment away: yield a few
+			// times before stopping, so a busy link keeps its writer.
+			for i := 0; i < 4 && len(l.out) == 0; i++ {
+				runtime.Gosched()
+			}
+			if len(l.out) > 0 {
+				continue
+			}
 			// Nothing queued: stop. A frame queued after the check above
 			// but before the flag dropped did not start a writer (it saw
 			// this one), so look once more and carry on if one came.
