@@ -193,6 +193,9 @@ func New(nc net.Conn, cfg Config) *Link {
 	}
 }
 
+// Started is when the link was made.
+func (l *Link) Started() time.Time { return l.started }
+
 // LastActive is when the link last read a complete frame that was not a
 // keepalive, or when it was made if it never did.
 func (l *Link) LastActive() time.Time {
