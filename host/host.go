@@ -87,6 +87,8 @@ type Host struct {
 
 	linkGone func(*link.Link) // tests: a link's goroutines and jobs are all done
 
+	warnings logLimit // bad messages from peers: a flood must not flood the log
+
 	rrnSeq, authSeq atomic.Uint64
 	refused         atomic.Uint64
 	evicted         atomic.Uint64
@@ -366,7 +368,13 @@ func (h *Host) newLink(nc net.Conn) *link.Link {
 		switch e.Kind {
 		case link.EvBadMessage, link.EvUnmatched, link.EvLate:
 			h.events.add(fmt.Sprintf("%s from %s: %s", e.Kind, nc.RemoteAddr(), e.Detail))
-			h.cfg.Logger.Warn(e.Kind.String(), "peer", nc.RemoteAddr().String(), "detail", e.Detail)
+			if n, ok := h.warnings.allow(time.Now()); ok {
+				attrs := []any{"peer", nc.RemoteAddr().String(), "detail", e.Detail}
+				if n > 0 {
+					attrs = append(attrs, "suppressed_before", n)
+				}
+				h.cfg.Logger.Warn(e.Kind.String(), attrs...)
+			}
 		}
 		if h.cfg.Observer != nil {
 			h.cfg.Observer(l, e)
@@ -712,6 +720,32 @@ func (h *Host) SendNetwork(code string, timeout time.Duration) int {
 		n++
 	}
 	return n
+}
+
+// logLimit lets through at most logBurst lines per second; the next line
+// let through says how many were held back.
+type logLimit struct {
+	mu         sync.Mutex
+	second     int64
+	n          int
+	suppressed int
+}
+
+const logBurst = 20
+
+func (l *logLimit) allow(now time.Time) (suppressed int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := now.Unix(); s != l.second {
+		l.second, l.n = s, 0
+	}
+	if l.n >= logBurst {
+		l.suppressed++
+		return 0, false
+	}
+	l.n++
+	suppressed, l.suppressed = l.suppressed, 0
+	return suppressed, true
 }
 
 // eventLog is a bounded list of recent notable events.

@@ -324,3 +324,23 @@ func TestFirstFrameTimeout(t *testing.T) {
 		t.Fatal(iso.Summary(m))
 	}
 }
+
+// A flood of bad frames does not flood the log: at most logBurst lines a
+// second, and the next line says how many were held back.
+func TestBadMessageWarningsAreLimited(t *testing.T) {
+	var l logLimit
+	now := time.Unix(1000, 0)
+	for i := range logBurst {
+		if _, ok := l.allow(now); !ok {
+			t.Fatalf("line %d held back", i+1)
+		}
+	}
+	for range 5 {
+		if _, ok := l.allow(now); ok {
+			t.Fatal("a line over the burst was let through")
+		}
+	}
+	if n, ok := l.allow(now.Add(time.Second)); !ok || n != 5 {
+		t.Fatalf("next second: %d %v", n, ok)
+	}
+}
