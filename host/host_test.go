@@ -240,5 +240,7 @@ func TestIdleTimeoutClosesLink(t *testing.T) {
 	if err := closed(c); err != nil {
 		t.Fatalf("idle link: %v", err)
 	}
-	waitFor(t, func() bool { return strings.Contains(strings.Join(h.Events(), "\n"), "no frame for 100ms (idle timeout)") })
+	waitFor(t, func() bool {
+		return strings.Contains(strings.Join(h.Events(), "\n"), "no frame for 100ms (idle timeout)")
+	})
 }
