@@ -245,6 +245,7 @@ type Open struct {
 	Offered, Achieved float64
 	Terminals, Links  int
 	Latency, Service  load.LatencyStats
+	SendLag           load.LatencyStats
 	Late              int64
 	Errors            int64
 	CPUPerTx          time.Duration
@@ -257,13 +258,19 @@ func (o Open) AccuracyPct() float64 { return 100 * (o.Achieved/o.Offered - 1) }
 
 // RunOpen runs rate/s for d against p, open loop.
 func RunOpen(p *Pipeline, rate float64, d time.Duration) Open {
-	r, _ := load.NewRunner(load.RunConfig{Pacer: load.ConstantPacer{Rate: rate, Duration: d}, Target: p.Fleet, MaxInFlight: 100000})
+	return RunOpenWith(p, rate, d, false)
+}
+
+// RunOpenWith is RunOpen with the pacer on Go timers (goTimers) or on
+// its precise sleep (the default).
+func RunOpenWith(p *Pipeline, rate float64, d time.Duration, goTimers bool) Open {
+	r, _ := load.NewRunner(load.RunConfig{Pacer: load.ConstantPacer{Rate: rate, Duration: d}, Target: p.Fleet, MaxInFlight: 100000, GoTimers: goTimers})
 	runtime.GC()
 	m := startMeter()
 	rep := r.Run(context.Background())
 	cpu, others := m.stop()
 	o := Open{Offered: rep.OfferedRate, Achieved: rep.Throughput, Terminals: len(p.Fleet.Terminals()), Links: p.Fleet.Links(),
-		Latency: rep.Latency, Service: rep.ServiceTime, Late: rep.LateSends, Errors: rep.Outcomes.Errors(), Report: rep, Others: others}
+		Latency: rep.Latency, Service: rep.ServiceTime, SendLag: rep.SendLag, Late: rep.LateSends, Errors: rep.Outcomes.Errors(), Report: rep, Others: others}
 	if n := rep.Outcomes.Answered(); n > 0 {
 		o.CPUPerTx = cpu / time.Duration(n)
 	}
@@ -280,6 +287,22 @@ func OpenRun(pc PipelineConfig, rate float64, d time.Duration) (Open, error) {
 	// Warm up (connections, pools, the first GC cycles) before measuring.
 	RunOpen(p, rate, min(d/5, time.Second))
 	return RunOpen(p, rate, d), nil
+}
+
+// PacerRun starts a pipeline and runs rate/s for d with the precise pacer
+// and with Go timers, interleaved on the same pipeline (after a warm-up):
+// the send lag, the gap between the two latency clocks and the CPU per
+// transaction of each.
+func PacerRun(rate float64, d time.Duration) (precise, goTimers Open, err error) {
+	p, err := StartPipeline(PipelineConfig{Terminals: 100})
+	if err != nil {
+		return Open{}, Open{}, err
+	}
+	defer p.Close()
+	RunOpen(p, rate, min(d/5, time.Second))
+	precise = RunOpenWith(p, rate, d, false)
+	goTimers = RunOpenWith(p, rate, d, true)
+	return precise, goTimers, nil
 }
 
 // Messages returns the request the fleet sends (a purchase) and the answer

@@ -31,11 +31,15 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions of the saturation, baseline, codec and open-loop measurements (interleaved; the table shows medians)")
 	long := flag.Duration("long", 0, "also run at 50% of saturation for this long and report RSS (e.g. 10m)")
 	terms := flag.String("terminals", "1,100,1000,5000", "fleet sizes for the fixed-rate runs")
+	only := flag.String("only", "", "run one section only: pacer")
 	flag.Parse()
 	// The same collector setting as "possim simulate" (see tuneGC there).
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetGCPercent(400)
 		debug.SetMemoryLimit(2 << 30)
+	}
+	if *only == "pacer" {
+		os.Exit(pacerRows(os.Stdout, *step))
 	}
 	os.Exit(run(os.Stdout, *conc, max(1, *reps), *step, *long, *terms))
 }
@@ -253,6 +257,9 @@ func run(w io.Writer, conc, reps int, step, long time.Duration, terms string) in
 		fmt.Fprintf(tw, "%d terminals / %d links at %s/s\t%s/s (%+.2f%%), p50 %s, p99 %s, %s CPU/tx, errors %d; others %.0f%%\t\t\n",
 			o.Terminals, o.Links, num(o.Offered), num(o.Achieved), o.AccuracyPct(), ms(o.Latency.P50), ms(o.Latency.P99), us(o.CPUPerTx), o.Errors, 100*o.Others)
 	}
+	if err := pacerTable(tw, step); err != nil {
+		return fail("pacer", err)
+	}
 	if rss != nil {
 		fmt.Fprintf(tw, "RSS over %v at %s/s\tafter 1 min %s, at end %s (%+.1f%%); host ledger holds %d entries\twithin 10%%\t%s\n",
 			rss.Duration, num(rss.Rate), bench.MiB(rss.FirstMin), bench.MiB(rss.Last), rss.GrowthPct(), rss.HostStored, verdict(math.Abs(rss.GrowthPct()) <= 10))
@@ -307,4 +314,47 @@ func cpuModel() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+// pacerRates are the rates of the pacer rows (issue 14: send lag p50 ≤
+// 100 µs, p99 ≤ 1 ms, intended p50 within 150 µs of service p50, at ≤ 50 %
+// of saturation).
+var pacerRates = []float64{100, 1000, 5000}
+
+// pacerTable measures the pacer at each rate, precise sleep and Go timers
+// interleaved on one pipeline, and writes the rows to tw.
+func pacerTable(tw io.Writer, step time.Duration) error {
+	for _, rate := range pacerRates {
+		fmt.Fprintf(os.Stderr, "· pacer at %.0f/s for %v: precise sleep, then Go timers\n", rate, step)
+		p, g, err := bench.PacerRun(rate, step)
+		if err != nil {
+			return err
+		}
+		for _, o := range []struct {
+			name string
+			o    bench.Open
+			want bool
+		}{{"precise (clock_nanosleep)", p, true}, {"Go timers (for comparison)", g, false}} {
+			lag, gap := o.o.SendLag, o.o.Latency.P50-o.o.Service.P50
+			ok := lag.P50 <= 100*time.Microsecond && lag.P99 <= time.Millisecond && gap <= 150*time.Microsecond
+			status := "-"
+			if o.want {
+				status = verdict(ok)
+			}
+			fmt.Fprintf(tw, "pacer %s at %s/s\tsend lag p50 %s, p99 %s; latency p50 %s vs service p50 %s (gap %s); %s CPU/tx; others %.0f%%\tlag p50 ≤ 100 µs, p99 ≤ 1 ms, gap ≤ 150 µs\t%s\n",
+				o.name, num(rate), us(lag.P50), us(lag.P99), us(o.o.Latency.P50), us(o.o.Service.P50), us(gap), us(o.o.CPUPerTx), 100*o.o.Others, status)
+		}
+	}
+	return nil
+}
+
+func pacerRows(w io.Writer, step time.Duration) int {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "measurement\tresult\ttarget\tstatus\n")
+	if err := pacerTable(tw, step); err != nil {
+		fmt.Fprintf(os.Stderr, "possim-bench: pacer: %v\n", err)
+		return 1
+	}
+	tw.Flush()
+	return 0
 }
