@@ -169,6 +169,19 @@ type Report struct {
 	Notes          []string         `json:"notes,omitempty"`
 	// Series is the run second by second (one point per Interval).
 	Series []SeriesPoint `json:"series"`
+
+	// The run's histograms, for results files and merging (nil when the
+	// report was read from JSON without them).
+	hist *Metrics
+}
+
+// Histograms returns the run's latency, service time and send lag
+// histograms (microseconds), nil when unknown.
+func (r *Report) Histograms() (latency, service, sendLag *hdrhistogram.Histogram) {
+	if r.hist == nil {
+		return nil, nil, nil
+	}
+	return r.hist.Latency, r.hist.Service, r.hist.SendLag
 }
 
 // NewReport builds a report from merged metrics. duration is the length of
@@ -199,6 +212,7 @@ func NewReport(m *Metrics, duration, elapsed time.Duration) *Report {
 		Causes:         causeList(m.Causes),
 		Series:         []SeriesPoint{},
 		LateAfterDrain: -1,
+		hist:           m,
 		LateSends:      m.Late,
 		// Empty lists, not null, in JSON.
 		ResponseCodes: []RCCount{},
