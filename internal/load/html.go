@@ -181,8 +181,10 @@ func niceCeil(v float64) float64 {
 }
 
 func trimFloat(v float64) string {
-	s := fmt.Sprintf("%.3g", v)
-	return s
+	if math.Abs(v) >= 1000 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
 }
 
 func latencyOverTime(series []SeriesPoint) string {
