@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sort"
 
 	"github.com/possim/possim/internal/load"
 )
@@ -13,12 +15,14 @@ func init() {
 	register("report", "print a finished run from its results file (text, JSON or HTML); several files are merged", runReport)
 }
 
-const reportSynopsis = `report [--output text|json|html] [--out FILE] FILE...
+const reportSynopsis = `report [--output text|json|html] [--out FILE] FILE|DIR...
 
 Reads results files written by "possim simulate --results FILE" and prints
 the run's report again. With several files (the segments of one run on
 several machines, or runs to add up), they are merged: histograms merged,
-counts added, the per-second series aligned on wall time.
+counts added, the per-second series aligned on wall time. A directory
+stands for the *.json files in it (the volume of a Kubernetes Job's
+segments).
 
 --output html writes one self-contained page (no script, nothing fetched):
 latency over time and the percentile distribution as SVG plots, the
@@ -50,7 +54,12 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, cmd, "--output %q: want text, json or html", *output)
 	}
 	var rs []*load.Results
-	for _, path := range fs.Args() {
+	paths, err := resultPaths(fs.Args())
+	if err != nil {
+		fmt.Fprintf(stderr, "possim report: %v\n", err)
+		return 1
+	}
+	for _, path := range paths {
 		r, err := load.ReadResults(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "possim report: %v\n", err)
@@ -94,4 +103,29 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// resultPaths expands directories into the *.json files they hold.
+func resultPaths(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(a, "*.json"))
+		if err != nil {
+			return nil, err
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("%s: no *.json results files in the directory", a)
+		}
+		sort.Strings(m)
+		out = append(out, m...)
+	}
+	return out, nil
 }

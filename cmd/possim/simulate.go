@@ -568,10 +568,16 @@ type segment struct{ i, n int }
 func parseSegment(s string) (segment, error) {
 	var sg segment
 	a, b, ok := strings.Cut(s, "/")
+	// "K+1/N" is the 0-based index K plus one, as a Kubernetes Indexed
+	// Job writes it without a shell: --segment=$(JOB_COMPLETION_INDEX)+1/N.
+	a, plusOne := strings.CutSuffix(strings.TrimSpace(a), "+1")
 	i, err1 := strconv.Atoi(strings.TrimSpace(a))
+	if plusOne {
+		i++
+	}
 	n, err2 := strconv.Atoi(strings.TrimSpace(b))
 	if !ok || err1 != nil || err2 != nil {
-		return sg, fmt.Errorf("%q: want I/N, e.g. 2/4 (the second of four segments)", s)
+		return sg, fmt.Errorf("%q: want I/N, e.g. 2/4 (the second of four segments), or K+1/N with a 0-based K", s)
 	}
 	if n < 1 || n > 10000 || i < 1 || i > n {
 		return sg, fmt.Errorf("%q: want 1 ≤ I ≤ N ≤ 10000", s)
