@@ -20,6 +20,7 @@ import (
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/load"
+	"github.com/possim/possim/internal/metrics"
 	"github.com/possim/possim/terminal"
 )
 
@@ -68,6 +69,7 @@ type simOptions struct {
 	hdrLog     string
 	results    string
 	segment    segment
+	metrics    string
 	seed       int64
 	quiet      bool
 }
@@ -125,6 +127,7 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	quiet := fs.BoolP("quiet", "q", false, "no status line on stderr")
 	results := fs.String("results", "", "write the run to FILE (report, per-second series, HDR histograms) for possim report")
 	segFlag := fs.String("segment", "", "run the I-th of N equal shares of the run (1-based I/N): 1/N of the rate and of --terminals, a disjoint slice of TIDs and of the STAN space")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR (HOST:PORT; an empty host is 127.0.0.1) at /metrics while the run lasts")
 	startAt := fs.String("start-at", "", "start the schedule at this time (RFC 3339, e.g. 2026-12-02T07:00:00Z), so that all segments start together")
 	var sf securityFlags
 	sf.add(fs, true) // --mac-rc is the embedded host's
@@ -137,7 +140,7 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	if fs.NArg() != 0 {
 		return bad("unexpected argument %q", fs.Arg(0))
 	}
-	o := &simOptions{output: *output, hdrLog: *hdrLog, quiet: *quiet, target: *target, results: *results}
+	o := &simOptions{output: *output, hdrLog: *hdrLog, quiet: *quiet, target: *target, results: *results, metrics: *metricsAddr}
 	if *segFlag != "" {
 		sg, err := parseSegment(*segFlag)
 		if err != nil {
@@ -376,7 +379,33 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 			return 1
 		}
 	}
-	runner, err := load.NewRunner(rc)
+	var runner *load.Runner
+	if o.metrics != "" {
+		m := metrics.NewLoad()
+		srv, err := metrics.Serve(o.metrics, m.Registry)
+		if err != nil {
+			return usageErr(stderr, "simulate", "--metrics: %v", err)
+		}
+		defer srv.Close()
+		if !o.quiet {
+			fmt.Fprintf(stderr, "possim simulate: metrics on http://%s/metrics\n", srv.Addr())
+		}
+		m.SetLinks(fc.Links, fleet.Stats().LinksUp)
+		rc.OnWindow = func(w *load.Window) {
+			m.Window(w)
+			m.SetInFlight(runner.InFlight())
+			st := fleet.Stats()
+			m.SetLinks(st.Links, st.LinksUp)
+			if rs != nil {
+				f := map[string]int64{}
+				for _, s := range rs.Stats() {
+					f[s.Label] += int64(s.Fired)
+				}
+				m.SetFaults(f)
+			}
+		}
+	}
+	runner, err = load.NewRunner(rc)
 	if err != nil {
 		return usageErr(stderr, "simulate", "%v", err)
 	}

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -221,5 +225,56 @@ func TestSegmentsMergeToWhatTheHostSaw(t *testing.T) {
 	// points as one segment's (aligned on wall time), not four times.
 	if len(m.Series) > 3 {
 		t.Errorf("merged series has %d points for a 1s run: not aligned", len(m.Series))
+	}
+}
+
+// simulate --metrics serves Prometheus metrics while it runs.
+func TestSimulateMetricsScrapedDuringTheRun(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := simRun(t, "--tps", "300", "--duration", "3s", "--quiet", "--metrics", addr)
+		done <- code
+	}()
+	wants := []string{`possim_transactions_total{outcome="approved"}`, `possim_responses_total{rc="00"}`, "possim_in_flight", `possim_links{state="up"} 2`, `possim_latency_seconds_count{clock="intended"}`}
+	has := func(body string) []string {
+		var missing []string
+		if !regexp.MustCompile(`possim_transactions_total\{outcome="approved"\} [1-9]`).MatchString(body) {
+			missing = append(missing, "approved > 0")
+		}
+		for _, w := range wants {
+			if !strings.Contains(body, w) {
+				missing = append(missing, w)
+			}
+		}
+		return missing
+	}
+	// A window's counters are added one after the other: scrape until a
+	// scrape shows them all (or the run is over).
+	deadline := time.Now().Add(20 * time.Second)
+	var body string
+	var missing []string
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			if missing = has(body); len(missing) == 0 {
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(missing) > 0 {
+		t.Errorf("scrapes lack %q; last:\n%s", missing, body)
+	}
+	if code := <-done; code != 0 {
+		t.Errorf("simulate exit %d", code)
 	}
 }

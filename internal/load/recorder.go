@@ -143,6 +143,7 @@ type windowBuf struct {
 	sendLag *hdrhistogram.Histogram
 	counts  Counts
 	causes  []causeCount
+	rcNum   [101]int64 // "00".."99", and [100] for any other code
 }
 
 func newWindowBuf() windowBuf {
@@ -233,6 +234,13 @@ func (r *Recorder) Record(res Result) {
 	if cause != "" {
 		countCause(&w.causes, cause, 1)
 	}
+	if o.Answered() {
+		if v, ok := res.RC.numeric(); ok {
+			w.rcNum[v]++
+		} else {
+			w.rcNum[100]++
+		}
+	}
 	w.counts.Outcomes[o]++
 	if res.Late {
 		w.counts.Late++
@@ -300,6 +308,16 @@ func (r *Recorder) collectWindow(into *Window) {
 	}
 	into.Counts.Add(&w.counts)
 	w.counts = Counts{}
+	for v, n := range w.rcNum {
+		if n != 0 {
+			code := string(overflowRC[:])
+			if v < 100 {
+				code = string([]byte{byte('0' + v/10), byte('0' + v%10)})
+			}
+			into.RC[code] += n
+			w.rcNum[v] = 0
+		}
+	}
 	for i := range w.causes {
 		if w.causes[i].n != 0 {
 			into.Causes[w.causes[i].name] += w.causes[i].n

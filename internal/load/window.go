@@ -28,12 +28,13 @@ type Window struct {
 	Service  *hdrhistogram.Histogram // service time (write → done), µs
 	SendLag  *hdrhistogram.Histogram // send lag (intended → write), µs
 	Causes   map[string]int64        // failures by cause id
+	RC       map[string]int64        // answered by response code ("??": not two digits)
 	Counts
 }
 
 // NewWindow returns an empty window.
 func NewWindow() *Window {
-	return &Window{Latency: NewHistogram(), Service: NewHistogram(), SendLag: NewHistogram(), Causes: map[string]int64{}}
+	return &Window{Latency: NewHistogram(), Service: NewHistogram(), SendLag: NewHistogram(), Causes: map[string]int64{}, RC: map[string]int64{}}
 }
 
 // Reset empties the window.
@@ -42,6 +43,7 @@ func (w *Window) Reset() {
 	w.Service.Reset()
 	w.SendLag.Reset()
 	clear(w.Causes)
+	clear(w.RC)
 	w.Counts = Counts{}
 	w.From, w.To = 0, 0
 }
