@@ -163,7 +163,7 @@ type RunConfig struct {
 	// several machines start together).
 	Start time.Time
 	// GoTimers makes the pacer wait on Go timers instead of a precise
-	// sleep on a locked OS thread (for comparison in benchmarks).
+	// sleep (for comparison in benchmarks; see sleep_linux.go).
 	GoTimers bool
 	// OnWindow, if set, is called on the ticker goroutine with every
 	// interval's window (live metrics). It must not keep the window.
@@ -189,7 +189,7 @@ const (
 
 // Runner runs an open-loop schedule against a Target.
 //
-// One pacer goroutine follows the schedule on a locked OS thread that
+// One pacer goroutine follows the schedule with a sleep that
 // sleeps precisely until the next due time (see sleep_linux.go). At each
 // wake it starts up to inlineMax of the transactions that are due itself —
 // no handoff, so no second goroutine wake-up between the due time and the
