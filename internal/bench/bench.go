@@ -452,3 +452,75 @@ func LongRun(pc PipelineConfig, rate float64, d time.Duration, progress func(str
 
 // MiB formats bytes as MiB.
 func MiB(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// Tail is a long open-loop run with what the collector and the memory did.
+type Tail struct {
+	Open           Open
+	WorstSecondP99 time.Duration
+	MaxRSS         int64
+	GCCycles       uint32
+	FaultsPerSec   float64 // minor + major page faults of the process
+	HostStored     int
+}
+
+// pageFaults is the process's minor + major page faults so far (Linux).
+func pageFaults() int64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s) // f[0] is field 3 (state); minflt is field 10, majflt 12
+	if len(f) < 10 {
+		return 0
+	}
+	minf, _ := strconv.ParseInt(f[7], 10, 64)
+	majf, _ := strconv.ParseInt(f[9], 10, 64)
+	return minf + majf
+}
+
+// TailRun starts a pipeline, warms it up and runs rate/s for d, sampling
+// the RSS every second.
+func TailRun(pc PipelineConfig, rate float64, d time.Duration) (Tail, error) {
+	p, err := StartPipeline(pc)
+	if err != nil {
+		return Tail{}, err
+	}
+	defer p.Close()
+	RunOpen(p, rate, time.Second)
+	var t Tail
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tk := time.NewTicker(time.Second)
+		defer tk.Stop()
+		for range tk.C {
+			if stop.Load() {
+				return
+			}
+			t.MaxRSS = max(t.MaxRSS, RSS())
+		}
+	}()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	pf0, t0 := pageFaults(), time.Now()
+	t.Open = RunOpen(p, rate, d)
+	el := time.Since(t0)
+	runtime.ReadMemStats(&ms1)
+	stop.Store(true)
+	wg.Wait()
+	t.GCCycles = ms1.NumGC - ms0.NumGC
+	t.FaultsPerSec = float64(pageFaults()-pf0) / el.Seconds()
+	for _, pt := range t.Open.Report.Series {
+		if pt.Latency.Count > 0 {
+			t.WorstSecondP99 = max(t.WorstSecondP99, pt.Latency.P99)
+		}
+	}
+	t.HostStored = p.Host.Ledger().Counts().Stored
+	return t, nil
+}
