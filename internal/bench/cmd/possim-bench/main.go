@@ -36,6 +36,7 @@ func main() {
 	only := flag.String("only", "", "run one section only: pacer (send lag at 100/1000/5000 tx/s), links (2..5000 links at 5000 tx/s, a process each), tail (p99 over --long, default 1m, at 50% under three GC settings)")
 	linkRowLinks := flag.Int("link-row-links", 2, "links of one link row (internal: --only link-row)")
 	linkRate := flag.Float64("link-row-rate", 5000, "rate of the link rows")
+	tailRate := flag.Float64("tail-rate", 0, "rate of the tail rows (default: 50% of a saturation measured first)")
 	flag.Parse()
 	// The same collector setting as "possim simulate" (see tuneGC there).
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
@@ -46,7 +47,7 @@ func main() {
 	case "pacer":
 		os.Exit(pacerRows(os.Stdout, *step))
 	case "tail":
-		os.Exit(tailRows(os.Stdout, *step, *long))
+		os.Exit(tailRows(os.Stdout, *step, *long, *tailRate))
 	case "links":
 		tw := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
 		if err := linkTable(tw, *linkRate, *step); err != nil {
@@ -397,22 +398,26 @@ var gcSettings = []struct {
 // tailRows measures the long-run tail at 50 % of saturation under each
 // collector setting, one fresh pipeline each (issue 14: the p99 of a 60 s
 // run was ~50× that of a 10 s run while the host's ledger filled).
-func tailRows(w io.Writer, step, long time.Duration) int {
+func tailRows(w io.Writer, step, long time.Duration, rate float64) int {
 	if long <= 0 {
 		long = time.Minute
 	}
-	sat, err := bench.Saturation(bench.PipelineConfig{Terminals: 100, Links: terminal.DefaultLinks(1 << 20)}, 128, step)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "possim-bench: %v\n", err)
-		return 1
+	satTPS := 2 * rate
+	if rate <= 0 {
+		sat, err := bench.Saturation(bench.PipelineConfig{Terminals: 100, Links: terminal.DefaultLinks(1 << 20)}, 128, step)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "possim-bench: %v\n", err)
+			return 1
+		}
+		satTPS = sat.TPS()
+		rate = math.Round(sat.TPS()*0.5/100) * 100
 	}
-	rate := math.Round(sat.TPS()*0.5/100) * 100
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintf(tw, "measurement\tresult\ttarget\tstatus\n")
 	for _, g := range gcSettings {
 		debug.SetGCPercent(g.percent)
 		debug.SetMemoryLimit(g.limit)
-		fmt.Fprintf(os.Stderr, "· %s: %.0f/s (50%% of %.0f) for %v\n", g.name, rate, sat.TPS(), long)
+		fmt.Fprintf(os.Stderr, "· %s: %.0f/s (50%% of %.0f) for %v\n", g.name, rate, satTPS, long)
 		t, err := bench.TailRun(bench.PipelineConfig{Terminals: 100, Links: terminal.DefaultLinks(1 << 20)}, rate, long)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "possim-bench: %v\n", err)
