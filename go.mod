@@ -12,6 +12,7 @@ require (
 )
 
 require (
+	github.com/gopacket/gopacket v1.7.7 // indirect
 	github.com/yerden/go-util v1.1.4 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )
