@@ -22,7 +22,9 @@ type rawCodec struct {
 	raw   map[string][]byte
 }
 
-func (c *rawCodec) Encode(dst []byte, m *iso8583.Message) ([]byte, error) { return c.inner.Encode(dst, m) }
+func (c *rawCodec) Encode(dst []byte, m *iso8583.Message) ([]byte, error) {
+	return c.inner.Encode(dst, m)
+}
 func (c *rawCodec) Decode(b []byte) (*iso8583.Message, error) {
 	m, err := c.inner.Decode(b)
 	if m != nil {
