@@ -114,7 +114,7 @@ func (w *Writer) Wrap(c net.Conn, client bool) net.Conn {
 	w.flows++
 	n := uint32(w.flows)
 	w.mu.Unlock()
-	pc := &Conn{Conn: c, w: w, local: endpointOf(c.LocalAddr(), 1), remote: endpointOf(c.RemoteAddr(), 2)}
+	pc := &Conn{Conn: c, w: w, local: endpointOf(c.LocalAddr(), 1), remote: endpointOf(c.RemoteAddr(), 2), client: client}
 	// Initial sequence numbers: distinct per flow, fixed per file, so two
 	// runs' captures compare.
 	pc.lseq, pc.rseq = 1000000*n+1, 1000000*n+500001
@@ -131,6 +131,7 @@ func (w *Writer) Wrap(c net.Conn, client bool) net.Conn {
 	*sseq++
 	w.packet(now, cli, srv, *cseq, *sseq, flagACK, nil)
 	pc.lbase, pc.rbase = pc.lseq, pc.rseq
+	pc.acked = pc.lbase
 	return pc
 }
 
@@ -180,6 +181,7 @@ type Conn struct {
 	lbase, rbase uint32 // first data sequence number of each direction
 	acked        uint32 // highest ack of our data the capture shows from the peer
 	closed       bool
+	client       bool
 }
 
 // peerAck writes the peer's ACK of our bytes when the kernel says it has
@@ -188,6 +190,9 @@ func (c *Conn) peerAck(at time.Time) {
 	n, ok := ackedBytes(c.Conn)
 	if !ok {
 		return
+	}
+	if c.client && n > 0 {
+		n-- // the SYN
 	}
 	ack := c.lbase + uint32(n)
 	if ack != c.acked && seqAfter(ack, c.acked) {

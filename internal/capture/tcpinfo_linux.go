@@ -8,7 +8,8 @@ import (
 )
 
 // ackedBytes asks the kernel how many bytes this side has sent that the peer
-// has acknowledged (TCP_INFO's tcpi_bytes_acked, counting the SYN as one).
+// has acknowledged (TCP_INFO's tcpi_bytes_acked; on the connecting side it counts the
+// SYN as one, on the accepting side not — measured on Linux 6).
 // The pcap writer turns it into the peer's ACK segments, so that a capture
 // written by possim says truthfully whether a request reached the peer's
 // machine.
@@ -29,8 +30,5 @@ func ackedBytes(c net.Conn) (uint64, bool) {
 			n, got = info.Bytes_acked, true
 		}
 	})
-	if got && n > 0 {
-		n-- // the SYN
-	}
 	return n, got
 }
