@@ -204,18 +204,32 @@ func (c *Conn) peerAck(at time.Time) {
 func seqAfter(a, b uint32) bool { return int32(a-b) > 0 }
 
 func (c *Conn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	if n > 0 {
-		c.mu.Lock()
-		now := time.Now()
-		for off := 0; off < n; off += maxSegment {
-			end := min(off+maxSegment, n)
-			c.w.packet(now, c.local, c.remote, c.lseq, c.rseq, flagACK|flagPSH, b[off:end])
-			c.lseq += uint32(end - off)
-		}
-		c.peerAck(now)
-		c.mu.Unlock()
+	// The segment is recorded before the system call: the peer's answer can
+	// only come after it, and a reader goroutine records that answer as soon
+	// as it reads it, so recording afterwards could put the answer first.
+	// (Holding the lock across the write instead could deadlock two sides
+	// that both write while neither reads.) A write that fails is followed
+	// by what the failure was (a reset), as on the wire.
+	c.mu.Lock()
+	now := time.Now()
+	seq := c.lseq
+	for off := 0; off < len(b); off += maxSegment {
+		end := min(off+maxSegment, len(b))
+		c.w.packet(now, c.local, c.remote, c.lseq, c.rseq, flagACK|flagPSH, b[off:end])
+		c.lseq += uint32(end - off)
 	}
+	c.mu.Unlock()
+	n, err := c.Conn.Write(b)
+	c.mu.Lock()
+	if n < len(b) {
+		c.lseq = seq + uint32(n) // what did not go out is not in the stream
+	}
+	c.peerAck(time.Now())
+	if err != nil && isReset(err) && !c.closed {
+		c.w.packet(time.Now(), c.remote, c.local, c.rseq, 0, flagRST, nil)
+		c.closed = true
+	}
+	c.mu.Unlock()
 	return n, err
 }
 
