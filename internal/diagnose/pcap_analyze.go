@@ -73,18 +73,31 @@ func AnalyzeCapture(r io.Reader, name string, cfg CaptureConfig) (*Report, error
 			t0 = c.first
 		}
 	}
-	var streams []*stream
+	// Every stream is framed (the next-hop correlation looks at all of
+	// them); --port selects the ones reported.
+	var all, streams []*stream
+	auto := cfg
+	auto.Port = 0
 	for _, c := range conns {
-		if s := newStream(c, cfg, t0); s != nil {
-			s.n = len(streams) + 1
+		s := newStream(c, auto, t0)
+		onPort := cfg.Port != 0 && (strings.HasSuffix(c.key.a, fmt.Sprintf(":%d", cfg.Port)) || strings.HasSuffix(c.key.b, fmt.Sprintf(":%d", cfg.Port)))
+		if onPort && (s == nil || int(s.server.port) != cfg.Port) {
+			s = newStream(c, cfg, t0) // oriented by the port, or a stream without data
+		}
+		if s == nil {
+			continue
+		}
+		s.n = len(all) + 1
+		all = append(all, s)
+		if cfg.Port == 0 || onPort {
 			streams = append(streams, s)
 		}
 	}
-	for _, s := range streams {
+	for _, s := range all {
 		s.pair()
 	}
 	for _, s := range streams {
-		rep.Checks = append(rep.Checks, s.check(streams, cfg))
+		rep.Checks = append(rep.Checks, s.check(all, cfg))
 	}
 	if len(streams) == 0 {
 		what := "no TCP stream carries ISO 8583"
@@ -599,7 +612,19 @@ func (s *stream) unanswered(all []*stream) []Finding {
 		sender, receiver := s.client, s.server
 		what := fmt.Sprintf("%s STAN %s TID %s sent at %s", m.mti, m.stan, m.tid, s.rel(m.at))
 		ackAt, acked, known := sender.ackedAt(receiver, m.end)
+		firstAndSilent := len(receiver.data) == 0 && (after(receiver.rst, m.at) || after(receiver.fin, m.at))
 		switch {
+		case firstAndSilent:
+			// The terminal-side rule: a host that hangs up at the first
+			// message without ever answering rejects the framing.
+			fail := link.FailPeerClosed
+			if after(receiver.rst, m.at) {
+				fail = link.FailPeerReset
+			}
+			f, _ = Diagnose(Observation{MTI: m.mti, Outcome: LinkFailed, LinkFail: link.FailPeerClosed, Framing: s.d.Framing})
+			f.Detail = fmt.Sprintf("%s: the host %s the connection without ever answering anything; the terminal frames with %s: the host does not accept this framing",
+				what, map[link.FailKind]string{link.FailPeerClosed: "closed", link.FailPeerReset: "reset"}[fail], DescribeDialect(s.d))
+			f.Fix = fmt.Sprintf("set the terminal's framing to the host's: the terminal sends %s; find the host's length header and TPDU with possim diagnose --target HOST:PORT", DescribeDialect(s.d))
 		case after(receiver.rst, m.at):
 			f = Finding{Cause: LinkReset, Detail: fmt.Sprintf("%s: the host side reset the connection at %s with it outstanding", what, s.rel(receiver.rst))}
 		case after(sender.rst, m.at):
@@ -658,7 +683,10 @@ func (s *stream) nextHop(m *wmsg, all []*stream) *Finding {
 	k := m.key(s.match)
 	hopCarriesTID := false
 	for _, o := range all {
-		if o == s || o.d == nil {
+		// A next hop leads elsewhere (another server address) and carries
+		// this terminal's traffic while the request is outstanding; a
+		// reconnection of the same terminal to the same host is not one.
+		if o == s || o.d == nil || o.server.addr == s.server.addr || !o.activeAround(m.at) {
 			continue
 		}
 		for _, om := range o.msgs {
@@ -804,4 +832,18 @@ func macBits(d *iso.Dialect, wire, want []byte) int {
 		n += bits.OnesCount8(w[i] ^ want[i])
 	}
 	return n
+}
+
+// activeAround says whether the stream carried messages both before and
+// after t (it was up while a request of another stream was outstanding).
+func (s *stream) activeAround(t time.Time) bool {
+	before, afterT := false, false
+	for _, m := range s.msgs {
+		if !m.at.After(t) {
+			before = true
+		} else {
+			afterT = true
+		}
+	}
+	return before && afterT
 }

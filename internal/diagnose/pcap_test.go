@@ -121,15 +121,19 @@ func liveCapture(t *testing.T, ports []int) (stop func() string) {
 		close(lines)
 	}()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); marker.Close() })
-	// waitMarker pokes the marker port until tshark shows a packet of it.
+	// waitMarker opens a connection to the marker port and waits until
+	// tshark shows its FIN: every packet before it is then in the file.
 	waitMarker := func() {
 		deadline := time.After(20 * time.Second)
-		want := fmt.Sprint(mport)
 		for {
-			if c, err := net.Dial("tcp", marker.Addr().String()); err == nil {
-				c.Close()
+			c, err := net.Dial("tcp", marker.Addr().String())
+			if err != nil {
+				t.Fatal(err)
 			}
-			tick := time.After(200 * time.Millisecond)
+			want := fmt.Sprint(c.LocalAddr().(*net.TCPAddr).Port)
+			c.Close()
+			tick := time.After(500 * time.Millisecond)
+		wait:
 			for {
 				select {
 				case l, ok := <-lines:
@@ -139,12 +143,11 @@ func liveCapture(t *testing.T, ports []int) (stop func() string) {
 					if strings.Contains(l, want) && strings.Contains(l, "FIN") {
 						return
 					}
-					continue
 				case <-tick:
+					break wait
 				case <-deadline:
 					t.Skip("tshark showed no packet within 20 s")
 				}
-				break
 			}
 		}
 	}
@@ -220,9 +223,9 @@ func TestDiagnoseLiveCaptures(t *testing.T) {
 	// Lost request / lost response: a proxy between terminal and host drops
 	// the 0200 (it never reaches the host) or the 0210 (the host answered).
 	hA, hostA := listenHost(t, host.Config{Dialect: ascii})
-	_, proxyA := startProxy(t, hA.Addr().String(), "drop:mti=0200")
+	_, proxyA := startProxy(t, hA.Addr().String(), "drop:mti=0200,stream=upstream")
 	hB, hostB := listenHost(t, host.Config{Dialect: ascii})
-	_, proxyB := startProxy(t, hB.Addr().String(), "drop:mti=0210")
+	_, proxyB := startProxy(t, hB.Addr().String(), "drop:mti=0210,stream=downstream")
 	// Late answer: the 0210 comes after the terminal's reversal.
 	_, late := listenHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "delay:mti=0210,delay=600ms")})
 	// Duplicate answer.
