@@ -324,19 +324,6 @@ func countFrames(b []byte, d *iso.Dialect, max int) int {
 	return n
 }
 
-// countReader counts the bytes the frame reader consumed, to place each
-// frame in the stream.
-type countReader struct {
-	r io.Reader
-	n int
-}
-
-func (c *countReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += n
-	return n, err
-}
-
 // frame splits one direction into messages.
 func (s *stream) frame(h *half, fromClient bool) {
 	if len(h.data) == 0 {
@@ -344,9 +331,11 @@ func (s *stream) frame(h *half, fromClient bool) {
 	}
 	off := 0
 	frames := 0
+	// One reader for the whole direction: the wire size of each frame says
+	// where the next one starts.
+	fr := link.NewFrameReader(bytes.NewReader(h.data), s.d.Framing, 16<<10)
 	for off < len(h.data) {
 		rest := h.data[off:]
-		fr := link.NewFrameReader(bytes.NewReader(rest), s.d.Framing, 16<<10)
 		payload, wire, err := fr.Next()
 		if err != nil {
 			who := "terminal"

@@ -42,10 +42,12 @@ func dialClient(t *testing.T, addr, tid string, wrap func(net.Conn) net.Conn) *c
 	if wrap != nil {
 		nc = wrap(nc)
 	}
-	c := &client{t: t, tid: tid, l: link.New(nc, link.Config{Dialect: ascii}).Start()}
+	c := &client{t: t, tid: tid, l: newLink(nc)}
 	t.Cleanup(func() { c.l.Close() })
 	return c
 }
+
+func newLink(nc net.Conn) *link.Link { return link.New(nc, link.Config{Dialect: ascii}).Start() }
 
 func (c *client) msg(mti string, kv ...any) *iso8583.Message {
 	c.stan++
