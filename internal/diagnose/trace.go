@@ -56,6 +56,12 @@ func AnalyzeTrace(r io.Reader, name string) (*Report, error) {
 	var order []*stream
 	var t0 time.Time
 	extra := map[*stream][]Finding{}
+	type downAt struct {
+		at time.Time
+		f  Finding
+	}
+	downs := map[*stream][]downAt{}
+	notes := map[*stream][]string{}
 	lineNo := 0
 	for sc.Scan() {
 		lineNo++
@@ -101,10 +107,12 @@ func AnalyzeTrace(r io.Reader, name string) (*Report, error) {
 			extra[s] = append(extra[s], Finding{Cause: ResponseUnmatched, Detail: fmt.Sprintf("%s %s STAN %s: %s", s.rel(l.Time), l.MTI, l.STAN, l.Detail)})
 		case "bad-message":
 			extra[s] = append(extra[s], badMessageFinding(l.Detail, s.rel(l.Time)))
+		case "fault":
+			notes[s] = append(notes[s], fmt.Sprintf("%s  ⚡ fault %s on %s STAN %s", s.rel(l.Time), l.Detail, l.MTI, l.STAN))
 		case "down":
 			if f, ok := downFinding(l.Detail); ok {
 				f.Detail = s.rel(l.Time) + " " + f.Detail
-				extra[s] = append(extra[s], f)
+				downs[s] = append(downs[s], downAt{l.Time, f})
 			}
 			peer := s.server
 			if hostSide {
@@ -126,6 +134,23 @@ func AnalyzeTrace(r io.Reader, name string) (*Report, error) {
 		s.pair()
 		c := Check{Name: s.name(), Summary: fmt.Sprintf("%s: %d messages", s.client.addr, len(s.msgs))}
 		c.Details = append(s.ladder(200), s.stats()...)
+		c.Details = append(c.Details, notes[s]...)
+		// A link that ends with nothing outstanding ended normally (the
+		// peer was done); with a request outstanding, how it ended is the
+		// cause.
+		for _, d := range downs[s] {
+			outstanding := false
+			for _, m := range s.msgs {
+				if iso.IsRequest(m.mti) && m.resp == nil && m.at.Before(d.at) {
+					outstanding = true
+				}
+			}
+			if outstanding {
+				extra[s] = append(extra[s], d.f)
+			} else {
+				c.Details = append(c.Details, "link ended: "+d.f.Detail)
+			}
+		}
 		c.Findings = append(c.Findings, s.unanswered(nil)...)
 		c.Findings = append(c.Findings, capFindings(s.late, 5)...)
 		c.Findings = append(c.Findings, capFindings(s.dups, 5)...)
