@@ -14,4 +14,5 @@ require (
 require (
 	github.com/yerden/go-util v1.1.4 // indirect
 	golang.org/x/text v0.41.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
