@@ -98,10 +98,17 @@ func Build(name string, opts Options) (*Dialect, error) {
 		return nil, fmt.Errorf("unknown dialect %q: valid dialects are %s", name, strings.Join(Names(), ", "))
 	}
 	d := b()
+	if err := opts.apply(d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (opts Options) apply(d *Dialect) error {
 	if opts.LengthHeader != "" {
 		lh, err := ParseLengthHeader(opts.LengthHeader)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		d.Framing.Length = lh
 	}
@@ -111,7 +118,7 @@ func Build(name string, opts Options) (*Dialect, error) {
 		} else {
 			t, err := ParseTPDU(opts.TPDU)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			d.Framing.TPDU = t[:]
 		}
@@ -122,7 +129,7 @@ func Build(name string, opts Options) (*Dialect, error) {
 		} else {
 			h, err := parseHex("header", opts.Header)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			d.Framing.Header = h
 		}
@@ -130,7 +137,7 @@ func Build(name string, opts Options) (*Dialect, error) {
 	if opts.LengthCountsHeader != nil {
 		d.Framing.LengthCountsPrefix = *opts.LengthCountsHeader
 	}
-	return d, nil
+	return nil
 }
 
 func newISO87ASCII() *Dialect {
@@ -244,4 +251,14 @@ func buildSpec(name string, e encodingSet, table *[129]elem) *iso8583.MessageSpe
 		}
 	}
 	return &iso8583.MessageSpec{Name: name, Fields: fields}
+}
+
+// WithOptions returns a copy of d with opts applied to its framing (the
+// command line's --length-header etc. over a dialect file's).
+func (d *Dialect) WithOptions(opts Options) (*Dialect, error) {
+	out := *d
+	if err := opts.apply(&out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

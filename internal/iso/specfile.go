@@ -455,4 +455,3 @@ func didYouMean(k string, known []string) string {
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
-
