@@ -202,3 +202,71 @@ func ActionCode(rc string) (string, bool) {
 	ac, ok := rcAction[rc]
 	return ac, ok
 }
+
+// EntryMode is the POS entry mode in the 1987 vocabulary, field 22's
+// three digits ("051" chip, "901" stripe, "801" fallback, "021"…). A 1993
+// message carries a 12-character POS data code instead; its card data input
+// mode (position 7) is mapped to the same digits, with "1" (PIN capable)
+// or "2" as the third.
+func (d *Dialect) EntryMode(m *iso8583.Message) string {
+	v := Get(m, 22)
+	if d.version() != V1993 {
+		return v
+	}
+	if len(v) < 7 {
+		return ""
+	}
+	pin := "2"
+	if len(v) >= 8 && v[7] == '1' {
+		pin = "1"
+	}
+	switch v[6] {
+	case '2':
+		return "90" + pin
+	case '5':
+		return "05" + pin
+	case '8': // fallback from chip to stripe (a national/private value)
+		return "80" + pin
+	case '6', '1':
+		return "01" + pin
+	case 'A', 'M':
+		return "07" + pin
+	}
+	return ""
+}
+
+// SetEntryMode sets the entry mode given in the 1987 vocabulary ("051");
+// in a 1993 dialect it becomes a POS data code with the card data input
+// mode in position 7 and the PIN capability in position 8.
+func (d *Dialect) SetEntryMode(m *iso8583.Message, mode string) error {
+	if d.version() != V1993 {
+		return Set(m, 22, mode)
+	}
+	if len(mode) != 3 {
+		return fmt.Errorf("entry mode %q: want 3 digits (051 chip, 901 stripe, 801 fallback)", mode)
+	}
+	input := byte('0')
+	switch mode[:2] {
+	case "90", "02":
+		input = '2'
+	case "05":
+		input = '5'
+	case "80":
+		input = '8'
+	case "01":
+		input = '6'
+	case "07":
+		input = 'M'
+	}
+	pin := byte('0')
+	if mode[2] == '1' {
+		pin = '1'
+	}
+	// 1 terminal input capability: 5 ICC; 2 authentication: 1 PIN; 3
+	// capture: 0; 4 operating environment: 1 attended; 5 cardholder
+	// present: 0; 6 card present: 1; 7 input mode; 8 cardholder
+	// verification; 9 authentication entity; 10 output capability; 11
+	// terminal output; 12 PIN capture capability.
+	code := []byte("510101" + string(input) + string(pin) + "1144")
+	return Set(m, 22, string(code))
+}
