@@ -86,6 +86,7 @@ type Host struct {
 	*hostKeys // MACs and working keys (keys.go); nil when off
 
 	linkGone func(*link.Link) // tests: a link's goroutines and jobs are all done
+	pins cardPINs // wrong-PIN counts per card (cards.go)
 
 	rrnSeq, authSeq atomic.Uint64
 	refused         atomic.Uint64
@@ -512,8 +513,8 @@ func (h *Host) Outcomes() Outcomes {
 // Fields ISO 8583 requires a response to echo from its request.
 var (
 	echoFinancial = []int{2, 3, 4, 7, 11, 12, 13, 14, 22, 23, 25, 32, 35, 37, 41, 42, 49}
-	echoReversal  = []int{2, 3, 4, 7, 11, 12, 13, 22, 25, 32, 37, 41, 42, 49, 90}
-	echoNetwork   = []int{7, 11, 32, 41, 42, 70}
+	echoReversal  = []int{2, 3, 4, 7, 11, 12, 13, 22, 25, 32, 37, 41, 42, 49, 56, 90}
+	echoNetwork   = []int{7, 11, 24, 32, 41, 42, 70}
 )
 
 func (h *Host) respond(in *link.Inbound, rc string, echo []int) (*iso8583.Message, error) {
@@ -537,7 +538,7 @@ func (h *Host) respond(in *link.Inbound, rc string, echo []int) (*iso8583.Messag
 			}
 		}
 	}
-	if err := iso.Set(resp, 39, rc); err != nil {
+	if err := h.cfg.Dialect.SetRC(resp, rc); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -545,8 +546,15 @@ func (h *Host) respond(in *link.Inbound, rc string, echo []int) (*iso8583.Messag
 
 func (h *Host) authorize(in *link.Inbound) (*iso8583.Message, time.Duration, error) {
 	d := h.rules.Load().Decide(in.Msg)
+	if rc, why := h.checkCard(in); rc != "" {
+		d = Decision{Rule: "card check", RC: rc}
+		h.events.add(fmt.Sprintf("%s: %s; answered RC %s (%s)", iso.Summary(in.Msg), why, rc, iso.RCMeaning(rc)))
+	}
 	resp, err := h.respond(in, d.RC, echoFinancial)
 	if err != nil {
+		return nil, 0, err
+	}
+	if err := h.responseFields(in, d, resp); err != nil {
 		return nil, 0, err
 	}
 	rrn := iso.Get(in.Msg, 37)
@@ -582,7 +590,7 @@ func (h *Host) authorize(in *link.Inbound) (*iso8583.Message, time.Duration, err
 
 func (h *Host) reverse(in *link.Inbound) (*iso8583.Message, error) {
 	repeat := in.MTI[3] == '1'
-	out := h.ledger.Reverse(strings.TrimRight(iso.Get(in.Msg, 41), " "), iso.Get(in.Msg, 11), iso.Get(in.Msg, 90), repeat)
+	out := h.ledger.Reverse(strings.TrimRight(iso.Get(in.Msg, 41), " "), iso.Get(in.Msg, 11), iso.Get(in.Msg, h.cfg.Dialect.OriginalDataField()), repeat)
 	if out.Reason != "" {
 		h.events.add(fmt.Sprintf("reversal %s: %s", iso.Summary(in.Msg), out.Reason))
 	}
@@ -592,7 +600,7 @@ func (h *Host) reverse(in *link.Inbound) (*iso8583.Message, error) {
 }
 
 func (h *Host) network(in *link.Inbound) (*iso8583.Message, error) {
-	code := iso.Get(in.Msg, 70)
+	code := h.cfg.Dialect.NetworkCode(in.Msg)
 	rc := "00"
 	switch code {
 	case "001", "002", "301", "101", "161", "201":
@@ -688,12 +696,16 @@ func (h *Host) SendNetwork(code string, timeout time.Duration) int {
 	}
 	n := 0
 	for _, l := range h.Links() {
-		m := h.cfg.Dialect.NewMessage()
-		m.MTI("0800")
+		d := h.cfg.Dialect
+		m := d.NewMessage()
+		m.MTI(d.MTI(iso.NetworkRequest))
 		now := time.Now()
 		_ = iso.Set(m, 7, now.UTC().Format("0102150405"))
 		_ = iso.Set(m, 11, fmt.Sprintf("%06d", h.authSeq.Add(1)%1000000))
-		_ = iso.Set(m, 70, code)
+		if err := d.SetNetworkCode(m, code); err != nil {
+			h.events.add(fmt.Sprintf("host network message %s: %v", code, err))
+			continue
+		}
 		l.Send(m, timeout, func(r link.Result) {
 			if r.Err != nil {
 				h.events.add(fmt.Sprintf("host 0800 %s: %v", code, r.Err))
