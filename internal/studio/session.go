@@ -680,6 +680,20 @@ func (p *player) poke() {
 // gate holds the runner before a step while paused and stretches the
 // step timeline by the speed.
 func (p *player) gate(ctx context.Context, st *scenarios.Step, show func(func(*ScenarioView))) bool {
+	mark := func(now string) {
+		show(func(v *ScenarioView) {
+			v.Step = st.Index
+			for i := range v.Steps {
+				switch {
+				case v.Steps[i].Index < st.Index:
+					v.Steps[i].State = "done"
+				case v.Steps[i].Index == st.Index:
+					v.Steps[i].State = now
+				}
+			}
+		})
+	}
+	mark("next")
 	for {
 		p.mu.Lock()
 		if !p.paused || p.credits > 0 {
@@ -692,17 +706,7 @@ func (p *player) gate(ctx context.Context, st *scenarios.Step, show func(func(*S
 				p.prevAt = st.At
 			}
 			p.mu.Unlock()
-			show(func(v *ScenarioView) {
-				v.Step = st.Index
-				for i := range v.Steps {
-					switch {
-					case v.Steps[i].Index < st.Index:
-						v.Steps[i].State = "done"
-					case v.Steps[i].Index == st.Index:
-						v.Steps[i].State = "now"
-					}
-				}
-			})
+			mark("now")
 			if speed > 1 {
 				// Slow motion: the step timeline (at:, wait:) and a gap
 				// per step stretched by the speed.

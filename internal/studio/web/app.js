@@ -316,7 +316,7 @@ function renderScenario(v) {
   const ol = $("sc-steps");
   ol.textContent = "";
   for (const s of v.steps || []) {
-    const mark = s.state === "done" ? "✔ " : s.state === "now" ? "▶ " : "○ ";
+    const mark = s.state === "done" ? "✔ " : s.state === "now" ? "▶ " : s.state === "next" ? "⏸ next: " : "○ ";
     ol.appendChild(el("li", s.state, mark + s.text));
   }
   const ul = $("sc-expect");
