@@ -253,7 +253,7 @@ func (h *hub) Wire(lane string, e link.Event, hasPeer bool) {
 			}
 			return
 		}
-		h.note(lane, e.Time, "⏰", "warn", "late: "+e.Detail)
+		h.note(lane, e.Time, "⚠", "warn", "late: "+e.Detail)
 	case link.EvUnmatched:
 		if r := h.lastGot[lane]; r != nil && e.Msg != nil && r.STAN == iso.Get(e.Msg, 11) {
 			r.State, r.Detail = StateUnmatch, e.Detail

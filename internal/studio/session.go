@@ -144,6 +144,8 @@ func newSession(opts Options) (*session, error) {
 		defer s.wg.Done()
 		if err := s.t.Connect(s.ctx); err != nil {
 			s.hub.Note(LaneTerminal, "✖", "bad", "connect: "+err.Error())
+		} else {
+			s.hub.update(func(st *State) { st.Link = "up" })
 		}
 		s.t.Run(s.ctx)
 	}()

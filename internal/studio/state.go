@@ -170,7 +170,7 @@ func screenFor(tx *TxView) Screen {
 		s.Icon, s.Tone, s.Line1 = "☎", "bad", "NO RESPONSE — CALL HELP DESK"
 		s.Line2 = "reversal stored: it goes out when the host answers again"
 	case "timed_out":
-		s.Icon, s.Tone, s.Line1 = "⌛", "warn", "NO RESPONSE"
+		s.Icon, s.Tone, s.Line1 = "…", "warn", "NO RESPONSE"
 		s.Line2 = "try again"
 	case "link_failed":
 		s.Icon, s.Tone, s.Line1 = "☎", "bad", "CONNECTION LOST — CALL HELP DESK"

@@ -168,7 +168,7 @@ const stateWords = {
   in_flight: "… in flight",
   delivered: "",
   lost: "✖ LOST — never arrived",
-  late: "⏰ LATE",
+  late: "⚠ LATE",
   bad: "✖ unreadable",
   unmatched: "? matches no request",
   sent: "→ sent (the other end is not watched)",
@@ -216,8 +216,8 @@ function renderRow(r) {
     if (r.rc) parts.push("RC " + r.rc + " " + (r.rc_text || ""));
     if (r.state && stateWords[r.state]) parts.push(stateWords[r.state] + (r.state === "late" && r.late_ms ? " +" + fmtMS(r.late_ms) + " after the timeout" : ""));
     if (r.type === "msg" && r.arrival) parts.push("↓ arrives further down");
-    if (r.round_ms) parts.push("⏱ " + fmtMS(r.round_ms));
-    else if (r.transit_ms && r.state !== "in_flight") parts.push("⏱ " + fmtMS(r.transit_ms));
+    if (r.round_ms) parts.push("◷ " + fmtMS(r.round_ms));
+    else if (r.transit_ms && r.state !== "in_flight") parts.push("◷ " + fmtMS(r.transit_ms));
     l2.textContent = parts.join(" · ");
     if (r.faults && r.faults.length) {
       const f = el("span", "fault", " ⚡ " + r.faults.join(", "));
@@ -246,11 +246,11 @@ function renderState(s) {
     renderLanes();
     for (const v of rows.values()) upsert(v.r);
   }
-  $("mode").textContent = "🏦 " + s.mode;
+  $("mode").textContent = "" + s.mode;
   const ls = $("linkstate");
   const up = s.link === "up";
   ls.className = "badge " + (up ? "ok" : "bad");
-  ls.textContent = (up ? "🔗 link up" : "✂ link down") + (s.embedded ? (s.host_up ? " · host up" : " · ✖ host down") : "");
+  ls.textContent = (up ? "● link up" : "✂ link down") + (s.embedded ? (s.host_up ? " · host up" : " · ✖ host down") : "");
   const sc = s.screen || {};
   const scr = $("screen");
   scr.className = "screen " + (sc.tone || "info");
@@ -272,7 +272,7 @@ function renderState(s) {
 function renderLanes() {
   const l = $("lanes");
   l.textContent = "";
-  for (const name of lanes) l.appendChild(el("div", "", (name === "host" ? "🏦 " : name === "proxy" ? "⇄ " : "💳 ") + name));
+  for (const name of lanes) l.appendChild(el("div", "", (name === "host" ? "" : name === "proxy" ? "⇄ " : "") + name));
 }
 
 function renderFailures(list) {
@@ -307,16 +307,16 @@ function failureCard(tx) {
 function renderScenario(v) {
   const st = $("sc-status");
   if (!v) {
-    st.textContent = "Pick a scenario and press ▶ Play (or ⏭ Step to go one step at a time).";
+    st.textContent = "Pick a scenario and press ▶ Play (or ⇥ Step to go one step at a time).";
     return;
   }
-  const icons = { playing: "▶", paused: "⏸", done: v.passed ? "✔" : "✖", stopped: "■", ready: "○" };
+  const icons = { playing: "▶", paused: "❚❚", done: v.passed ? "✔" : "✖", stopped: "■", ready: "○" };
   st.textContent = (icons[v.status] || "") + " " + v.name + " — " + v.status + (v.speed > 1 ? " · slow motion ×" + v.speed : "") + (v.verdict ? " · " + v.verdict : "");
   st.className = "small " + (v.status === "done" ? (v.passed ? "ok" : "bad") : "");
   const ol = $("sc-steps");
   ol.textContent = "";
   for (const s of v.steps || []) {
-    const mark = s.state === "done" ? "✔ " : s.state === "now" ? "▶ " : s.state === "next" ? "⏸ next: " : "○ ";
+    const mark = s.state === "done" ? "✔ " : s.state === "now" ? "▶ " : s.state === "next" ? "❚❚ next: " : "○ ";
     ol.appendChild(el("li", s.state, mark + s.text));
   }
   const ul = $("sc-expect");
@@ -328,11 +328,17 @@ function renderScenario(v) {
     ul.appendChild(li);
   }
   if ($("sc-notes").dataset.name !== v.name) {
-    $("sc-notes").textContent = v.description || "";
+    $("sc-notes").textContent = unwrap(v.description);
     $("sc-notes").dataset.name = v.name;
   }
   const sel = $("scenario");
   if (sel.value !== v.name && document.activeElement !== sel) sel.value = v.name;
+}
+
+// The library's notes are wrapped at 76 columns: join the lines of a
+// paragraph so that they wrap at the panel's width.
+function unwrap(text) {
+  return (text || "").replace(/([^\n])\n(?!\n)/g, "$1 ").trim();
 }
 
 // --- details ---
@@ -504,7 +510,7 @@ function renderCatalogue(c) {
 
 function showNotes(m) {
   if (state && state.scenario && state.scenario.status !== "done" && state.scenario.status !== "stopped") return;
-  $("sc-notes").textContent = m.notes || "";
+  $("sc-notes").textContent = unwrap(m.notes);
   $("sc-notes").dataset.name = m.name;
 }
 
