@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -45,7 +46,7 @@ func newBrowser(t *testing.T) *browser {
 		t.Skip("no chromium binary found (apt-get install chromium, or set POSSIM_CHROMIUM): the studio's browser tests are skipped")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1600, 1000), chromedp.UserDataDir(t.TempDir()))
+		chromedp.DisableGPU, chromedp.WindowSize(1600, 1250), chromedp.UserDataDir(t.TempDir()))
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, tcancel := context.WithTimeout(ctx, 45*time.Second)
@@ -183,5 +184,20 @@ func TestBrowserTrainerSession(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+
+	// 1 000 messages/s for a moment: the page keeps a bounded window, stays
+	// responsive and writes no error.
+	b.do("stream 1000 messages/s", chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`),
+		chromedp.SetValue("#msgs", "1000"), chromedp.Click("#stream-start"))
+	b.until("the stream runs", `document.getElementById('stream-state').textContent.includes('seen/s') && +document.getElementById('stream-state').textContent.match(/(\d+) done/)[1] > 1000`)
+	t0 := time.Now()
+	n := b.eval(`String(document.querySelectorAll('#ladder .row').length)`)
+	t.Logf("under the stream: %s rows in the page, a script round trip took %s", n, time.Since(t0))
+	if rows, _ := strconv.Atoi(n); rows == 0 || rows > 300+batchMax { // the live window, plus one batch not yet trimmed
+		t.Errorf("%s rows in the page under the stream: the window is not bounded", n)
+	}
+	b.shot("5-stream")
+	b.do("stop the stream", chromedp.Click("#stream-stop"))
+	b.until("the stream stops", `document.getElementById('stream-state').textContent.startsWith('stopped')`)
 	b.noConsoleErrors()
 }
