@@ -27,6 +27,7 @@ and each failed transaction's cause and fix. Works offline.
 Examples:
   possim studio                                  # embedded host; open http://127.0.0.1:8080/
   possim studio --listen 127.0.0.1:9000 --timeout 2s
+  possim studio --proxy                          # terminal → proxy → host: three lanes
   possim studio --host 10.0.0.5:5000 --dialect iso87bin   # drive a real host (its side is not seen)
   possim studio --listen 0.0.0.0:8080 --token s3cret      # for the room; open http://HOST:8080/#token=s3cret`
 
@@ -37,6 +38,7 @@ func runStudio(args []string, stdout, stderr io.Writer) int {
 	dialect := fs.String("dialect", "iso87ascii", "message dialect of the terminal (and the embedded host)")
 	timeout := fs.Duration("timeout", 3*time.Second, "the terminal's response timeout")
 	tid := fs.String("tid", "POSSIM01", "the terminal's TID (field 41)")
+	withProxy := fs.Bool("proxy", false, "put possim's proxy between the terminal and the host: a third lane with faults of its own")
 	seed := fs.Uint64("seed", 0, "seed for fault decisions (0: random)")
 	token := fs.String("token", os.Getenv("POSSIM_STUDIO_TOKEN"), "bearer token the API requires (needed off loopback; default $POSSIM_STUDIO_TOKEN)")
 	for _, a := range args {
@@ -59,7 +61,7 @@ func runStudio(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := studio.Start(studio.Config{Listen: *listen, Token: *token, Logger: log,
-		Session: studio.Options{Target: *target, Dialect: *dialect, Timeout: *timeout, TID: *tid, Seed: *seed}})
+		Session: studio.Options{Target: *target, Dialect: *dialect, Timeout: *timeout, TID: *tid, Seed: *seed, Proxy: *withProxy}})
 	if err != nil {
 		return usageErr(stderr, "studio", "%v", err)
 	}

@@ -95,20 +95,23 @@ type hub struct {
 	start     time.Time
 	lostAfter time.Duration
 
-	mu      sync.Mutex
-	rows    []*Row // ring by N % len
-	nextN   int64
-	oldestN int64
-	changes []int64 // ring: the row changed at version v is changes[v % len]
-	version uint64
-	msgs    []*keptMsg // ring by id % len
-	nextMsg int64
-	pending map[string][]*Row // key → messages in flight, oldest first
-	lastGot map[string]*Row   // lane → message it received last (a late event follows its received event)
-	reqSent map[string]time.Time
-	lanes   []string
-	tidLane map[string]string
-	dialect map[string]*iso.Dialect
+	mu       sync.Mutex
+	rows     []*Row // ring by N % len
+	nextN    int64
+	oldestN  int64
+	changes  []int64 // ring: the row changed at version v is changes[v % len]
+	version  uint64
+	msgs     []*keptMsg // ring by id % len
+	nextMsg  int64
+	pending  map[string][]*Row // key → messages in flight, oldest first
+	lastGot  map[string]*Row   // lane → message it received last (a late event follows its received event)
+	reqSent  map[string]time.Time
+	lanes    []string
+	tidLane  map[string]string
+	dialect  map[string]*iso.Dialect
+	proxied  bool   // a proxy lane sits between the session's terminal and the host
+	proxyTID string // the terminal behind the proxy (scenarios' terminals are not)
+	hostSeen bool   // the host's events come in (false: an external host)
 
 	state      State
 	stateV     uint64
@@ -193,6 +196,9 @@ func (h *hub) setLane(lane, tid string, d *iso.Dialect) {
 
 // peer is the lane at the other end of a message seen on lane.
 func (h *hub) peer(lane, tid string) string {
+	if h.proxied && tid == h.proxyTID {
+		return LaneProxy
+	}
 	if lane != LaneHost {
 		return LaneHost
 	}
@@ -407,6 +413,55 @@ func (h *hub) keep(r *Row, m *iso8583.Message, lane string, sent bool) {
 		k.sent = m
 	} else {
 		k.received = m
+	}
+}
+
+// ProxyLine takes one message the proxy read and forwarded (or dropped):
+// it completes the hop into the proxy and starts the hop out of it.
+func (h *hub) ProxyLine(upstream bool, t time.Time, m *iso8583.Message, summary, faults string, dropped bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if m == nil {
+		h.note(LaneProxy, t, "✖", "bad", summary)
+		return
+	}
+	mti, _ := m.GetMTI()
+	tid := strings.TrimRight(iso.Get(m, 41), " ")
+	stan := iso.Get(m, 11)
+	from, to := h.tidLane[tid], LaneHost
+	if from == "" {
+		from = LaneTerminal
+	}
+	if !upstream {
+		from, to = LaneHost, from
+	}
+	in := h.pop(msgKey(from, LaneProxy, mti, tid, stan))
+	if in == nil {
+		in = &Row{Type: RowMsg, AtMS: h.ms(t), From: from, To: LaneProxy}
+		msgInfo(in, m)
+		h.add(in)
+	}
+	h.deliver(in, m, t, LaneProxy)
+	h.touch(in)
+	out := &Row{Type: RowMsg, AtMS: h.ms(t), From: LaneProxy, To: to, State: StateInFlight, sentAt: t}
+	msgInfo(out, m)
+	out.key = msgKey(LaneProxy, to, out.MTI, out.TID, out.STAN)
+	for _, f := range strings.Split(faults, ", ") {
+		if f != "" {
+			out.Faults = append(out.Faults, f)
+		}
+	}
+	peerSeen := to != LaneHost || h.hostSeen
+	switch {
+	case dropped:
+		out.State, out.Detail = StateLost, "dropped at the proxy by fault "+faults
+	case !peerSeen:
+		out.State = StateSentOnly
+	}
+	h.add(out)
+	h.keep(out, m, LaneProxy, true)
+	if !dropped && peerSeen {
+		h.pending[out.key] = append(h.pending[out.key], out)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/proxy"
 	"github.com/possim/possim/scenarios"
 	"github.com/possim/possim/terminal"
 )
@@ -37,7 +38,10 @@ type Options struct {
 	Timeout time.Duration // the terminal's response timeout; default 3 s
 	TID     string        // default POSSIM01
 	Seed    uint64        // fault decisions; 0: random
-	Logger  *slog.Logger
+	// Proxy puts possim's ISO-aware proxy between the terminal and the
+	// host: a third lane, with faults of its own.
+	Proxy  bool
+	Logger *slog.Logger
 }
 
 type session struct {
@@ -46,6 +50,7 @@ type session struct {
 	d     *iso.Dialect
 	h     *host.Host // nil with an external host
 	t     *terminal.Terminal
+	px    *proxy.Proxy // nil without --proxy
 	sides map[string]*fault.RuleSet
 
 	ctx    context.Context
@@ -92,9 +97,14 @@ func newSession(opts Options) (*session, error) {
 		return nil, err
 	}
 	s := &session{opts: opts, d: d, sides: map[string]*fault.RuleSet{}, txs: map[int64]*txEntry{}}
-	s.hub = newHub([]string{LaneTerminal, LaneHost}, max(opts.Timeout, time.Second))
+	lanes := []string{LaneTerminal, LaneHost}
+	if opts.Proxy {
+		lanes = []string{LaneTerminal, LaneProxy, LaneHost}
+	}
+	s.hub = newHub(lanes, max(opts.Timeout, time.Second))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	embedded := opts.Target == "" || opts.Target == "embedded"
+	s.hub.proxied, s.hub.hostSeen, s.hub.proxyTID = opts.Proxy, embedded, opts.TID
 	target := opts.Target
 	if embedded {
 		rs, err := fault.New(nil, fault.Options{Seed: opts.Seed, Dialect: d, OnFire: s.onFire(LaneHost)})
@@ -112,6 +122,27 @@ func newSession(opts Options) (*session, error) {
 		}
 		target = s.h.Addr().String()
 	}
+	if opts.Proxy {
+		prs, err := fault.New(nil, fault.Options{Seed: opts.Seed + 2, Dialect: d, OnFire: func(f fault.Firing) {
+			if f.MTI == "" { // message faults come with the proxy's line
+				s.onFire(LaneProxy)(f)
+			}
+		}})
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.sides[LaneProxy] = prs
+		s.px, err = proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: target, Dialect: d, Faults: prs, Logger: opts.Logger,
+			OnLine: func(l proxy.Line) {
+				s.hub.ProxyLine(l.Dir == proxy.Upstream, l.Time, l.Msg, l.Summary, l.Fault, l.Dropped)
+			}})
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		target = s.px.Addr().String()
+	}
 	trs, err := fault.New(nil, fault.Options{Seed: opts.Seed + 1, Dialect: d, OnFire: s.onFire(LaneTerminal)})
 	if err != nil {
 		s.Close()
@@ -127,10 +158,16 @@ func newSession(opts Options) (*session, error) {
 	}
 	s.hub.setLane(LaneTerminal, opts.TID, d)
 	s.hub.setLane(LaneHost, "", d)
+	if opts.Proxy {
+		s.hub.setLane(LaneProxy, "", d)
+	}
 	s.hub.update(func(st *State) {
 		st.Embedded, st.Mode = embedded, "embedded host"
 		if !embedded {
 			st.Mode = "host " + opts.Target
+		}
+		if opts.Proxy {
+			st.Mode += " via the proxy"
 		}
 		st.Sides = s.sideNames()
 		st.Units = "times in milliseconds since the session started"
@@ -155,7 +192,7 @@ func newSession(opts Options) (*session, error) {
 
 func (s *session) sideNames() []string {
 	var out []string
-	for _, n := range []string{LaneTerminal, LaneHost} {
+	for _, n := range []string{LaneTerminal, LaneProxy, LaneHost} {
 		if s.sides[n] != nil {
 			out = append(out, n)
 		}
@@ -219,6 +256,9 @@ func (s *session) Close() {
 		s.t.Close()
 	}
 	s.wg.Wait()
+	if s.px != nil {
+		_ = s.px.Close()
+	}
 	if s.h != nil {
 		s.h.Close()
 	}

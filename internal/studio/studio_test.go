@@ -435,3 +435,45 @@ func TestTraceDownload(t *testing.T) {
 		t.Fatalf("trace: %+v", tr)
 	}
 }
+
+func TestProxyIsTheThirdLane(t *testing.T) {
+	sv, err := Start(Config{Listen: "127.0.0.1:0", Flush: 20 * time.Millisecond,
+		Session: Options{Timeout: 400 * time.Millisecond, Seed: 1, Proxy: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sv.Close() })
+	waitState(t, sv, "the terminal's link is up", func(s *State) bool { return s.Link == "up" })
+	c := newClient(t, sv)
+	if v := c.purchase(""); v.Class != "approved" {
+		t.Fatalf("purchase through the proxy: %+v", v)
+	}
+	hops := [][2]string{{LaneTerminal, LaneProxy}, {LaneProxy, LaneHost}, {LaneHost, LaneProxy}, {LaneProxy, LaneTerminal}}
+	mtis := []string{"0200", "0200", "0210", "0210"}
+	rows := readBatches(t, sv, func(rows map[int64]*Row) bool {
+		for i, hop := range hops {
+			if find(rows, func(r *Row) bool {
+				return r.MTI == mtis[i] && r.From == hop[0] && r.To == hop[1] && r.State == StateDone
+			}) == nil {
+				return false
+			}
+		}
+		return true
+	})
+	if len(rows) == 0 {
+		t.Fatal("no rows")
+	}
+	// A fault on the proxy: the answer is dropped between proxy and terminal.
+	c.json("POST", "/api/control/proxy/faults", map[string]string{"spec": "drop:mti=0210,count=1"}, http.StatusCreated, nil)
+	v := c.purchase("")
+	if v.Class != "timeout_reversed" {
+		t.Fatalf("purchase with the proxy dropping its answer: %+v", v)
+	}
+	rows = readBatches(t, sv, func(rows map[int64]*Row) bool {
+		return find(rows, func(r *Row) bool { return r.MTI == "0210" && r.STAN == v.STAN && r.From == LaneProxy && r.State == StateLost }) != nil
+	})
+	lost := find(rows, func(r *Row) bool { return r.MTI == "0210" && r.STAN == v.STAN && r.From == LaneProxy })
+	if len(lost.Faults) != 1 || lost.To != LaneTerminal {
+		t.Fatalf("the answer dropped at the proxy: %+v", lost)
+	}
+}
