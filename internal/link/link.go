@@ -87,12 +87,17 @@ type Config struct {
 	WriteTimeout time.Duration // per write and per wait for queue space; default 10 s
 	QueueLen     int           // frames waiting for the writer; default 4096
 	LateMemory   int           // timed-out keys remembered to classify late responses; default 4096
+	// AnsweredMemory is how many recently answered keys are remembered to
+	// tell a second answer to an answered request (a duplicate) from an
+	// answer that matches nothing; default 1024, negative: none.
+	AnsweredMemory int
 }
 
 // Stats are a link's counters.
 type Stats struct {
 	FramesIn, FramesOut, BytesIn, BytesOut, Writes uint64
 	Unmatched, Late, BadMessages, Keepalives       uint64
+	Duplicates                                     uint64 // second answers to answered requests
 	MaxInflight                                    int
 }
 
@@ -108,11 +113,12 @@ type Link struct {
 	closing chan struct{}
 	wg      sync.WaitGroup
 	jobs    sync.WaitGroup // frames handed to the pool and not yet processed
-	sched   *sched
+	sched   *Scheduler
 
 	mu       sync.Mutex
 	inflight map[Key]*pending
 	expired  *expiredRing
+	answered *expiredRing // nil: AnsweredMemory < 0
 	closed   bool
 	err      error
 	maxInfl  int
@@ -122,7 +128,7 @@ type Link struct {
 	abortCause atomic.Pointer[error]  // set by AbortAfterWrite
 
 	framesIn, framesOut, bytesIn, bytesOut, writes atomic.Uint64
-	unmatched, late, bad, keepalives               atomic.Uint64
+	unmatched, late, bad, keepalives, dups         atomic.Uint64
 }
 
 type pending struct {
@@ -132,7 +138,7 @@ type pending struct {
 	done     func(Result)
 	sent     time.Time
 	deadline time.Time
-	t        *timer
+	t        *Timer
 }
 
 // New wraps nc; call Start to run it.
@@ -158,7 +164,15 @@ func New(nc net.Conn, cfg Config) *Link {
 	if cfg.LateMemory <= 0 {
 		cfg.LateMemory = 4096
 	}
+	var answered *expiredRing
+	if cfg.AnsweredMemory == 0 {
+		cfg.AnsweredMemory = 1024
+	}
+	if cfg.AnsweredMemory > 0 {
+		answered = newExpiredRing(cfg.AnsweredMemory)
+	}
 	return &Link{
+		answered: answered,
 		cfg: cfg, nc: nc, codec: cfg.Codec, fr: cfg.Dialect.Framing, match: cfg.Match,
 		out:      make(chan []byte, cfg.QueueLen),
 		closing:  make(chan struct{}),
@@ -229,7 +243,7 @@ func (l *Link) Stats() Stats {
 	return Stats{
 		FramesIn: l.framesIn.Load(), FramesOut: l.framesOut.Load(), BytesIn: l.bytesIn.Load(),
 		BytesOut: l.bytesOut.Load(), Writes: l.writes.Load(), Unmatched: l.unmatched.Load(),
-		Late: l.late.Load(), BadMessages: l.bad.Load(), Keepalives: l.keepalives.Load(), MaxInflight: mx,
+		Late: l.late.Load(), BadMessages: l.bad.Load(), Keepalives: l.keepalives.Load(), Duplicates: l.dups.Load(), MaxInflight: mx,
 	}
 }
 
@@ -702,11 +716,25 @@ func (l *Link) onResponse(msg *iso8583.Message, mti string, derr error, now time
 	p, ok := l.inflight[k]
 	if !ok {
 		deadline, late := l.expired.take(k)
+		var answeredAt time.Time
+		dup := false
+		if !late && l.answered != nil {
+			answeredAt, dup = l.answered.at[k]
+		}
 		var reason string
-		if !late {
+		if !late && !dup {
 			reason = unmatchedReason(k, l.inflight)
 		}
+		if late && l.answered != nil {
+			l.answered.add(k, now) // a copy of the late answer is a duplicate
+		}
 		l.mu.Unlock()
+		if dup {
+			l.dups.Add(1)
+			l.emit(Event{Kind: EvDuplicate, Time: now, Msg: msg, Late: now.Sub(answeredAt),
+				Detail: fmt.Sprintf("second answer for %s, %s after the first", k, now.Sub(answeredAt).Round(time.Microsecond))})
+			return
+		}
 		if late {
 			l.late.Add(1)
 			l.emit(Event{Kind: EvLate, Time: now, Msg: msg, Late: now.Sub(deadline),
@@ -718,6 +746,9 @@ func (l *Link) onResponse(msg *iso8583.Message, mti string, derr error, now time
 		return
 	}
 	delete(l.inflight, k)
+	if l.answered != nil {
+		l.answered.add(k, now)
+	}
 	l.mu.Unlock()
 	l.sched.cancel(p.t)
 	r := Result{Req: p.req, Resp: msg, Sent: p.sent, Done: now, Err: derr}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/possim/possim/internal/diagnose"
 	"io"
 	"runtime"
 	"sync"
@@ -48,6 +49,9 @@ type Completion struct {
 	// transaction; ReversalAcked is set when one was answered.
 	ReversalsSent int
 	ReversalAcked bool
+	// Cause is the catalogue id of why the transaction did not simply
+	// succeed ("" for a plain approval): simulate counts errors by cause.
+	Cause diagnose.ID
 }
 
 // Tx is one scheduled transaction handed to a Target. The runner owns it
