@@ -200,7 +200,12 @@ func (j *Journal) put(r *Record) error {
 		if rs := stanNum(r.RevSTAN); rs != 0 {
 			last = rs
 		}
-		if last != 0 {
+		j.mu.Lock()
+		prev := j.last
+		j.mu.Unlock()
+		// Forward only: rewriting an old record (a sale marked voided) must
+		// not move the counter back; past 999999 it wraps to 1.
+		if last != 0 && (last > prev || prev-last > 500000) {
 			var v [4]byte
 			binary.BigEndian.PutUint32(v[:], last)
 			if err := mb.Put(keySTAN, v[:]); err != nil {

@@ -38,6 +38,7 @@ type Config struct {
 	ReconnectBackoff time.Duration // default 200 ms, doubling up to 5 s
 
 	SignOnAtConnect  bool          // send 0800/001 when the link comes up
+	SignOnAgain      bool          // Run: sign on again after the host signed the terminal off
 	EchoIdle         time.Duration // echo test after this long idle (Run only); 0: never
 	ReversalAttempts int           // 0400 + 0401 repeats before the reversal is stored; default 3
 	ReversalBackoff  time.Duration // wait before a repeat, doubling; default 1 s
@@ -400,6 +401,9 @@ func (t *Terminal) handleHost(l *link.Link, in *link.Inbound) {
 	t.cfg.Logger.Info("host network management answered", "code", code, "rc", rc)
 }
 
+// SetSignOnAgain makes Run sign on again after a host sign-off.
+func (t *Terminal) SetSignOnAgain(on bool) { t.cfg.SignOnAgain = on }
+
 // SignedOn reports whether the terminal is signed on (a host sign-off
 // clears it).
 func (t *Terminal) SignedOn() bool {
@@ -536,6 +540,15 @@ func (t *Terminal) Run(ctx context.Context) {
 				t.cfg.Logger.Warn("reconnect failed", "tid", t.cfg.TID, "why", err.Error(), "retry_in", wait)
 			})
 			continue
+		}
+		if t.cfg.SignOnAgain && t.cfg.SignOnAtConnect && !t.SignedOn() {
+			// The host signed the terminal off: sign on again before the
+			// next transaction, as a POS does.
+			if o := t.Do(SignOnTx()); o.Class != Approved {
+				t.cfg.Logger.Warn("sign-on failed: dropping the link", "tid", t.cfg.TID, "why", o.Why())
+				l.Abort(fmt.Errorf("sign-on failed: %s", o.Why()))
+				continue
+			}
 		}
 		if t.PendingReversals() > 0 {
 			t.flushSAF()

@@ -22,7 +22,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{},
 		{"nosuch"},
 		{"terminal"},
-		{"terminal", "purchase", "--amount", "12.3"},
+		{"terminal", "purchase", "--amount", "12.345"},
 		{"terminal", "fly"},
 		{"terminal", "--bogus", "purchase"},
 		{"terminal", "--dialect", "spec87", "purchase"},

@@ -731,8 +731,9 @@ func (l *Link) onResponse(msg *iso8583.Message, mti string, derr error, now time
 		l.mu.Unlock()
 		if dup {
 			l.dups.Add(1)
-			l.emit(Event{Kind: EvDuplicate, Time: now, Msg: msg, Late: now.Sub(answeredAt),
-				Detail: fmt.Sprintf("second answer for %s, %s after the first", k, now.Sub(answeredAt).Round(time.Microsecond))})
+			since := max(0, now.Sub(answeredAt)) // frames read together are processed in parallel
+			l.emit(Event{Kind: EvDuplicate, Time: now, Msg: msg, Late: since,
+				Detail: fmt.Sprintf("second answer for %s, %s after the first", k, since.Round(time.Microsecond))})
 			return
 		}
 		if late {
