@@ -84,7 +84,7 @@ func TestTerminalCommand(t *testing.T) {
 		t.Fatalf("purchase: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCmd("terminal", "--target", addr, "--pan", "4000000000000069", "purchase")
-	if code != 0 || !strings.Contains(out, "rc=54 (expired card)") {
+	if code != 1 || !strings.Contains(out, "rc=54 (expired card)") { // not approved: exit 1
 		t.Fatalf("decline: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCmd("terminal", "--target", addr, "--timeout", "200ms", "--reversal-backoff", "10ms",
