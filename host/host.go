@@ -69,11 +69,12 @@ const DefaultLinkQueue = 64
 
 // Host is a running fake acquirer.
 type Host struct {
-	cfg    Config
-	ln     net.Listener
-	addr   net.Addr
-	ledger *Ledger
-	rules  atomic.Pointer[RuleSet]
+	cfg       Config
+	ln        net.Listener
+	addr      net.Addr
+	ledger    *Ledger
+	originals *originals // approved sales and pre-authorisations by RRN (voids, completions)
+	rules     atomic.Pointer[RuleSet]
 
 	mu      sync.Mutex
 	links   map[*link.Link]struct{}
@@ -86,6 +87,7 @@ type Host struct {
 	*hostKeys // MACs and working keys (keys.go); nil when off
 
 	linkGone func(*link.Link) // tests: a link's goroutines and jobs are all done
+	pins     cardPINs         // wrong-PIN counts per card (cards.go)
 
 	warnings logLimit // bad messages from peers: a flood must not flood the log
 
@@ -142,7 +144,7 @@ func New(cfg Config) (*Host, error) {
 			cfg.WrapConn = func(c net.Conn) net.Conn { return rs.WrapConn(c, fault.Host) }
 		}
 	}
-	h := &Host{cfg: cfg, ledger: NewLedger(), links: make(map[*link.Link]struct{}), stop: make(chan struct{})}
+	h := &Host{cfg: cfg, ledger: NewLedger(), originals: newOriginals(DefaultLedgerMax / 4), links: make(map[*link.Link]struct{}), stop: make(chan struct{})}
 	rs := cfg.Rules
 	if rs == nil {
 		rs = DefaultRules()
@@ -530,8 +532,8 @@ func (h *Host) Outcomes() Outcomes {
 // Fields ISO 8583 requires a response to echo from its request.
 var (
 	echoFinancial = []int{2, 3, 4, 7, 11, 12, 13, 14, 22, 23, 25, 32, 35, 37, 41, 42, 49}
-	echoReversal  = []int{2, 3, 4, 7, 11, 12, 13, 22, 25, 32, 37, 41, 42, 49, 90}
-	echoNetwork   = []int{7, 11, 32, 41, 42, 70}
+	echoReversal  = []int{2, 3, 4, 7, 11, 12, 13, 22, 25, 32, 37, 41, 42, 49, 56, 90}
+	echoNetwork   = []int{7, 11, 24, 32, 41, 42, 70}
 )
 
 func (h *Host) respond(in *link.Inbound, rc string, echo []int) (*iso8583.Message, error) {
@@ -555,7 +557,7 @@ func (h *Host) respond(in *link.Inbound, rc string, echo []int) (*iso8583.Messag
 			}
 		}
 	}
-	if err := iso.Set(resp, 39, rc); err != nil {
+	if err := h.cfg.Dialect.SetRC(resp, rc); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -563,8 +565,40 @@ func (h *Host) respond(in *link.Inbound, rc string, echo []int) (*iso8583.Messag
 
 func (h *Host) authorize(in *link.Inbound) (*iso8583.Message, time.Duration, error) {
 	d := h.rules.Load().Decide(in.Msg)
+	if rc, why := h.checkCard(in); rc != "" {
+		d = Decision{Rule: "card check", RC: rc}
+		h.events.add(fmt.Sprintf("%s: %s; answered RC %s (%s)", iso.Summary(in.Msg), why, rc, iso.RCMeaning(rc)))
+	}
+	pc := iso.Get(in.Msg, 3)
+	tid := strings.TrimRight(iso.Get(in.Msg, 41), " ")
+	// A void or a completion must name an original this host approved.
+	if IsApproval(d.RC) {
+		switch {
+		case strings.HasPrefix(pc, "02") && in.MTI[1] == '2' && in.MTI[2] == '0':
+			if rc := h.originals.void(iso.Get(in.Msg, 37), tid); rc != "" {
+				d.RC, d.ApprovalCode = rc, ""
+				h.events.add(fmt.Sprintf("void %s of RRN %q: RC %s (%s)", iso.Summary(in.Msg), iso.Get(in.Msg, 37), rc, RCMeaning(rc)))
+			}
+		case in.MTI[1] == '2' && in.MTI[2] == '2': // 0220/0221 completion advice
+			rrn := iso.Get(in.Msg, 37)
+			if f90 := iso.Get(in.Msg, 90); f90 != "" {
+				if _, stan, _, err := ParseField90(f90); err == nil {
+					if r := h.ledger.rrnOf(tid, stan); r != "" {
+						rrn = r
+					}
+				}
+			}
+			if rc := h.originals.complete(rrn, tid); rc != "" {
+				d.RC, d.ApprovalCode = rc, ""
+				h.events.add(fmt.Sprintf("completion %s of RRN %q: RC %s (%s)", iso.Summary(in.Msg), rrn, rc, RCMeaning(rc)))
+			}
+		}
+	}
 	resp, err := h.respond(in, d.RC, echoFinancial)
 	if err != nil {
+		return nil, 0, err
+	}
+	if err := h.responseFields(in, d, resp); err != nil {
 		return nil, 0, err
 	}
 	rrn := iso.Get(in.Msg, 37)
@@ -591,6 +625,9 @@ func (h *Host) authorize(in *link.Inbound) (*iso8583.Message, time.Duration, err
 	}
 	if approved {
 		tx.State = Approved
+		if pc == "000000" && (in.MTI[1] == '1' || in.MTI[1] == '2' && in.MTI[2] == '0') {
+			h.originals.add(rrn, tx.TID, tx.STAN, in.MTI[1] == '1')
+		}
 	} else {
 		tx.State = Declined
 	}
@@ -600,7 +637,7 @@ func (h *Host) authorize(in *link.Inbound) (*iso8583.Message, time.Duration, err
 
 func (h *Host) reverse(in *link.Inbound) (*iso8583.Message, error) {
 	repeat := in.MTI[3] == '1'
-	out := h.ledger.Reverse(strings.TrimRight(iso.Get(in.Msg, 41), " "), iso.Get(in.Msg, 11), iso.Get(in.Msg, 90), repeat)
+	out := h.ledger.Reverse(strings.TrimRight(iso.Get(in.Msg, 41), " "), iso.Get(in.Msg, 11), iso.Get(in.Msg, h.cfg.Dialect.OriginalDataField()), repeat)
 	if out.Reason != "" {
 		h.events.add(fmt.Sprintf("reversal %s: %s", iso.Summary(in.Msg), out.Reason))
 	}
@@ -610,7 +647,7 @@ func (h *Host) reverse(in *link.Inbound) (*iso8583.Message, error) {
 }
 
 func (h *Host) network(in *link.Inbound) (*iso8583.Message, error) {
-	code := iso.Get(in.Msg, 70)
+	code := h.cfg.Dialect.NetworkCode(in.Msg)
 	rc := "00"
 	switch code {
 	case "001", "002", "301", "101", "161", "201":
@@ -706,12 +743,16 @@ func (h *Host) SendNetwork(code string, timeout time.Duration) int {
 	}
 	n := 0
 	for _, l := range h.Links() {
-		m := h.cfg.Dialect.NewMessage()
-		m.MTI("0800")
+		d := h.cfg.Dialect
+		m := d.NewMessage()
+		m.MTI(d.MTI(iso.NetworkRequest))
 		now := time.Now()
 		_ = iso.Set(m, 7, now.UTC().Format("0102150405"))
 		_ = iso.Set(m, 11, fmt.Sprintf("%06d", h.authSeq.Add(1)%1000000))
-		_ = iso.Set(m, 70, code)
+		if err := d.SetNetworkCode(m, code); err != nil {
+			h.events.add(fmt.Sprintf("host network message %s: %v", code, err))
+			continue
+		}
 		l.Send(m, timeout, func(r link.Result) {
 			if r.Err != nil {
 				h.events.add(fmt.Sprintf("host 0800 %s: %v", code, r.Err))

@@ -37,6 +37,8 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	sf.add(fs, true)
 	verbose := fs.CountP("verbose", "v", "print every message (-v) and masked dumps (-vv)")
 	fs.Usage = func() { hostUsage(stdout, fs) }
+	var cf captureFlags
+	cf.add(fs)
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -97,6 +99,12 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 		tr := newTranscript(stdout, "host", "terminal", *verbose > 1)
 		cfg.Observer = func(_ *link.Link, e link.Event) { tr.event(e) }
 	}
+	if err := cf.open(); err != nil {
+		return usageErr(stderr, "host", "%v", err)
+	}
+	defer cf.close(stderr)
+	cfg.Observer = cf.observeHost(cfg.Observer)
+	cfg.WrapConn = cf.hostWrap(faults)
 	h, err := host.New(cfg)
 	if err != nil {
 		return usageErr(stderr, "host", "%v", err)
