@@ -127,7 +127,7 @@ func freePort(t *testing.T) int {
 
 var (
 	portRE     = regexp.MustCompile(`(127\.0\.0\.1|localhost):(\d{4,5})\b`)
-	durationRE = regexp.MustCompile(`--duration (\d+)s\b`)
+	durationRE = regexp.MustCompile(`--duration (\d+[smh])\b`)
 	stageRE    = regexp.MustCompile(`(\d+)s:`)
 	// promises: status words, "rc=NN", and hex values (KCVs, MACs) that the
 	// README says a command prints.
@@ -178,8 +178,8 @@ func rewrite(c readmeCommand, bin string, ports map[string]int, t *testing.T) (c
 	// Long runs are shortened: the README shows realistic durations, the
 	// test only needs to see the command work.
 	s = durationRE.ReplaceAllStringFunc(s, func(m string) string {
-		n, _ := strconv.Atoi(durationRE.FindStringSubmatch(m)[1])
-		return fmt.Sprintf("--duration %ds", max(1, n/5))
+		d, _ := time.ParseDuration(durationRE.FindStringSubmatch(m)[1])
+		return fmt.Sprintf("--duration %s", min(max(d/5, time.Second), 3*time.Second))
 	})
 	if strings.Contains(s, "--stages") {
 		s = stageRE.ReplaceAllStringFunc(s, func(m string) string {
