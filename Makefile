@@ -22,9 +22,12 @@ test:
 
 # The side-by-side table (possim vs iso8583-connection, codec ceiling, rate
 # accuracy, terminal counts, pacer send lag, links): about 4 minutes on 2
-# cores.
+# cores. Then the idle-link table: host RSS with 0/1 000/5 000/10 000 idle
+# links, a purchase while they are held and during a flood of 2 000 bogus
+# connections (about 1 minute).
 bench:
 	$(GO) run ./internal/bench/cmd/possim-bench
+	$(GO) run ./internal/bench/cmd/possim-idle
 
 # One section of the table at a time: the pacer's send lag (precise sleep vs
 # Go timers at 100/1000/5000 tx/s, ~40 s), the cost of a link (2..5000
@@ -55,6 +58,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCompute -fuzztime $(FUZZTIME) ./internal/mac/
 	$(GO) test -run '^$$' -fuzz FuzzParseField90 -fuzztime $(FUZZTIME) ./host/
 	$(GO) test -run '^$$' -fuzz FuzzParseRules -fuzztime $(FUZZTIME) ./host/
+	$(GO) test -run '^$$' -fuzz FuzzHostLink -fuzztime $(FUZZTIME) ./host/
 	$(GO) test -run '^$$' -fuzz FuzzParseSpec -fuzztime $(FUZZTIME) ./internal/fault/
 	$(GO) test -run '^$$' -fuzz FuzzParseJSON -fuzztime $(FUZZTIME) ./internal/fault/
 

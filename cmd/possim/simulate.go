@@ -72,6 +72,7 @@ type simOptions struct {
 	metrics    string
 	seed       int64
 	quiet      bool
+	capture    captureFlags
 }
 
 func runSimulate(args []string, stdout, stderr io.Writer) int {
@@ -132,6 +133,8 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	startAt := fs.String("start-at", "", "start the schedule at this time (RFC 3339, e.g. 2026-12-02T07:00:00Z), so that all segments start together")
 	var sf securityFlags
 	sf.add(fs, true) // --mac-rc is the embedded host's
+	var cf captureFlags
+	cf.add(fs) // the fleet's side of the links
 	if code, done := parse(fs, args, stderr); done {
 		return nil, code, true
 	}
@@ -141,7 +144,7 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	if fs.NArg() != 0 {
 		return bad("unexpected argument %q", fs.Arg(0))
 	}
-	o := &simOptions{output: *output, hdrLog: *hdrLog, quiet: *quiet, target: *target, results: *results, metrics: *metricsAddr}
+	o := &simOptions{output: *output, hdrLog: *hdrLog, quiet: *quiet, target: *target, results: *results, metrics: *metricsAddr, capture: cf}
 	if *segFlag != "" {
 		sg, err := parseSegment(*segFlag)
 		if err != nil {
@@ -326,6 +329,14 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 		fc.Interceptor = rs.Interceptor(fault.Terminal)
 		fc.WrapConn = func(c net.Conn) net.Conn { return rs.WrapConn(c, fault.Terminal) }
 	}
+	if err := o.capture.open(); err != nil {
+		return usageErr(stderr, "simulate", "%v", err)
+	}
+	defer o.capture.close(stderr)
+	if o.capture.pcap != nil {
+		fc.WrapConn = o.capture.wrap(true, fc.WrapConn) // under the terminals' faults, if any
+	}
+	fc.Observer = o.capture.observe("terminal", fc.Target, fc.Observer)
 	fleet, err := terminal.NewFleet(fc)
 	if err != nil {
 		return usageErr(stderr, "simulate", "%v", err)
