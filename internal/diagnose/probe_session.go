@@ -61,6 +61,7 @@ type session struct {
 	last               time.Time
 	mu                 sync.Mutex
 	inAfter            int // frames received (any kind), to tell silence after a timeout
+	unmatched, bad     []string
 }
 
 func (p *prober) open(ctx context.Context, d *iso.Dialect) (*session, error) {
@@ -89,6 +90,12 @@ func (p *prober) open(ctx context.Context, d *iso.Dialect) (*session, error) {
 			case link.EvReceived, link.EvLate, link.EvUnmatched, link.EvBadMessage:
 				s.mu.Lock()
 				s.inAfter++
+				switch e.Kind {
+				case link.EvUnmatched:
+					s.unmatched = append(s.unmatched, e.Detail)
+				case link.EvBadMessage:
+					s.bad = append(s.bad, e.Detail)
+				}
 				s.mu.Unlock()
 			}
 		},
@@ -145,6 +152,16 @@ func (s *session) failure(m *iso8583.Message, r link.Result, idle time.Duration)
 	switch {
 	case errors.Is(r.Err, link.ErrTimeout):
 		o.Outcome = TimedOut
+		s.mu.Lock()
+		if n := len(s.unmatched); n > 0 {
+			o.Unmatched = s.unmatched[n-1]
+			s.unmatched = nil
+		}
+		if n := len(s.bad); n > 0 {
+			o.UnpackErr = s.bad[n-1]
+			s.bad = nil
+		}
+		s.mu.Unlock()
 		before := s.received()
 		o.EchoRTT = 0 // this link's speed is what the probe below measures
 		er := s.call(s.p.echoMsg(s.d, "301"))
@@ -162,6 +179,7 @@ func (s *session) failure(m *iso8583.Message, r link.Result, idle time.Duration)
 		}
 	case errors.As(r.Err, &le):
 		o.Outcome, o.LinkFail, o.LinkErr = LinkFailed, le.Kind, le.Error()
+		o.FramesBefore = int(s.l.Stats().FramesIn)
 	case r.Err != nil:
 		if ve, ok := mac.AsVerifyError(r.Err); ok {
 			o.MACVerify = ve

@@ -73,6 +73,9 @@ type Observation struct {
 	BytesAfterTimeout bool
 	// Late is how late a response arrived after its deadline (0: never).
 	Late time.Duration
+	// Unmatched is the link's reason for an answer that arrived while the
+	// request waited and matched nothing ("STAN differs: …"), "" if none.
+	Unmatched string
 	// AnsweredBefore says earlier requests on this link were answered.
 	AnsweredBefore bool
 	// Idle is how long the link was idle before this request.
@@ -148,6 +151,12 @@ func slowNetwork(o Observation) *Finding {
 }
 
 func timeoutCause(o Observation) Finding {
+	if o.UnpackErr != "" {
+		return Finding{Cause: FramingUnreadable, Detail: fmt.Sprintf("the %s timed out while a frame arrived that does not unpack (so it could not be matched): %s", o.MTI, o.UnpackErr)}
+	}
+	if o.Unmatched != "" {
+		return Finding{Cause: ResponseUnmatched, Detail: fmt.Sprintf("the %s timed out while an answer arrived that matches no request in flight: %s", o.MTI, o.Unmatched)}
+	}
 	if o.Late > 0 {
 		return Finding{Cause: ResponseLate, Detail: fmt.Sprintf("the answer came %s after the deadline", o.Late.Round(time.Millisecond))}
 	}
