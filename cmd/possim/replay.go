@@ -47,14 +47,23 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 0 {
 		return usageErr(stderr, "replay", "give a scenario file or a library name")
 	}
+	// Every scenario is loaded before any runs, so that all invalid ones are
+	// named at once; the valid ones still run and the machine-readable
+	// reports list the invalid ones as errors (CI sees every scenario it
+	// asked for), and the exit code is 2.
 	var list []*scenarios.Scenario
+	var invalid []scenarios.Invalid
 	for _, arg := range fs.Args() {
 		sc, err := loadScenario(arg)
 		if err != nil {
 			fmt.Fprintf(stderr, "possim replay: invalid scenario: %v\n", err)
-			return 2
+			invalid = append(invalid, scenarios.NewInvalid(arg, err))
+			continue
 		}
 		list = append(list, sc)
+	}
+	if len(invalid) > 0 && (*dry || *output == "text") {
+		return 2
 	}
 	if *dry {
 		for _, sc := range list {
@@ -76,9 +85,9 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch *output {
 	case "json":
-		err = scenarios.WriteJSON(stdout, reports)
+		err = scenarios.WriteJSON(stdout, reports, invalid...)
 	case "junit":
-		err = scenarios.WriteJUnit(stdout, reports)
+		err = scenarios.WriteJUnit(stdout, reports, invalid...)
 	default:
 		for i, r := range reports {
 			if i > 0 {
@@ -92,6 +101,9 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "possim replay: %v\n", err)
 		return 1
+	}
+	if len(invalid) > 0 {
+		return 2
 	}
 	for _, r := range reports {
 		if !r.OK() {

@@ -35,6 +35,9 @@ type Line struct {
 	Summary string // masked one-line summary, or why it could not be read
 	Fault   string // faults that fired on it
 	Dropped bool
+	// Msg is the message as read (nil when it could not be read), for
+	// viewers that show its fields (the studio); do not modify it.
+	Msg *iso8583.Message
 }
 
 // Config of a proxy.
@@ -233,6 +236,8 @@ func (p *Proxy) pump(n int, dir Direction, src, dst net.Conn, side fault.Side) {
 		ln := Line{Time: time.Now(), Conn: n, Dir: dir, Summary: iso.Summary(msg)}
 		if derr != nil {
 			ln.Summary += " (unreadable: " + derr.Error() + ")"
+		} else {
+			ln.Msg = msg
 		}
 		var plan link.Plan
 		if icpt != nil && derr == nil {
