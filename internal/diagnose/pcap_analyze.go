@@ -383,7 +383,7 @@ func (s *stream) frame(h *half, fromClient bool) {
 				if msg != nil {
 					m.msg = msg
 					m.mti, _ = msg.GetMTI()
-					m.stan, m.tid, m.rrn, m.rc, m.f90 = iso.Get(msg, 11), strings.TrimRight(iso.Get(msg, 41), " "), iso.Get(msg, 37), iso.Get(msg, 39), iso.Get(msg, 90)
+					m.stan, m.tid, m.rrn, m.rc, m.f90 = iso.Get(msg, 11), strings.TrimRight(iso.Get(msg, 41), " "), iso.Get(msg, 37), s.d.RC(msg), iso.Get(msg, s.d.OriginalDataField())
 				}
 				if uerr != nil && m.mti == "" {
 					m.mti = "????"
