@@ -260,6 +260,9 @@ func (s FrameSniff) Describe() string {
 		return "no length format fits"
 	}
 	d := fmt.Sprintf("length %d", s.Value)
+	if s.Value < 0 {
+		d = "the first two of its digits"
+	}
 	if s.TPDU {
 		d += ", then a TPDU"
 	} else if s.ASCIIMTI {
@@ -283,6 +286,13 @@ func Sniff(b []byte) FrameSniff {
 		return s
 	}
 	if len(b) < 2 {
+		return s
+	}
+	if len(b) < 4 && allDigits(b) {
+		// Only a 2-byte header was kept (a proxy's or link's view): two
+		// ASCII digits are the start of a 4-digit ASCII length.
+		h := iso.ASCII4
+		s.Length, s.Value = &h, -1
 		return s
 	}
 	for _, h := range []iso.LengthHeader{iso.ASCII4, iso.BCD2, iso.Binary2} {
