@@ -224,7 +224,19 @@ func framingDiff(conf, got *iso.Dialect, first attempt) Finding {
 		fixes = append(fixes, fmt.Sprintf("the host expects a %s length header: set the terminal's length header to %s (possim: --length-header %s)",
 			lengthWords(got.Framing.Length), got.Framing.Length, got.Framing.Length))
 	}
-	if !bytes.Equal(conf.Framing.TPDU, got.Framing.TPDU) || !bytes.Equal(conf.Framing.Header, got.Framing.Header) {
+	if conf.Name != got.Name {
+		if id == FramingLost {
+			id = FramingDialect // a dialect brings its own TPDU and header
+		}
+		fixes = append(fixes, fmt.Sprintf("the host speaks the %s dialect: set the terminal's dialect to %s (possim: --dialect %s)", got.Name, got.Name, got.Name))
+	}
+	// The TPDU and header to state: those that differ from what the
+	// terminal will have once its dialect is the host's.
+	base := conf
+	if conf.Name != got.Name {
+		base, _ = iso.Lookup(got.Name)
+	}
+	if base != nil && (!bytes.Equal(base.Framing.TPDU, got.Framing.TPDU) || !bytes.Equal(base.Framing.Header, got.Framing.Header)) {
 		if id == FramingLost {
 			id = FramingTPDU
 		}
@@ -235,17 +247,12 @@ func framingDiff(conf, got *iso.Dialect, first attempt) Finding {
 			flag = fmt.Sprintf("--tpdu %X", got.Framing.TPDU)
 			if len(got.Framing.Header) > 0 {
 				want += fmt.Sprintf(" and header %X", got.Framing.Header)
+				flag += fmt.Sprintf(" --header %X", got.Framing.Header)
 			} else {
 				flag += " --header none"
 			}
 		}
 		fixes = append(fixes, fmt.Sprintf("the host expects %s before the MTI (possim: %s)", want, flag))
-	}
-	if conf.Name != got.Name {
-		if id == FramingLost {
-			id = FramingDialect
-		}
-		fixes = append(fixes, fmt.Sprintf("the host speaks the %s dialect: set the terminal's dialect to %s (possim: --dialect %s)", got.Name, got.Name, got.Name))
 	}
 	return Finding{Cause: id,
 		Detail: fmt.Sprintf("in the configured framing (%s) %s; in %s the host answers", DescribeDialect(conf), first.how, DescribeDialect(got)),
