@@ -89,6 +89,9 @@ type Observation struct {
 	Framing      iso.Framing
 	// UnpackErr is set when a frame split but did not unpack.
 	UnpackErr string
+	// WrongMTI is the link's error for an answer whose MTI does not
+	// answer the request's.
+	WrongMTI string
 
 	// SentMAC says whether this side put a MAC on the request; MACVerify
 	// is the verification failure of the response, if any.
@@ -115,6 +118,9 @@ func Diagnose(o Observation) (Finding, bool) {
 	}
 	if o.MACVerify != nil {
 		return MACFinding(o.MACVerify, o.PaddingMismatch), true
+	}
+	if o.WrongMTI != "" {
+		return Finding{Cause: ResponseWrongMTI, Detail: o.WrongMTI}, true
 	}
 	if o.UnpackErr != "" {
 		return Finding{Cause: FramingUnreadable, Detail: "the answer does not unpack: " + o.UnpackErr}, true
