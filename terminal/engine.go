@@ -155,8 +155,12 @@ func (x *txn) onResult(r link.Result) {
 	}
 	v := judge(x.sp, x.req, r, t.cfg.Timeout)
 	x.o.Class = v.class
+	t.noteRTT(x.sp.Kind, r)
 	if v.cause != "" {
 		x.o.Cause.Cause, x.o.Cause.Detail = v.cause, v.detail
+		if !x.lean { // the fleet at load keeps its allocation-free path
+			x.o.Cause = t.refine(x.req, r, x.o.Cause)
+		}
 	}
 	if x.sp.Kind == SignOn && v.class == outcome.Approved {
 		if err := t.installKeys(r.Resp); err != nil { // KCV mismatch...

@@ -97,6 +97,7 @@ type Terminal struct {
 	live map[string]*ReversalResult
 
 	lastTraffic atomic.Int64 // unix nanos
+	netRTT      atomic.Pointer[linkRTT] // last sign-on/echo round trip (diagnose.go)
 
 	*termKeys // MACs and working keys (keys.go); nil when off
 }

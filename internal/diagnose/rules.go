@@ -374,3 +374,42 @@ func MACFinding(ve *mac.VerifyError, paddingMismatch bool) Finding {
 	}
 	return Finding{Cause: MACResponseInvalid, Detail: d}
 }
+
+// refinable are the causes the rules name better than a terminal engine's
+// own classification of a link result: they use context the engine's
+// switch does not look at (the sign-on's round trip, the terminal's own
+// MAC, what came before on the link).
+var refinable = map[ID]bool{
+	NetworkSlow: true, NetworkBlackhole: true, LinkHalfOpen: true, MACNotSent: true, MACWrongKey: true,
+	MACCorrupted: true, MACPaddingMismatch: true, KeysNotLoaded: true, FramingLengthHeader: true,
+	FramingTrailingBytes: true, FramingTPDU: true, ResponseUnmatched: true,
+}
+
+// Refine is the one call a terminal engine makes where it picks an
+// outcome's Finding: given its own finding and what it saw, it returns the
+// rules' cause when the rules know more (a slow network rather than a
+// timeout, the terminal's missing MAC rather than a plain RC 63, a length
+// header of another format rather than a closed link), keeping the
+// engine's words as evidence; otherwise the engine's finding unchanged.
+// IssuerSlow needs an echo probe after the timeout and is taken only when
+// the observation has one.
+func Refine(o Observation, engine Finding) Finding {
+	g, bad := Diagnose(o)
+	if !bad || g.Cause == engine.Cause {
+		return engine
+	}
+	if !refinable[g.Cause] && !(g.Cause == IssuerSlow && o.Probe != ProbeNone) {
+		return engine
+	}
+	g.Evidence = append(append([]Evidence(nil), engine.Evidence...), g.Evidence...)
+	switch {
+	case engine.Detail == "":
+	case o.MACVerify != nil:
+		// The engine already says what the MAC check found; the rule adds
+		// the precise cause and its fix.
+		g.Detail = engine.Detail
+	default:
+		g.Detail = engine.Detail + "; " + g.Detail
+	}
+	return g
+}
