@@ -87,7 +87,7 @@ func (p *prober) open(ctx context.Context, d *iso.Dialect) (*session, error) {
 	s.l = link.New(nc, link.Config{Dialect: d, Codec: s.codec, Match: p.cfg.Match,
 		Observer: func(e link.Event) {
 			switch e.Kind {
-			case link.EvReceived, link.EvLate, link.EvUnmatched, link.EvBadMessage:
+			case link.EvReceived, link.EvLate, link.EvUnmatched, link.EvBadMessage, link.EvDuplicate:
 				s.mu.Lock()
 				s.inAfter++
 				switch e.Kind {
