@@ -89,12 +89,12 @@ func TestEveryCauseHasAReproducer(t *testing.T) {
 		diagnose.ResponseLate:        "trace_test (late response over TCP)",
 		diagnose.HostNameUnresolved:  "rules_test (a DNS lookup would leave loopback)",
 		diagnose.HostNoRoute:         "rules_test (needs a route that does not exist on loopback)",
-		diagnose.JournalCorrupt:      "the engine\'s cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
-		diagnose.JournalLocked:       "the engine\'s cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
-		diagnose.JournalUnwritable:   "the engine\'s cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
+		diagnose.JournalCorrupt:      "the engine's cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
+		diagnose.JournalLocked:       "the engine's cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
+		diagnose.JournalUnwritable:   "the engine's cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
 		diagnose.RequestDuplicate:    "cmd/possim terminal_test (RC 94 to a repeated void)",
-		diagnose.VoidUnknownOriginal: "the engine\'s cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
-		diagnose.TerminalInterrupted: "the engine\'s cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
+		diagnose.VoidUnknownOriginal: "the engine's cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
+		diagnose.TerminalInterrupted: "the engine's cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
 	}
 	var src strings.Builder
 	files, _ := filepath.Glob("*_test.go")
