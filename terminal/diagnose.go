@@ -48,3 +48,27 @@ func (t *Terminal) refine(req *iso8583.Message, r link.Result, f diagnose.Findin
 	o.AnsweredBefore = signedOn || o.FramesBefore > 0
 	return diagnose.Refine(o, f)
 }
+
+// refineUnanswered looks again at a timed-out request whose reversal and
+// its repeats all went unanswered on a link that stayed up: they probed
+// the link, and nothing came back (a black hole), unless the sign-on
+// already said the network is slow.
+func (t *Terminal) refineUnanswered(req *iso8583.Message, f diagnose.Finding) diagnose.Finding {
+	o := diagnose.ObservationOf(t.cfg.Dialect, req, link.Result{Err: link.ErrTimeout}, t.cfg.Timeout)
+	t.mu.Lock()
+	l, signedOn := t.l, t.signedOn
+	t.mu.Unlock()
+	if l == nil {
+		return f // the link went down: not a silent one
+	}
+	select {
+	case <-l.Done():
+		return f
+	default:
+	}
+	if n := t.netRTT.Load(); n != nil && n.l == l {
+		o.SignOnRTT = n.rtt
+	}
+	o.Probe, o.AnsweredBefore = diagnose.ProbeUnanswered, signedOn
+	return diagnose.Refine(o, f)
+}

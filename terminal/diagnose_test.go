@@ -40,6 +40,10 @@ func TestTerminalNamesRefinedCauses(t *testing.T) {
 		t.Fatal(err)
 	}
 	ascii4, _ := iso.Build("iso87ascii", iso.Options{LengthHeader: "ascii4"})
+	blackhole, err := fault.Parse([]string{"blackhole:after=1"}, fault.Options{Seed: 1, Dialect: ascii})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		host host.Config
@@ -51,6 +55,10 @@ func TestTerminalNamesRefinedCauses(t *testing.T) {
 			func(c *terminal.Config) { c.Timeout = 800 * time.Millisecond }, diagnose.NetworkSlow, "the network, not the issuer, is slow"},
 		{"RC 63 to a purchase without a MAC", host.Config{Security: &host.Security{TMK: tmk}},
 			func(c *terminal.Config) { c.SignOnAtConnect = false }, diagnose.MACNotSent, "load the terminal's keys"},
+		{"sign-on answered, then nothing: the purchase and its reversals unanswered", host.Config{Faults: blackhole},
+			func(c *terminal.Config) {
+				c.Timeout, c.ReversalAttempts, c.ReversalBackoff = 200*time.Millisecond, 2, 10*time.Millisecond
+			}, diagnose.NetworkBlackhole, "drop the link and reconnect"},
 		{"4 ASCII digits to a binary2 host", host.Config{},
 			func(c *terminal.Config) { c.Dialect = ascii4; c.SignOnAtConnect = false }, diagnose.FramingLengthHeader, "length-header format"},
 	}

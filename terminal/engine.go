@@ -266,6 +266,9 @@ func (x *txn) storeReversal(why string) {
 
 func (x *txn) endReversal() {
 	x.o.Reversal = &x.rev
+	if !x.lean && !x.rev.Acked && x.rev.Attempts > 0 && strings.HasPrefix(x.rev.Why, "no 0410 after") {
+		x.o.Cause = x.t.refineUnanswered(x.req, x.o.Cause) // the reversals were the probes
+	}
 	if x.o.Class == outcome.TimedOutReversed { // a timeout's class tells the reversal's end
 		x.o.Class = outcome.TimedOutReversed
 		if !x.rev.Acked {
