@@ -69,6 +69,6 @@ func (t *Terminal) refineUnanswered(req *iso8583.Message, f diagnose.Finding) di
 	if n := t.netRTT.Load(); n != nil && n.l == l {
 		o.SignOnRTT = n.rtt
 	}
-	o.Probe, o.AnsweredBefore = diagnose.ProbeUnanswered, signedOn
+	o.Probe, o.AnsweredBefore, o.ProbeWhat = diagnose.ProbeUnanswered, signedOn, "its reversal and repeats"
 	return diagnose.Refine(o, f)
 }

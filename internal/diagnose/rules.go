@@ -71,6 +71,9 @@ type Observation struct {
 	// whether anything at all arrived on the link after the deadline.
 	Probe             ProbeResult
 	BytesAfterTimeout bool
+	// ProbeWhat names what probed the link ("" : an echo test; the
+	// terminal's reversals serve as probes too).
+	ProbeWhat string
 	// Late is how late a response arrived after its deadline (0: never).
 	Late time.Duration
 	// Unmatched is the link's reason for an answer that arrived while the
@@ -169,13 +172,17 @@ func timeoutCause(o Observation) Finding {
 	if slow := slowNetwork(o); slow != nil {
 		return *slow
 	}
+	probe := o.ProbeWhat
+	if probe == "" {
+		probe = "an echo test"
+	}
 	switch o.Probe {
 	case ProbeUnanswered:
 		if !o.BytesAfterTimeout {
 			if o.Idle > 0 && o.AnsweredBefore {
-				return Finding{Cause: LinkHalfOpen, Detail: fmt.Sprintf("the link answered before, was idle for %s, and now neither the %s nor an echo test gets an answer", o.Idle.Round(time.Millisecond), o.MTI)}
+				return Finding{Cause: LinkHalfOpen, Detail: fmt.Sprintf("the link answered before, was idle for %s, and now neither the %s nor %s gets an answer", o.Idle.Round(time.Millisecond), o.MTI, probe)}
 			}
-			return Finding{Cause: NetworkBlackhole, Detail: fmt.Sprintf("neither the %s nor an echo test on the same link got an answer, and the link stayed open", o.MTI)}
+			return Finding{Cause: NetworkBlackhole, Detail: fmt.Sprintf("neither the %s nor %s on the same link got an answer, and the link stayed open", o.MTI, probe)}
 		}
 	case ProbeLinkDown:
 		return Finding{Cause: LinkClosed, Detail: "the link ended while an echo test was checking it after the timeout"}
