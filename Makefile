@@ -67,6 +67,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzHostLink -fuzztime $(FUZZTIME) ./host/
 	$(GO) test -run '^$$' -fuzz FuzzParseSpec -fuzztime $(FUZZTIME) ./internal/fault/
 	$(GO) test -run '^$$' -fuzz FuzzParseJSON -fuzztime $(FUZZTIME) ./internal/fault/
+	$(GO) test -run '^$$' -fuzz FuzzCapture -fuzztime $(FUZZTIME) ./internal/diagnose/
+	$(GO) test -run '^$$' -fuzz FuzzTrace -fuzztime $(FUZZTIME) ./internal/diagnose/
 
 clean:
 	rm -rf bin
