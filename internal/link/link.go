@@ -173,7 +173,7 @@ func New(nc net.Conn, cfg Config) *Link {
 	}
 	return &Link{
 		answered: answered,
-		cfg: cfg, nc: nc, codec: cfg.Codec, fr: cfg.Dialect.Framing, match: cfg.Match,
+		cfg:      cfg, nc: nc, codec: cfg.Codec, fr: cfg.Dialect.Framing, match: cfg.Match,
 		out:      make(chan []byte, cfg.QueueLen),
 		closing:  make(chan struct{}),
 		inflight: make(map[Key]*pending),
