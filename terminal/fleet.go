@@ -97,6 +97,7 @@ type Fleet struct {
 	reconnects int64
 
 	noLink, nonFinancialTimeouts atomic.Int64
+	storedReversals              atomic.Int64 // reversals put in store-and-forward
 }
 
 // FleetConfig configures a Fleet. Zero values get defaults.
@@ -107,6 +108,11 @@ type FleetConfig struct {
 	Terminals int    // K, default 1
 	Links     int    // L, default DefaultLinks(K)
 	TIDPrefix string // TIDs are the prefix and a zero-padded number to 8 characters: SIM00001; default "SIM"
+	// TIDOffset shifts the TID numbers: terminal j gets number
+	// TIDOffset+j+1, so segments of one run on several machines use
+	// disjoint TIDs. STANStart is every terminal's first STAN (default 1).
+	TIDOffset int
+	STANStart uint32
 	MID       string // default POSSIM-MERCHANT
 	Currency  string // default 978
 
@@ -256,8 +262,8 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	if digits < 1 {
 		return nil, fmt.Errorf("TID prefix %q leaves no room for a number in 8 characters", cfg.TIDPrefix)
 	}
-	if limit := pow10(digits) - 1; cfg.Terminals > limit {
-		return nil, fmt.Errorf("%d terminals do not fit TIDs %s + %d digits (at most %d)", cfg.Terminals, cfg.TIDPrefix, digits, limit)
+	if limit := pow10(digits) - 1; cfg.TIDOffset < 0 || cfg.TIDOffset+cfg.Terminals > limit {
+		return nil, fmt.Errorf("%d terminals from number %d do not fit TIDs %s + %d digits (at most %d)", cfg.Terminals, cfg.TIDOffset+1, cfg.TIDPrefix, digits, limit)
 	}
 	if len(cfg.Mix) == 0 {
 		cfg.Mix = Mix{{Purchase, 100}}
@@ -303,9 +309,9 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	}
 	f.sched = link.NewScheduler()
 	for i := range cfg.Terminals {
-		tid := fmt.Sprintf("%s%0*d", cfg.TIDPrefix, digits, i+1)
+		tid := fmt.Sprintf("%s%0*d", cfg.TIDPrefix, digits, cfg.TIDOffset+i+1)
 		t, err := New(Config{
-			Target: cfg.Target, Dialect: cfg.Dialect, TID: tid, MID: cfg.MID, Currency: cfg.Currency,
+			Target: cfg.Target, Dialect: cfg.Dialect, TID: tid, MID: cfg.MID, Currency: cfg.Currency, STANStart: cfg.STANStart,
 			Timeout: cfg.Timeout, ConnectTimeout: cfg.ConnectTimeout, ReconnectBackoff: cfg.ReconnectBackoff,
 			ReversalAttempts: cfg.ReversalAttempts, ReversalBackoff: cfg.ReversalBackoff,
 			Match: cfg.Match, Logger: cfg.Logger, Security: cfg.Security, Scheduler: f.sched,
@@ -566,8 +572,11 @@ type FleetStats struct {
 	Links, LinksUp int
 	Reconnects     int64
 	link.Stats
-	// PendingReversals are stored for store-and-forward now.
+	// PendingReversals are stored for store-and-forward now;
+	// StoredReversals were put there during the run (those no longer
+	// pending were delivered from the store after a reconnect).
 	PendingReversals int
+	StoredReversals  int64
 	// Faults counts, per fault name, the messages a fault fired on.
 	Faults map[string]int64
 	// Causes counts the failed transactions by cause (declines are in the
@@ -613,6 +622,7 @@ func (f *Fleet) Stats() FleetStats {
 		s.Causes[diagnose.ResponseDuplicate] += int64(s.Duplicates)
 	}
 	s.NotSentNoLink = f.noLink.Load()
+	s.StoredReversals = f.storedReversals.Load()
 	s.NonFinancialTimeouts = f.nonFinancialTimeouts.Load()
 	return s
 }
@@ -826,12 +836,12 @@ func (f *Fleet) Begin(tx *load.Tx) {
 	l := t.Link()
 	if l == nil || f.cancelled.Load() {
 		f.noLink.Add(1)
-		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.LinkDown})
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: string(diagnose.LinkDown)})
 		return
 	}
 	x, err := f.getTx(kind)
 	if err != nil {
-		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.RequestFormatError})
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: string(diagnose.RequestFormatError)})
 		return
 	}
 	f.outstanding.Add(1)
@@ -868,15 +878,18 @@ func (f *Fleet) Begin(tx *load.Tx) {
 func (x *fleetTx) complete(*txn) {
 	f := x.f
 	c := load.Completion{Outcome: x.o.Class, TxType: string(x.kind), Sent: x.sent, Done: x.decided,
-		ReversalsSent: x.rev.Attempts, ReversalAcked: x.rev.Acked, Cause: x.o.Cause.Cause}
+		ReversalsSent: x.rev.Attempts, ReversalAcked: x.rev.Acked, Cause: string(x.o.Cause.Cause)}
 	if c.Outcome.Answered() {
 		c.RC = load.MakeRC(x.o.RC)
 	}
 	if c.Outcome == load.TimedOutNoReversal {
 		f.nonFinancialTimeouts.Add(1)
 	}
+	if x.rev.Pending {
+		f.storedReversals.Add(1)
+	}
 	if c.Cause != "" && c.Outcome != load.Declined {
-		f.countCause(c.Cause)
+		f.countCause(x.o.Cause.Cause)
 	}
 	tx := x.ltx
 	x.release()

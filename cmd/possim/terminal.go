@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/outcome"
 	"github.com/possim/possim/terminal"
 	"github.com/spf13/pflag"
@@ -44,6 +45,7 @@ type termOpts struct {
 	sf                                  securityFlags
 	verbose                             bool
 	output                              string
+	cf                                  captureFlags
 }
 
 func (o *termOpts) add(fs *pflag.FlagSet) {
@@ -62,6 +64,7 @@ func (o *termOpts) add(fs *pflag.FlagSet) {
 	o.ff.add(fs, false)
 	o.sf.add(fs, false)
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print masked dumps of every message")
+	o.cf.add(fs)
 	fs.StringVarP(&o.output, "output", "o", "text", "text or json")
 }
 
@@ -145,9 +148,15 @@ func (o *termOpts) newTerminal(stdout io.Writer, j *terminal.Journal, signOn boo
 			fmt.Fprintf(stdout, "stored reversal stan=%s of %s stan=%s acknowledged (store-and-forward)\n", r.RevSTAN, r.Kind, r.STAN)
 		},
 	}
-	if o.output == "text" {
-		cfg.Observer = tr.event
+	if err := o.cf.open(); err != nil {
+		return nil, err
 	}
+	obs := tr.event
+	if o.output != "text" {
+		obs = func(link.Event) {}
+	}
+	cfg.Observer = o.cf.observe("terminal", o.target, obs)
+	cfg.WrapConn = o.cf.terminalWrap(faults)
 	if j != nil {
 		cfg.Store = j
 	}
@@ -287,6 +296,7 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr(stderr, "terminal", "%v", err)
 	}
+	defer o.cf.close(stderr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := newStopper(stdout, cancel)
@@ -452,6 +462,7 @@ Examples:
 	if err != nil {
 		return usageErr(stderr, "terminal run", "%v", err)
 	}
+	defer o.cf.close(stderr)
 	term.SetSignOnAgain(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -732,6 +743,7 @@ Examples:
 	if err != nil {
 		return usageErr(stderr, "terminal saf", "%v", err)
 	}
+	defer o.cf.close(stderr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := newStopper(stdout, cancel)
