@@ -836,12 +836,12 @@ func (f *Fleet) Begin(tx *load.Tx) {
 	l := t.Link()
 	if l == nil || f.cancelled.Load() {
 		f.noLink.Add(1)
-		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: string(diagnose.LinkDown)})
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.LinkDown})
 		return
 	}
 	x, err := f.getTx(kind)
 	if err != nil {
-		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: string(diagnose.RequestFormatError)})
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.RequestFormatError})
 		return
 	}
 	f.outstanding.Add(1)
@@ -878,14 +878,14 @@ func (f *Fleet) Begin(tx *load.Tx) {
 func (x *fleetTx) complete(*txn) {
 	f := x.f
 	c := load.Completion{Outcome: x.o.Class, TxType: string(x.kind), Sent: x.sent, Done: x.decided,
-		ReversalsSent: x.rev.Attempts, ReversalAcked: x.rev.Acked, Cause: string(x.o.Cause.Cause)}
+		ReversalsSent: x.rev.Attempts, ReversalAcked: x.rev.Acked, Cause: x.o.Cause.Cause}
 	if c.Outcome.Answered() {
 		c.RC = load.MakeRC(x.o.RC)
 	}
 	if c.Outcome == load.TimedOutNoReversal {
 		f.nonFinancialTimeouts.Add(1)
 	}
-	if x.rev.Pending {
+	if x.rev.Pending { // left to store-and-forward (timed out or link failed)
 		f.storedReversals.Add(1)
 	}
 	if c.Cause != "" && c.Outcome != load.Declined {

@@ -66,6 +66,7 @@ func (o *termOpts) add(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print masked dumps of every message")
 	o.cf.add(fs)
 	fs.StringVarP(&o.output, "output", "o", "text", "text or json")
+	o.cf.add(fs)
 }
 
 // check validates the shared flags; the message names the flag.
@@ -159,6 +160,15 @@ func (o *termOpts) newTerminal(stdout io.Writer, j *terminal.Journal, signOn boo
 	cfg.WrapConn = o.cf.terminalWrap(faults)
 	if j != nil {
 		cfg.Store = j
+	}
+	// --pcap / --trace: the files are closed by closeCapture when the
+	// command ends.
+	if err := o.cf.open(); err != nil {
+		return nil, err
+	}
+	cfg.Observer = o.cf.observe("terminal", o.target, cfg.Observer)
+	if w := o.cf.terminalWrap(faults); w != nil {
+		cfg.WrapConn = w
 	}
 	return terminal.New(cfg)
 }
