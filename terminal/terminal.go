@@ -387,7 +387,8 @@ func (t *Terminal) handleHost(l *link.Link, in *link.Inbound) {
 	if in.Err != nil || iso.Class(in.MTI) != '8' {
 		return
 	}
-	code := iso.Get(in.Msg, 70)
+	d := t.cfg.Dialect
+	code := d.NetworkCode(in.Msg)
 	rc := "00"
 	if code == "101" {
 		rc = t.keyChange(in.Msg) // new working keys in field 62
@@ -397,15 +398,15 @@ func (t *Terminal) handleHost(l *link.Link, in *link.Inbound) {
 		t.signedOn = false
 		t.mu.Unlock()
 	}
-	resp := t.cfg.Dialect.NewMessage()
+	resp := d.NewMessage()
 	mti, _ := iso.ResponseMTI(in.MTI)
 	resp.MTI(mti)
-	for _, id := range []int{7, 11, 41, 70} {
+	for _, id := range []int{7, 11, 41, d.NetworkField()} {
 		if v := iso.Get(in.Msg, id); v != "" {
 			_ = iso.Set(resp, id, v)
 		}
 	}
-	_ = iso.Set(resp, 39, rc)
+	_ = d.SetRC(resp, rc)
 	_ = l.Reply(in, resp)
 	t.cfg.Logger.Info("host network management answered", "code", code, "rc", rc)
 }
