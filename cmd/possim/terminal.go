@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/outcome"
 	"github.com/possim/possim/terminal"
 	"github.com/spf13/pflag"
@@ -64,7 +63,6 @@ func (o *termOpts) add(fs *pflag.FlagSet) {
 	o.ff.add(fs, false)
 	o.sf.add(fs, false)
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print masked dumps of every message")
-	o.cf.add(fs)
 	fs.StringVarP(&o.output, "output", "o", "text", "text or json")
 	o.cf.add(fs)
 }
@@ -149,15 +147,9 @@ func (o *termOpts) newTerminal(stdout io.Writer, j *terminal.Journal, signOn boo
 			fmt.Fprintf(stdout, "stored reversal stan=%s of %s stan=%s acknowledged (store-and-forward)\n", r.RevSTAN, r.Kind, r.STAN)
 		},
 	}
-	if err := o.cf.open(); err != nil {
-		return nil, err
+	if o.output == "text" {
+		cfg.Observer = tr.event
 	}
-	obs := tr.event
-	if o.output != "text" {
-		obs = func(link.Event) {}
-	}
-	cfg.Observer = o.cf.observe("terminal", o.target, obs)
-	cfg.WrapConn = o.cf.terminalWrap(faults)
 	if j != nil {
 		cfg.Store = j
 	}
