@@ -414,6 +414,9 @@ func originalFor(j *terminal.Journal, tx *terminal.Tx) (*terminal.Record, error)
 		if tx.OrigRRN != "" {
 			return nil, nil
 		}
+		if tx.Kind == terminal.Reversal {
+			return nil, fmt.Errorf("reversal: no approved financial transaction left to reverse in the journal %s", j.Path())
+		}
 		return nil, fmt.Errorf("%s: no approved %s in the journal %s: pass --rrn", tx.Kind, kinds[0], j.Path())
 	}
 	if tx.OrigRRN == "" {

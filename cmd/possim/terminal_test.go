@@ -186,15 +186,27 @@ func TestTerminalKill9LosesNothing(t *testing.T) {
 	j := filepath.Join(t.TempDir(), "kill.journal")
 	rng := rand.New(rand.NewPCG(9, 9))
 	ctx := context.Background()
-	for i := range 50 {
+	// Kills land at a random point of a run: after a random number of the
+	// lines it prints (each line is a message sent or received, or the
+	// outcome), plus a random few milliseconds — before the sign-on, with
+	// the sale in flight, between the answer and its journal write...
+	for range 50 {
 		c := possimCmd(ctx, "terminal", "purchase", "--target", addr, "--journal", j, "--timeout", "300ms", "--reversal-backoff", "20ms")
+		stdout, _ := c.StdoutPipe()
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.IntN(60)) * time.Millisecond)
+		lines := rng.IntN(10)
+		sc := bufio.NewScanner(stdout)
+		for n := 0; n < lines && sc.Scan(); n++ {
+		}
+		time.Sleep(time.Duration(rng.IntN(4000)) * time.Microsecond)
 		_ = c.Process.Signal(syscall.SIGKILL)
+		go func() { // drain, so the child never blocks on a full pipe
+			for sc.Scan() {
+			}
+		}()
 		_ = c.Wait()
-		_ = i
 	}
 	// A run that is not killed sends what the killed ones left behind.
 	code, out, errOut := runCmd("terminal", "saf", "flush", "--target", addr, "--journal", j)
