@@ -107,7 +107,7 @@ func newSession(opts Options) (*session, error) {
 	s.hub.proxied, s.hub.hostSeen, s.hub.proxyTID = opts.Proxy, embedded, opts.TID
 	target := opts.Target
 	if embedded {
-		rs, err := fault.New(nil, fault.Options{Seed: opts.Seed, Dialect: d, OnFire: s.onFire(LaneHost)})
+		rs, err := fault.New(nil, fault.Options{Seed: opts.Seed, Dialect: d, Side: fault.Host, OnFire: s.onFire(LaneHost)})
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +123,7 @@ func newSession(opts Options) (*session, error) {
 		target = s.h.Addr().String()
 	}
 	if opts.Proxy {
-		prs, err := fault.New(nil, fault.Options{Seed: opts.Seed + 2, Dialect: d, OnFire: func(f fault.Firing) {
+		prs, err := fault.New(nil, fault.Options{Seed: opts.Seed + 2, Dialect: d, Side: fault.ProxyDownstream, OnFire: func(f fault.Firing) {
 			if f.MTI == "" { // message faults come with the proxy's line
 				s.onFire(LaneProxy)(f)
 			}
@@ -143,7 +143,7 @@ func newSession(opts Options) (*session, error) {
 		}
 		target = s.px.Addr().String()
 	}
-	trs, err := fault.New(nil, fault.Options{Seed: opts.Seed + 1, Dialect: d, OnFire: s.onFire(LaneTerminal)})
+	trs, err := fault.New(nil, fault.Options{Seed: opts.Seed + 1, Dialect: d, Side: fault.Terminal, OnFire: s.onFire(LaneTerminal)})
 	if err != nil {
 		s.Close()
 		return nil, err

@@ -90,15 +90,27 @@ function flush() {
   scheduled = false;
   const batches = pending;
   pending = [];
+  if (!batches.length) return;
   const follow = $("follow").checked;
+  // Merge what came since the last frame: the newest copy of each row, the
+  // newest state. Following live, only the rows the window will keep are
+  // drawn, so a page that fell behind catches up in one frame.
+  let reset = false, st = null, skipped = 0;
+  const merged = new Map();
   for (const b of batches) {
-    if (b.reset) clearLadder();
+    if (b.reset) { reset = true; merged.clear(); }
     version = b.version;
     oldest = b.oldest;
-    if (b.state) renderState(b.state);
-    for (const r of b.rows || []) upsert(r);
-    $("skipped").textContent = b.skipped ? "⚠ " + b.skipped + " rows went by too fast: scroll back with “load older”" : "";
+    if (b.state) st = b.state;
+    skipped = b.skipped || 0;
+    for (const r of b.rows || []) merged.set(r.n, r);
   }
+  if (reset) clearLadder();
+  if (st) renderState(st);
+  let todo = [...merged.values()].sort((a, b) => a.n - b.n);
+  if (follow && todo.length > KEEP_LIVE) todo = todo.slice(todo.length - KEEP_LIVE);
+  for (const r of todo) upsert(r);
+  $("skipped").textContent = skipped ? "⚠ " + skipped + " rows went by too fast: scroll back with “load older”" : "";
   if (follow) {
     trim();
     const w = $("ladder-wrap");
