@@ -166,6 +166,16 @@ func TestBrowserTrainerSession(t *testing.T) {
 	b.do("switch the fault off", chromedp.Click(`#active li[data-side="host"] button`))
 	b.until("no fault is active", `document.querySelector('#active li[data-id]') === null`)
 
+	// Any fault type, with its attributes, from the form.
+	b.do("switch on a delay from the form", chromedp.Evaluate[chromedp.Void](`document.getElementById('custom').open = true`),
+		chromedp.SetValue("#cf-side", "host"), chromedp.SetValue("#cf-type", "delay"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('cf-type').dispatchEvent(new Event('change'))`),
+		chromedp.SetValue(`#cf-attrs [data-attr="delay"]`, "20ms"), chromedp.SetValue("#cf-mti", "0210"), chromedp.SetValue("#cf-count", "1"),
+		chromedp.Click(`#customfault button[type="submit"]`))
+	b.until("the delay is active", `[...document.querySelectorAll('#active li')].some(li => li.textContent.includes('delay:mti=0210,count=1,delay=20ms'))`)
+	b.do("switch it off", chromedp.Click(`#active li[data-side="host"] button`))
+	b.until("no fault is active again", `document.querySelector('#active li[data-id]') === null`)
+
 	// A library scenario, one step at a time, then played to the end.
 	b.do("pick late-response", chromedp.SetValue("#scenario", "late-response"), chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
 	b.do("step (n)", chromedp.KeyEvent("n"))

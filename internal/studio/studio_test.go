@@ -406,6 +406,8 @@ func TestScenarioPauseStepPlay(t *testing.T) {
 	if st.Scenario.Steps[2].State != "todo" {
 		t.Fatalf("a paused scenario went on: %+v", st.Scenario.Steps)
 	}
+	c.json("POST", "/api/scenario/speed", map[string]any{"speed": 2}, http.StatusOK, nil)
+	waitState(t, sv, "slow motion ×2", func(s *State) bool { return s.Scenario.Speed == 2 })
 	c.json("POST", "/api/scenario/play", map[string]any{}, http.StatusOK, nil)
 	st = waitState(t, sv, "the scenario ends", func(s *State) bool { return s.Scenario.Status == "done" })
 	if st.Scenario.Passed == nil || !*st.Scenario.Passed || !strings.HasPrefix(st.Scenario.Verdict, "PASS") {
@@ -433,6 +435,19 @@ func TestTraceDownload(t *testing.T) {
 	c.json("GET", "/api/trace.json", nil, http.StatusOK, &tr)
 	if tr.Units["at_ms"] == "" || len(tr.Rows) < 4 {
 		t.Fatalf("trace: %+v", tr)
+	}
+	// "load older": the rows before a row, oldest first.
+	last := tr.Rows[len(tr.Rows)-1].N
+	var older struct {
+		Rows   []Row `json:"rows"`
+		Oldest int64 `json:"oldest"`
+	}
+	c.json("GET", fmt.Sprintf("/api/ladder?before=%d&limit=2", last), nil, http.StatusOK, &older)
+	if len(older.Rows) != 2 || older.Rows[0].N != last-2 || older.Rows[1].N != last-1 || older.Oldest != 1 {
+		t.Fatalf("older rows: %+v", older)
+	}
+	if code, out := c.do("GET", "/api/ladder?before=x", nil, nil); code != http.StatusBadRequest {
+		t.Fatalf("bad before: %d %s", code, out)
 	}
 }
 
@@ -470,7 +485,9 @@ func TestProxyIsTheThirdLane(t *testing.T) {
 		t.Fatalf("purchase with the proxy dropping its answer: %+v", v)
 	}
 	rows = readBatches(t, sv, func(rows map[int64]*Row) bool {
-		return find(rows, func(r *Row) bool { return r.MTI == "0210" && r.STAN == v.STAN && r.From == LaneProxy && r.State == StateLost }) != nil
+		return find(rows, func(r *Row) bool {
+			return r.MTI == "0210" && r.STAN == v.STAN && r.From == LaneProxy && r.State == StateLost
+		}) != nil
 	})
 	lost := find(rows, func(r *Row) bool { return r.MTI == "0210" && r.STAN == v.STAN && r.From == LaneProxy })
 	if len(lost.Faults) != 1 || lost.To != LaneTerminal {
