@@ -216,14 +216,14 @@ function renderRow(r) {
     area.appendChild(a);
     const lbl = el("div", "lbl");
     lbl.style.left = Math.min(x1, x2) + 1 + "%";
-    lbl.style.maxWidth = Math.abs(x2 - x1) - 2 + "%";
+    lbl.style.maxWidth = 99 - Math.min(x1, x2) + "%"; // the row is the label's: it may run past the arrow
     const dir = right ? "→" : "←";
     const head = r.type === "arrival" ? "⤷ arrives: " : dir + " ";
     lbl.textContent = head + r.mti + " " + (r.what || "") + (r.stan ? " · STAN " + r.stan : "");
     area.appendChild(lbl);
     const l2 = el("div", "lbl2");
     l2.style.left = Math.min(x1, x2) + 1 + "%";
-    l2.style.maxWidth = Math.abs(x2 - x1) - 2 + "%";
+    l2.style.maxWidth = 99 - Math.min(x1, x2) + "%";
     const parts = [];
     if (r.rc) parts.push("RC " + r.rc + " " + (r.rc_text || ""));
     if (r.state && stateWords[r.state]) parts.push(stateWords[r.state] + (r.state === "late" && r.late_ms ? " +" + fmtMS(r.late_ms) + " after the timeout" : ""));
