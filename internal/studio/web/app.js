@@ -121,8 +121,8 @@ function flush() {
 }
 
 function clearLadder() {
+  for (const v of rows.values()) v.el.remove();
   rows.clear();
-  $("ladder").textContent = "";
   minN = Infinity;
   maxN = 0;
 }
@@ -193,13 +193,6 @@ function renderRow(r) {
   if (r.mti) e.dataset.mti = r.mti;
   if (r.stan) e.dataset.stan = r.stan;
   e.appendChild(el("span", "t", "+" + (r.at_ms / 1000).toFixed(3) + "s"));
-  const bg = el("div", "lanebg");
-  for (const l of lanes) {
-    const i = el("i");
-    i.style.left = laneX(l) + "%";
-    bg.appendChild(i);
-  }
-  e.appendChild(bg);
   const area = el("div", "lanebg");
   e.appendChild(area);
   if (r.type === "msg" || r.type === "arrival") {
@@ -282,6 +275,14 @@ function renderState(s) {
 }
 
 function renderLanes() {
+  // The lanes' lines: one overlay for the whole ladder, not a copy per row.
+  const bg = $("lanelines");
+  bg.textContent = "";
+  for (const name of lanes) {
+    const i = el("i");
+    i.style.left = laneX(name) + "%";
+    bg.appendChild(i);
+  }
   const l = $("lanes");
   l.textContent = "";
   for (const name of lanes) l.appendChild(el("div", "", (name === "host" ? "" : name === "proxy" ? "⇄ " : "") + name));
