@@ -167,7 +167,10 @@ func tidOf(m *iso8583.Message) string { return strings.TrimRight(iso.Get(m, 41),
 // fresh working keys: they go into field 62 of resp and become the keys
 // the host checks its MACs with. Handle calls it for every 08xx answer.
 func (k *hostKeys) networkKeys(l *link.Link, in *link.Inbound, resp *iso8583.Message) error {
-	if k == nil || iso.Get(in.Msg, 70) != "001" || iso.Get(resp, 39) != "00" {
+	if k == nil {
+		return nil
+	}
+	if d := k.h.cfg.Dialect; d.NetworkCode(in.Msg) != "001" || d.RC(resp) != "00" {
 		return nil
 	}
 	tid := tidOf(in.Msg)
@@ -213,7 +216,7 @@ func (k *hostKeys) macFailure(l *link.Link, in *link.Inbound) bool {
 	k.h.cfg.Logger.Warn("MAC failure", "tid", tid, "mti", in.MTI, "stan", iso.Get(in.Msg, 11), "symptom", ve.Kind.String(), "why", ve.Reason())
 	resp, err := k.h.respond(in, rc, echo)
 	if err != nil {
-		k.h.events.add(fmt.Sprintf("cannot build the RC %s answer: %v", rc, err))
+		k.h.drop(fmt.Sprintf("cannot build the RC %s answer: %v", rc, err))
 		return true
 	}
 	if c := iso.Class(in.MTI); c == '1' || c == '2' {
@@ -223,9 +226,7 @@ func (k *hostKeys) macFailure(l *link.Link, in *link.Inbound) bool {
 			PANMasked: iso.MaskPAN(iso.Get(in.Msg, 2)), At: in.Received, State: Declined,
 		})
 	}
-	if err := l.Reply(in, resp); err != nil {
-		k.h.events.add(fmt.Sprintf("cannot send RC %s: %v", rc, err))
-	}
+	k.h.reply(l, in, resp, 0)
 	return true
 }
 
@@ -313,23 +314,27 @@ func (k *hostKeys) startKeyChange(tid string, timeout time.Duration, done func(e
 	if err != nil {
 		return err
 	}
-	m := k.h.cfg.Dialect.NewMessage()
-	m.MTI("0800")
+	d := k.h.cfg.Dialect
+	m := d.NewMessage()
+	m.MTI(d.MTI(iso.NetworkRequest))
 	for _, f := range []struct {
 		id int
 		v  string
 	}{{7, time.Now().UTC().Format("0102150405")}, {11, fmt.Sprintf("%06d", k.h.authSeq.Add(1)%1000000)},
-		{41, tid}, {70, "101"}, {mac.KeyBlockField, blk.Field()}} {
+		{41, tid}, {mac.KeyBlockField, blk.Field()}} {
 		if err := iso.Set(m, f.id, f.v); err != nil {
 			return err
 		}
+	}
+	if err := d.SetNetworkCode(m, "101"); err != nil {
+		return err
 	}
 	prev := k.ring.Keys(tid)
 	w = k.ring.Install(tid, w)
 	gen := w.Gen
 	k.h.events.add(fmt.Sprintf("key change sent to TID %s: %s", tid, w))
 	l.Send(m, timeout, func(r link.Result) {
-		rc := iso.Get(r.Resp, 39)
+		rc := d.RC(r.Resp)
 		switch {
 		case r.Err == nil && rc == "00":
 			k.ring.Confirm(tid, gen)

@@ -34,6 +34,15 @@ type Decision struct {
 	RC           string        // field 39
 	Delay        time.Duration // the host answers after this long
 	ApprovalCode string        // field 38 for approvals; "" lets the host generate one
+	// Set are response fields the rule sets (set: {54: ..., 44: ...}),
+	// in field order; they win over what the host would put there.
+	Set []FieldValue
+}
+
+// FieldValue is one response field a rule sets.
+type FieldValue struct {
+	Field int
+	Value string
 }
 
 // AmountRange is an inclusive range of field 4 amounts in minor units.
@@ -693,7 +702,7 @@ func parseAmountRange(s string) (AmountRange, error) {
 }
 
 func (p *parser) respond(n *yaml.Node, ctx string) (Decision, error) {
-	f, err := p.mapping(n, strings.TrimSuffix(ctx, ": "), "rc", "delay", "approval_code")
+	f, err := p.mapping(n, strings.TrimSuffix(ctx, ": "), "rc", "delay", "approval_code", "set")
 	if err != nil {
 		return Decision{}, err
 	}
@@ -731,7 +740,45 @@ func (p *parser) respond(n *yaml.Node, ctx string) (Decision, error) {
 			return d, p.errf(kv.key, "%sapproval_code given but rc %s (%s) is not an approval: only approvals carry one", ctx, d.RC, RCMeaning(d.RC))
 		}
 	}
+	if kv, ok := f["set"]; ok {
+		if d.Set, err = p.setFields(kv, ctx); err != nil {
+			return d, err
+		}
+	}
 	return d, nil
+}
+
+// setFields reads set: {54: "...", 44: "..."}: response fields by number.
+// The fields that pair the answer with its request, the RC and the MAC are
+// the host's to set, not a rule's.
+func (p *parser) setFields(kv keyVal, ctx string) ([]FieldValue, error) {
+	m := resolve(kv.val)
+	if m.Kind != yaml.MappingNode {
+		return nil, p.errf(kv.key, "%sset: want a mapping of field number to value ({54: \"1002978C000000010000\"}), got %s", ctx, kindName(m))
+	}
+	var out []FieldValue
+	seen := map[int]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], resolve(m.Content[i+1])
+		id, err := strconv.Atoi(k.Value)
+		if err != nil || id < 2 || id > 128 {
+			return nil, p.errf(k, "%sset: %q is not a field number 2–128", ctx, k.Value)
+		}
+		switch id {
+		case 11, 41, 39, 64, 128:
+			return nil, p.errf(k, "%sset: field %d is the host's (11/41 pair the answer, 39 is rc:, 64/128 the MAC)", ctx, id)
+		}
+		if seen[id] {
+			return nil, p.errf(k, "%sset: field %d given twice", ctx, id)
+		}
+		seen[id] = true
+		if v.Kind != yaml.ScalarNode || yamlnode.IsNull(v) {
+			return nil, p.errf(k, "%sset: field %d: want a value, got %s", ctx, id, kindName(v))
+		}
+		out = append(out, FieldValue{id, v.Value})
+	}
+	slices.SortFunc(out, func(a, b FieldValue) int { return a.Field - b.Field })
+	return out, nil
 }
 
 // Describe is a human table of the rules, for --rules-help and the README.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -16,22 +17,51 @@ import (
 // dialectFlags are the wire-format flags every networked command takes.
 type dialectFlags struct {
 	name, lengthHeader, tpdu, header, match string
+	spec, dialectFile                       string
+	fs                                      *pflag.FlagSet
 }
 
 func (d *dialectFlags) add(fs *pflag.FlagSet) {
+	d.fs = fs
 	fs.StringVar(&d.name, "dialect", "iso87ascii", "message dialect: "+strings.Join(iso.Names(), ", "))
 	fs.StringVar(&d.lengthHeader, "length-header", "", "override the length header: binary2, bcd2, ascii4")
 	fs.StringVar(&d.tpdu, "tpdu", "", "override the TPDU (10 hex digits, e.g. 6000030000) or 'none'")
 	fs.StringVar(&d.header, "header", "", "override the fixed header after the TPDU (hex) or 'none'")
 	fs.StringVar(&d.match, "match", "tid,stan", "fields that pair a response with its request: tid, stan, rrn, mti")
+	fs.StringVar(&d.spec, "spec", "", "your message spec (moov-io JSON, see possim dialects export), framed as --dialect")
+	fs.StringVar(&d.dialectFile, "dialect-file", "", "a dialect file (YAML): spec + framing + version + match + MAC field")
 }
 
 func (d *dialectFlags) build() (*iso.Dialect, link.Match, error) {
-	dl, err := iso.Build(d.name, iso.Options{LengthHeader: d.lengthHeader, TPDU: d.tpdu, Header: d.header})
+	if d.spec != "" && d.dialectFile != "" {
+		return nil, link.Match{}, errors.New("--spec and --dialect-file: give one (a dialect file names its spec)")
+	}
+	opts := iso.Options{LengthHeader: d.lengthHeader, TPDU: d.tpdu, Header: d.header}
+	var dl *iso.Dialect
+	var ws []iso.Warning
+	var err error
+	if d.dialectFile != "" {
+		dl, ws, err = iso.LoadDialectFile(d.dialectFile)
+		if err == nil {
+			dl, err = dl.WithOptions(opts)
+		}
+	} else {
+		dl, err = iso.Build(d.name, opts)
+		if err == nil && d.spec != "" {
+			dl, ws, err = iso.FromSpecFile(dl, d.spec)
+		}
+	}
 	if err != nil {
 		return nil, link.Match{}, err
 	}
-	m, err := link.ParseMatch(d.match)
+	for _, w := range ws { // DESIGN §3 departures: said, never silent
+		fmt.Fprintf(d.fs.Output(), "warning: %s\n", w)
+	}
+	match := d.match
+	if dl.Match != "" && !d.fs.Changed("match") {
+		match = dl.Match
+	}
+	m, err := link.ParseMatch(match)
 	if err != nil {
 		return nil, link.Match{}, fmt.Errorf("--match: %w", err)
 	}

@@ -34,6 +34,8 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 0, "replace each scenario's seed (the same seed gives the same fault decisions)")
 	output := fs.StringP("output", "o", "text", "report format: text (a ladder diagram), json, junit")
 	dry := fs.Bool("dry-run", false, "only check that the scenarios are valid")
+	var cf captureFlags
+	cf.add(fs) // the terminals' side of the links
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -72,9 +74,13 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if err := cf.open(); err != nil {
+		return usageErr(stderr, "replay", "%v", err)
+	}
+	defer cf.close(stderr)
 	var reports []*scenarios.Report
 	for _, sc := range list {
-		reports = append(reports, scenarios.Run(ctx, sc, scenarios.Options{Seed: *seed}))
+		reports = append(reports, scenarios.Run(ctx, sc, scenarios.Options{Seed: *seed, ModifyTerminal: cf.modifyTerminal}))
 	}
 	var err error
 	switch *output {

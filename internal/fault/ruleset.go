@@ -72,6 +72,9 @@ func (l *ruleList) with(r *rule) *ruleList {
 func split(all []*rule) *ruleList {
 	n := &ruleList{all: all}
 	for _, r := range all {
+		if r.off {
+			continue
+		}
 		switch {
 		case r.msg != nil:
 			n.msg = append(n.msg, r)

@@ -83,3 +83,7 @@ func (p bcdLength) DecodeLength(maxLen int, data []byte) (int, int, error) {
 func (p bcdLength) Inspect() string { return "BCD." + strings.Repeat("L", p.digits) }
 
 var bcdPrefixers = prefix.Prefixers{Fixed: prefix.BCD.Fixed, LL: bcdLength{2}, LLL: bcdLength{3}}
+
+// fastBCDEncoder is the one packedBCD value specs use. A pointer, because
+// moov's spec exporter names an encoder by the type its pointer points to.
+var fastBCDEncoder = &packedBCD{}

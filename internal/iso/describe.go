@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/moov-io/iso8583"
 	"github.com/moov-io/iso8583/field"
@@ -101,13 +102,67 @@ func Summary(m *iso8583.Message) string {
 // Set sets a field from a string, left-padding fixed-length numeric fields
 // with zeros (STAN "123" → "000123") the way every ISO 8583 peer expects.
 func Set(m *iso8583.Message, id int, v string) error {
-	if id > 1 && id <= 128 {
-		if el := elements[id]; el.kind == kN && el.mode == fixed && len(v) < el.len {
-			v = strings.Repeat("0", el.len-len(v)) + v
-		}
+	if n := zeroPadTo(m, id); n > len(v) && allDigitsStr(v) {
+		v = strings.Repeat("0", n-len(v)) + v
 	}
 	if err := m.Field(id, v); err != nil {
 		return fmt.Errorf("field %d: %w", id, err)
 	}
 	return nil
+}
+
+// zeroPadTo is the length a digits-only value of field id is left-padded
+// with zeros to: a fixed-length field without a padder of its own (the
+// built-in dialects' numerics, and the same in a user's spec) cannot take a
+// shorter value, and zeros are what every ISO 8583 peer puts there. 0: no
+// padding.
+func zeroPadTo(m *iso8583.Message, id int) int {
+	if id < 2 || id > 128 {
+		return 0
+	}
+	spec := m.GetSpec()
+	if spec == nil {
+		return 0
+	}
+	if t, ok := padTables.Load(spec); ok {
+		return int(t.(*[129]int16)[id])
+	}
+	t := new([129]int16)
+	for i := 2; i <= 128; i++ {
+		t[i] = int16(padLength(spec.Fields[i]))
+	}
+	padTables.Store(spec, t)
+	return int(t[id])
+}
+
+// padTables caches zeroPadTo per spec: Set runs for every field of every
+// message, and Pref.Inspect formats a string.
+var padTables sync.Map // *iso8583.MessageSpec → *[129]int16
+
+func padLength(f field.Field) int {
+	if f == nil {
+		return 0
+	}
+	fs := f.Spec()
+	if fs == nil || fs.Pref == nil || fs.Pad != nil || len(fs.Subfields) > 0 {
+		return 0
+	}
+	switch f.(type) {
+	case *field.String, *field.Numeric:
+	default:
+		return 0
+	}
+	if !strings.HasSuffix(fs.Pref.Inspect(), ".Fixed") {
+		return 0
+	}
+	return fs.Length
+}
+
+func allDigitsStr(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

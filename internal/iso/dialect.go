@@ -29,6 +29,17 @@ type Dialect struct {
 	// MACWireLen is how many bytes field 64/128 takes on the wire (16 hex
 	// characters in ASCII dialects, 8 bytes in binary ones).
 	MACWireLen int
+	// Version is the ISO 8583 edition: MTIs, network codes, RC width
+	// (version.go). Zero means 1987.
+	Version Version
+	// Match is the default matching key ("tid,stan"), parsed by the link
+	// package; "" means TID + STAN.
+	Match string
+	// MACField is the field a dialect file names for the MAC (64 or 128);
+	// 0: 64, or 128 when a secondary bitmap is present.
+	MACField int
+	// Source is the file the dialect was read from; "" for built-in ones.
+	Source string
 }
 
 // NewMessage returns an empty message of this dialect.
@@ -64,6 +75,7 @@ type builder func() *Dialect
 var dialects = map[string]builder{
 	"iso87ascii": newISO87ASCII,
 	"iso87bin":   newISO87Bin,
+	"iso93ascii": newISO93ASCII,
 }
 
 // Names lists the dialects possim ships, sorted.
@@ -86,10 +98,17 @@ func Build(name string, opts Options) (*Dialect, error) {
 		return nil, fmt.Errorf("unknown dialect %q: valid dialects are %s", name, strings.Join(Names(), ", "))
 	}
 	d := b()
+	if err := opts.apply(d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (opts Options) apply(d *Dialect) error {
 	if opts.LengthHeader != "" {
 		lh, err := ParseLengthHeader(opts.LengthHeader)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		d.Framing.Length = lh
 	}
@@ -99,7 +118,7 @@ func Build(name string, opts Options) (*Dialect, error) {
 		} else {
 			t, err := ParseTPDU(opts.TPDU)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			d.Framing.TPDU = t[:]
 		}
@@ -110,7 +129,7 @@ func Build(name string, opts Options) (*Dialect, error) {
 		} else {
 			h, err := parseHex("header", opts.Header)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			d.Framing.Header = h
 		}
@@ -118,16 +137,29 @@ func Build(name string, opts Options) (*Dialect, error) {
 	if opts.LengthCountsHeader != nil {
 		d.Framing.LengthCountsPrefix = *opts.LengthCountsHeader
 	}
-	return d, nil
+	return nil
 }
 
 func newISO87ASCII() *Dialect {
 	return &Dialect{
 		Name:        "iso87ascii",
 		Description: "ISO 8583:1987, ASCII MTI and fields, hex bitmaps (16 characters each), 2-byte binary length header",
-		Spec:        buildSpec("possim iso87ascii", asciiEncoding),
+		Spec:        buildSpec("possim iso87ascii", asciiEncoding, &elements),
 		Framing:     Framing{Length: Binary2, LengthCountsPrefix: true},
 		MACWireLen:  16,
+		Version:     V1987,
+	}
+}
+
+func newISO93ASCII() *Dialect {
+	return &Dialect{
+		Name: "iso93ascii",
+		Description: "ISO 8583:1993, ASCII MTI (1xxx) and fields, hex bitmaps (16 characters each), 2-byte binary length header; " +
+			"network management 1804/1814 with the function code in field 24, 3-digit action codes in field 39",
+		Spec:       buildSpec("possim iso93ascii", asciiEncoding, &elements93),
+		Framing:    Framing{Length: Binary2, LengthCountsPrefix: true},
+		MACWireLen: 16,
+		Version:    V1993,
 	}
 }
 
@@ -140,7 +172,7 @@ func newISO87Bin() *Dialect {
 	return &Dialect{
 		Name:        "iso87bin",
 		Description: "ISO 8583:1987 binary POS: BCD MTI and numerics, binary bitmaps, TPDU 60 DDDD SSSS + 6-byte header, 2-byte binary length counting both",
-		Spec:        buildSpec("possim iso87bin", binaryEncoding),
+		Spec:        buildSpec("possim iso87bin", binaryEncoding, &elements),
 		Framing: Framing{
 			Length:             Binary2,
 			TPDU:               []byte{0x60, 0x00, 0x03, 0x00, 0x00},
@@ -148,6 +180,7 @@ func newISO87Bin() *Dialect {
 			LengthCountsPrefix: true,
 		},
 		MACWireLen: 8,
+		Version:    V1987,
 	}
 }
 
@@ -172,9 +205,9 @@ var asciiEncoding = encodingSet{
 }
 
 var binaryEncoding = encodingSet{
-	mti:      &field.Spec{Length: 4, Description: "Message Type Indicator", Enc: packedBCD{}, Pref: prefix.BCD.Fixed},
+	mti:      &field.Spec{Length: 4, Description: "Message Type Indicator", Enc: fastBCDEncoder, Pref: prefix.BCD.Fixed},
 	bitmap:   &field.Spec{Length: 8, Description: "Bitmap", Enc: encoding.Binary, Pref: prefix.Binary.Fixed},
-	numEnc:   packedBCD{},
+	numEnc:   fastBCDEncoder,
 	numPref:  bcdPrefixers,
 	charPref: bcdPrefixers,
 	binEnc:   encoding.Binary,
@@ -191,12 +224,12 @@ func pick(p prefix.Prefixers, m lenMode) prefix.Prefixer {
 	return p.Fixed
 }
 
-func buildSpec(name string, e encodingSet) *iso8583.MessageSpec {
+func buildSpec(name string, e encodingSet, table *[129]elem) *iso8583.MessageSpec {
 	fields := make(map[int]field.Field, 129)
 	fields[0] = field.NewString(e.mti)
 	fields[1] = field.NewBitmap(e.bitmap)
 	for id := 2; id <= 128; id++ {
-		el := elements[id]
+		el := table[id]
 		switch el.kind {
 		case kN:
 			// No padding: moov strips pad characters on unpack, which
@@ -218,4 +251,14 @@ func buildSpec(name string, e encodingSet) *iso8583.MessageSpec {
 		}
 	}
 	return &iso8583.MessageSpec{Name: name, Fields: fields}
+}
+
+// WithOptions returns a copy of d with opts applied to its framing (the
+// command line's --length-header etc. over a dialect file's).
+func (d *Dialect) WithOptions(opts Options) (*Dialect, error) {
+	out := *d
+	if err := opts.apply(&out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

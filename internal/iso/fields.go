@@ -142,7 +142,11 @@ var elements = [129]elem{
 	128: {kB, fixed, 8, "Message Authentication Code"},
 }
 
-func init() {
+func init() { fillReserved(&elements) }
+
+// fillReserved defines 105–127, reserved for ISO, national and private use,
+// as LLLVAR ans..999.
+func fillReserved(t *[129]elem) {
 	for i := 105; i <= 127; i++ {
 		desc := "Reserved ISO"
 		switch {
@@ -151,6 +155,6 @@ func init() {
 		case i >= 112:
 			desc = "Reserved National"
 		}
-		elements[i] = elem{kAN, lllvar, 999, desc}
+		t[i] = elem{kAN, lllvar, 999, desc}
 	}
 }

@@ -221,6 +221,20 @@ func (w *WorkingKeys) EncryptPINBlock(pb []byte) ([]byte, error) {
 	return out, nil
 }
 
+// DecryptPINBlock decrypts field 52 under the PIN key: the host's side of
+// EncryptPINBlock. The clear block goes to the PIN check and nowhere else.
+func (w *WorkingKeys) DecryptPINBlock(enc []byte) ([]byte, error) {
+	if w.pin == nil {
+		return nil, fmt.Errorf("%w: no PIN key", ErrNoKey)
+	}
+	if len(enc) != des.BlockSize {
+		return nil, fmt.Errorf("%w: a PIN block is 8 bytes, got %d", ErrKeyLength, len(enc))
+	}
+	out := make([]byte, des.BlockSize)
+	w.pin.Decrypt(out, enc)
+	return out, nil
+}
+
 // NewWorkingKeys builds working keys from a clear MAC key (and optionally a
 // clear PIN key, nil for none). The caller may clear both slices after.
 func NewWorkingKeys(alg Algorithm, pad Padding, macKey, pinKey []byte) (*WorkingKeys, error) {

@@ -48,6 +48,10 @@ type Config struct {
 	MaxFrame         int            // default 8192
 	DialTimeout      time.Duration  // default 5 s
 	OnLine           func(Line)     // transcript; must not block for long
+	// WrapConn, when set, wraps each connection under the faults (a pcap
+	// capture): toHost says whether it is the proxy's connection to the
+	// host (the proxy dialled it) or a terminal's.
+	WrapConn func(c net.Conn, toHost bool) net.Conn
 	Logger           *slog.Logger
 }
 
@@ -149,6 +153,9 @@ func (p *Proxy) serve(n int, down net.Conn) {
 		p.line(Line{Time: time.Now(), Conn: n, Dir: Upstream, Summary: "cannot reach the host: " + err.Error()})
 		down.Close()
 		return
+	}
+	if p.cfg.WrapConn != nil {
+		down, up = p.cfg.WrapConn(down, false), p.cfg.WrapConn(up, true)
 	}
 	if p.cfg.Faults != nil {
 		down = p.cfg.Faults.WrapConn(down, fault.ProxyDownstream)
