@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/possim/possim/internal/iso"
 )
 
@@ -492,5 +495,79 @@ func TestProxyIsTheThirdLane(t *testing.T) {
 	lost := find(rows, func(r *Row) bool { return r.MTI == "0210" && r.STAN == v.STAN && r.From == LaneProxy })
 	if len(lost.Faults) != 1 || lost.To != LaneTerminal {
 		t.Fatalf("the answer dropped at the proxy: %+v", lost)
+	}
+}
+
+func TestCaptureDownload(t *testing.T) {
+	sv := start(t, "")
+	c := newClient(t, sv)
+	v := c.purchase("")
+	code, body := c.do("GET", "/api/capture.pcap", nil, nil)
+	if code != http.StatusOK {
+		t.Fatalf("pcap: %d %s", code, body)
+	}
+	r, err := pcapgo.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payload []byte
+	packets := 0
+	for {
+		data, _, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("packet %d: %v (the download must end on a whole packet)", packets+1, err)
+		}
+		packets++
+		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+		if tcp, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok {
+			payload = append(payload, tcp.Payload...)
+		}
+	}
+	// The sign-on and the purchase, both ways: 0800 0810 0200 0210.
+	for _, mti := range []string{"0800", "0810", "0200", "0210"} {
+		if !bytes.Contains(payload, []byte(mti)) {
+			t.Errorf("the capture (%d packets) lacks a %s", packets, mti)
+		}
+	}
+	if !bytes.Contains(payload, []byte(v.STAN)) {
+		t.Errorf("the capture lacks the purchase's STAN %s", v.STAN)
+	}
+}
+
+// TestPCAPSinkEndsOnWholeRecords: a download taken in the middle of a
+// record's writes stops before it.
+func TestPCAPSinkEndsOnWholeRecords(t *testing.T) {
+	s, err := newPCAPSink(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	write := func(b []byte) {
+		if _, err := s.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(make([]byte, 24)) // file header
+	rec := make([]byte, 16)
+	rec[8] = 5 // 5 bytes of packet
+	write(rec[:10])
+	if s.complete != 24 {
+		t.Fatalf("complete %d after half a record header", s.complete)
+	}
+	write(append(rec[10:], 1, 2))
+	write([]byte{3, 4})
+	if s.complete != 24 {
+		t.Fatalf("complete %d with a byte of the packet to come", s.complete)
+	}
+	write([]byte{5})
+	if s.complete != 24+16+5 {
+		t.Fatalf("complete %d after the record", s.complete)
+	}
+	big := make([]byte, 1<<20)
+	if _, err := s.Write(big); err == nil || !s.full {
+		t.Fatal("a write past the bound was accepted")
 	}
 }

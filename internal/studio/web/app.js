@@ -271,7 +271,7 @@ function renderState(s) {
     ? "streaming " + st.tps * 2 + " messages/s asked · " + Math.round(st.msgs_per_s || 0) + " seen/s · " + st.done + " done · " + st.failed + " failed" + (st.skipped ? " · " + st.skipped + " skipped (too many in flight)" : "")
     : "stopped" + (st.msgs_per_s > 1 ? " · " + Math.round(st.msgs_per_s) + " messages/s" : "");
   $("dl-pcap").hidden = !s.capture;
-  $("dl-note").textContent = s.capture ? "" : "pcap download: not in this build yet (the JSON trace has every message kept).";
+  $("dl-note").textContent = s.capture ? "pcap: the bytes as sent and received by the terminal (open it in Wireshark); JSON trace: the ladder as the studio keeps it." : "";
 }
 
 function renderLanes() {
