@@ -52,7 +52,7 @@ type Config struct {
 	// capture): toHost says whether it is the proxy's connection to the
 	// host (the proxy dialled it) or a terminal's.
 	WrapConn func(c net.Conn, toHost bool) net.Conn
-	Logger           *slog.Logger
+	Logger   *slog.Logger
 }
 
 // Proxy forwards terminal connections to the upstream host.
