@@ -357,7 +357,8 @@ func (s *session) Begin(req TxRequest) (int64, error) {
 
 func (s *session) start(tx terminal.Tx, source string) int64 {
 	id := s.txSeq.Add(1)
-	v := TxView{ID: id, Kind: string(tx.Kind), Source: source, Lane: LaneTerminal}
+	v := TxView{ID: id, Kind: string(tx.Kind), Source: source, Lane: LaneTerminal,
+		Screen: Screen{Icon: "…", Tone: "info", Line1: "PROCESSING", Tx: id}}
 	if tx.Amount > 0 {
 		v.Amount = fmt.Sprintf("%d.%02d", tx.Amount/100, tx.Amount%100)
 	}

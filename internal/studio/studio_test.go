@@ -571,3 +571,37 @@ func TestPCAPSinkEndsOnWholeRecords(t *testing.T) {
 		t.Fatal("a write past the bound was accepted")
 	}
 }
+
+func TestActionsBreakAndTheTerminalRecovers(t *testing.T) {
+	sv := start(t, "")
+	c := newClient(t, sv)
+	c.json("POST", "/api/actions/drop_link", map[string]any{}, http.StatusOK, nil)
+	rows := readBatches(t, sv, func(rows map[int64]*Row) bool {
+		return find(rows, func(r *Row) bool { return r.Type == RowNote && strings.Contains(r.Text, "cable is pulled") }) != nil &&
+			len(rowsWhere(rows, func(r *Row) bool { return r.MTI == "0810" && r.State == StateDone })) >= 2
+	})
+	if len(rows) == 0 {
+		t.Fatal("no rows")
+	}
+	// Reconnected and signed on again: the next purchase is approved.
+	waitState(t, sv, "the link is back", func(s *State) bool { return s.Link == "up" })
+	if v := c.purchase(""); v.Class != "approved" {
+		t.Fatalf("after the cable came back: %+v", v)
+	}
+	c.json("POST", "/api/actions/host_down", map[string]any{}, http.StatusOK, nil)
+	waitState(t, sv, "the host is down", func(s *State) bool { return !s.HostUp })
+	v := c.purchase("")
+	if v.Class == "approved" || v.Cause == nil {
+		t.Fatalf("with the host down: %+v", v)
+	}
+}
+
+func rowsWhere(rows map[int64]*Row, f func(*Row) bool) []*Row {
+	var out []*Row
+	for _, r := range rows {
+		if f(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
