@@ -192,7 +192,7 @@ func TestBrowserTrainerSession(t *testing.T) {
 	b.until("the late answer arrives after the reversal", `(() => { const rows = [...document.querySelectorAll('#ladder .row')]; const rev = rows.findIndex(r => r.dataset.mti === '0410'); const late = rows.findIndex(r => r.classList.contains('late') && r.dataset.mti === '0210'); return rev >= 0 && late > rev; })()`)
 	b.do("play (space)", chromedp.KeyEvent(" "))
 	b.until("the scenario passes, every expectation ticked", `document.getElementById('sc-status').textContent.includes('PASS') && document.querySelectorAll('#sc-expect li.met').length === document.querySelectorAll('#sc-expect li').length`)
-	b.do("show the merchant's screen", chromedp.Evaluate[chromedp.Void](`document.querySelector('aside').scrollTop = 0`))
+	b.do("show the merchant's screen", chromedp.Evaluate[chromedp.Void](`document.getElementById('custom').open = false; document.querySelector('aside').scrollTop = 0`))
 	png := b.shot("4-scenario-late-response")
 	if p := os.Getenv("POSSIM_STUDIO_SCREENSHOT"); p != "" && png != nil {
 		if err := os.WriteFile(p, png, 0o644); err != nil {

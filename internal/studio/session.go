@@ -742,7 +742,6 @@ type player struct {
 	prevAt  time.Duration
 	cancel  context.CancelFunc
 	done    chan struct{}
-	view    *ScenarioView
 }
 
 // stepGap is how long slow motion adds per step and per speed-up: ×5
@@ -843,7 +842,7 @@ func (s *session) Play(name string, speed int, paused bool) error {
 		view.Expect = append(view.Expect, ExpectView{Text: endExpectText(e), State: "waiting"})
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
-	p := &player{paused: paused, speed: speed, wake: make(chan struct{}), cancel: cancel, done: make(chan struct{}), view: view}
+	p := &player{paused: paused, speed: speed, wake: make(chan struct{}), cancel: cancel, done: make(chan struct{})}
 	s.playMu.Lock()
 	s.play = p
 	s.playMu.Unlock()
