@@ -560,6 +560,7 @@ async function customFault(ev) {
   if ($("cf-mti").value) kv.push("mti=" + $("cf-mti").value);
   if ($("cf-count").value) kv.push("count=" + $("cf-count").value);
   if ($("cf-p").value) kv.push("p=" + $("cf-p").value);
+  for (const x of $("cf-more").value.split(",")) if (x.trim()) kv.push(x.trim());
   const spec = $("cf-type").value + (kv.length ? ":" + kv.join(",") : "");
   try {
     await api("POST", "api/control/" + $("cf-side").value + "/faults", { spec });
