@@ -15,6 +15,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/outcome"
 )
 
 // start runs a studio on an ephemeral loopback port with a short terminal
@@ -604,4 +605,15 @@ func rowsWhere(rows map[int64]*Row, f func(*Row) bool) []*Row {
 		}
 	}
 	return out
+}
+
+// TestEveryClassHasAScreen: every outcome class shows the merchant words,
+// not the in-progress screen.
+func TestEveryClassHasAScreen(t *testing.T) {
+	for _, c := range outcome.Classes() {
+		tx := TxView{Class: c.String(), RC: "05", Kind: "purchase"}
+		if s := screenFor(&tx); s.Line1 == "PROCESSING" || s.Line1 == "" || s.Icon == "" {
+			t.Errorf("class %s: screen %+v", c, s)
+		}
+	}
 }
