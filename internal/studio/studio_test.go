@@ -91,7 +91,7 @@ func newClient(t *testing.T, sv *Server) client {
 // waitState waits on the hub's change notifications until cond holds.
 func waitState(t *testing.T, sv *Server, what string, cond func(*State) bool) State {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(20 * time.Second)
 	for {
 		ch := sv.s.hub.changed()
 		b, _ := sv.s.hub.since(0, ^uint64(0))
@@ -111,9 +111,9 @@ func (c client) purchase(pan string) TxView {
 	c.t.Helper()
 	var v TxView
 	c.json("POST", "/api/transactions", map[string]string{"kind": "purchase", "amount": "12.34", "pan": pan}, http.StatusAccepted, &v)
-	c.json("GET", fmt.Sprintf("/api/transactions/%d?wait=10s", v.ID), nil, http.StatusOK, &v)
+	c.json("GET", fmt.Sprintf("/api/transactions/%d?wait=20s", v.ID), nil, http.StatusOK, &v)
 	if !v.Done {
-		c.t.Fatalf("transaction %d not done after 10 s", v.ID)
+		c.t.Fatalf("transaction %d not done after 20 s", v.ID)
 	}
 	return v
 }
@@ -167,7 +167,7 @@ func readBatches(t *testing.T, sv *Server, cond func(rows map[int64]*Row) bool) 
 	go func() {
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(20 * time.Second): // a bound, not a wait: the rows come in well under a second
 			resp.Body.Close()
 		}
 	}()
