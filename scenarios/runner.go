@@ -620,13 +620,6 @@ func (rn *runner) settle() {
 	}
 }
 
-func roundLatency(d time.Duration) time.Duration {
-	if d < 10*time.Millisecond {
-		return d.Round(10 * time.Microsecond)
-	}
-	return d.Round(time.Millisecond)
-}
-
 // unackedStored lists the reversal STANs of terminal id's outcomes that
 // were stored for later and have no 0410 yet.
 func (rn *runner) unackedStored(id string) []string {

@@ -170,12 +170,12 @@ func (s *Step) Describe() string {
 	case ActWait:
 		return "wait " + s.Duration.String()
 	case ActWaitFor:
-		what := s.Cond
+		var what string
 		switch s.Cond {
 		case "event":
 			what = "event " + s.Event.Describe()
-		case "host_up":
-			what = "host up"
+		case "host_up", "host_down":
+			what = strings.ReplaceAll(s.Cond, "_", " ") // the host has no terminal to name
 		default:
 			what = strings.ReplaceAll(s.Cond, "_", " ") + " on " + s.Terminal
 		}

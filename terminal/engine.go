@@ -155,8 +155,12 @@ func (x *txn) onResult(r link.Result) {
 	}
 	v := judge(x.sp, x.req, r, t.cfg.Timeout)
 	x.o.Class = v.class
+	t.noteRTT(x.sp.Kind, r)
 	if v.cause != "" {
 		x.o.Cause.Cause, x.o.Cause.Detail = v.cause, v.detail
+		if !x.lean { // the fleet at load keeps its allocation-free path
+			x.o.Cause = t.refine(x.req, r, x.o.Cause)
+		}
 	}
 	if x.sp.Kind == SignOn && v.class == outcome.Approved {
 		if err := t.installKeys(r.Resp); err != nil { // KCV mismatch...
@@ -262,6 +266,9 @@ func (x *txn) storeReversal(why string) {
 
 func (x *txn) endReversal() {
 	x.o.Reversal = &x.rev
+	if !x.lean && !x.rev.Acked && x.rev.Attempts > 0 && strings.HasPrefix(x.rev.Why, "no 0410 after") {
+		x.o.Cause = x.t.refineUnanswered(x.req, x.o.Cause) // the reversals were the probes
+	}
 	if x.o.Class == outcome.TimedOutReversed { // a timeout's class tells the reversal's end
 		x.o.Class = outcome.TimedOutReversed
 		if !x.rev.Acked {

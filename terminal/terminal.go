@@ -96,7 +96,8 @@ type Terminal struct {
 	// store-and-forward, by reversal STAN: a flush updates them.
 	live map[string]*ReversalResult
 
-	lastTraffic atomic.Int64 // unix nanos
+	lastTraffic atomic.Int64            // unix nanos
+	netRTT      atomic.Pointer[linkRTT] // last sign-on/echo round trip (diagnose.go)
 
 	*termKeys // MACs and working keys (keys.go); nil when off
 }
