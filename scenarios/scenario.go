@@ -132,6 +132,7 @@ type Step struct {
 	At       time.Duration // when >0: not before this scenario time
 	Terminal string        // send, sign_on, echo, connect, drop_link (a terminal), wait_for
 	Tx       terminal.Tx   // send, sign_on, echo
+	RRNOf    string        // send: the original's RRN is the answer to this step id's transaction
 	Async    bool          // send: do not wait for the outcome
 	Notify   bool          // rotate_keys: tell the terminal (a host 0800 key change)
 	Duration time.Duration // wait; restart_host: downtime; wait_for: within

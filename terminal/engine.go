@@ -123,7 +123,7 @@ func amountOf(m *iso8583.Message) int64 {
 // fill copies what the answer says into the outcome.
 func (x *txn) fill(resp *iso8583.Message) {
 	x.o.Resp = resp
-	x.o.RC = str(resp, 39)
+	x.o.RC = x.t.cfg.Dialect.RC(resp) // in the 1987 vocabulary whatever the edition
 	x.o.RCMeaning = iso.RCMeaning(x.o.RC)
 	x.o.RRN = str(resp, 37)
 	if a := str(resp, 38); a != "" {
@@ -153,7 +153,7 @@ func (x *txn) onResult(r link.Result) {
 		x.end()
 		return
 	}
-	v := judge(x.sp, x.req, r, t.cfg.Timeout)
+	v := judge(t.cfg.Dialect, x.sp, x.req, r, t.cfg.Timeout)
 	x.o.Class = v.class
 	t.noteRTT(x.sp.Kind, r)
 	if v.cause != "" {

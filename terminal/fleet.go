@@ -277,18 +277,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	if cfg.Card.PAN == "" {
 		cfg.Card = DefaultCard
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
-	}
-	if cfg.ReversalAttempts <= 0 {
-		cfg.ReversalAttempts = 3
-	}
-	if cfg.ReversalBackoff <= 0 {
-		cfg.ReversalBackoff = time.Second
-	}
-	if cfg.ReconnectBackoff <= 0 {
-		cfg.ReconnectBackoff = 200 * time.Millisecond
-	}
+	recoveryDefaults(&cfg.Timeout, &cfg.ReconnectBackoff, &cfg.ReversalAttempts, &cfg.ReversalBackoff)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -326,6 +315,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 			Timeout: cfg.Timeout, ConnectTimeout: cfg.ConnectTimeout, ReconnectBackoff: cfg.ReconnectBackoff,
 			ReversalAttempts: cfg.ReversalAttempts, ReversalBackoff: cfg.ReversalBackoff,
 			Match: cfg.Match, Logger: cfg.Logger, Security: cfg.Security, Scheduler: f.sched,
+			WrapConn: cfg.WrapConn, Codec: cfg.Codec, Pool: cfg.Pool,
 		})
 		if err != nil {
 			return nil, err
@@ -404,30 +394,16 @@ func (f *Fleet) Connect(ctx context.Context) error {
 
 // dial opens fl's link, hands it to its terminals and signs them on.
 func (f *Fleet) dial(ctx context.Context, fl *fleetLink) error {
-	d := net.Dialer{Timeout: f.terms[0].cfg.ConnectTimeout}
-	nc, err := d.DialContext(ctx, "tcp", f.cfg.Target)
-	if err != nil {
-		return errors.New(DialError(f.cfg.Target, err))
-	}
-	if f.cfg.WrapConn != nil {
-		nc = f.cfg.WrapConn(nc)
-	}
-	lc := link.Config{
-		Dialect:     f.cfg.Dialect,
-		Match:       f.cfg.Match,
-		Handler:     link.HandlerFunc(f.handleHost),
-		Interceptor: f.cfg.Interceptor,
-		Pool:        f.cfg.Pool,
-		Observer:    f.observe,
-	}
+	lc := link.Config{Handler: link.HandlerFunc(f.handleHost), Interceptor: f.cfg.Interceptor, Observer: f.observe}
 	if f.cfg.Security != nil {
 		lc.Codec = f.macCodec()
-	} else if f.cfg.Codec != nil {
-		lc.Codec = f.cfg.Codec(link.DialectCodec{D: f.cfg.Dialect})
-	} else if len(f.wire) > 0 {
+	} else if len(f.wire) > 0 && f.cfg.Codec == nil {
 		lc.Codec = fleetCodec{f: f, inner: link.DialectCodec{D: f.cfg.Dialect}}
 	}
-	l := link.New(nc, lc).Start()
+	l, err := f.terms[0].openLink(ctx, lc)
+	if err != nil {
+		return err
+	}
 	if f.cancelled.Load() {
 		l.Close()
 		return errors.New("fleet closed")
@@ -913,7 +889,7 @@ func (x *fleetTx) complete(*txn) {
 		f.storedReversals.Add(1)
 	}
 	if c.Cause != "" && c.Outcome != load.Declined {
-		f.countCause(c.Cause)
+		f.countCause(x.o.Cause.Cause)
 	}
 	tx := x.ltx
 	x.release()

@@ -184,6 +184,17 @@ func (o *OrigFields) field90() string {
 	return strings.ReplaceAll(f, " ", "0")
 }
 
+// originalData is the original data elements in the dialect's field: 90
+// (42 characters) in 1987; 56 (at most 35: MTI, STAN, date-time and the
+// acquirer id) in 1993.
+func (o *OrigFields) originalData(d *iso.Dialect) string {
+	f := o.field90()
+	if d.OriginalDataField() == 56 {
+		f = f[:31]
+	}
+	return f
+}
+
 // ParseAmount reads "12.34" or "12" (major units, at most two decimals)
 // into minor units.
 func ParseAmount(s string) (int64, error) {
@@ -213,6 +224,30 @@ func ParseAmount(s string) (int64, error) {
 	return w*100 + f, nil
 }
 
+// wireMTI is mti (in the 1987 numbering the kind table uses) as the
+// dialect's edition sends it: 0200 → 1200, 0400 → 1420, 0800 → 1804 in
+// ISO 8583:1993.
+func wireMTI(d *iso.Dialect, mti string) string {
+	if d.Version != iso.V1993 {
+		return mti
+	}
+	switch mti {
+	case "0100":
+		return d.MTI(iso.AuthRequest)
+	case "0200":
+		return d.MTI(iso.FinancialRequest)
+	case "0220", "0221":
+		return d.MTI(iso.FinancialAdvice)
+	case "0400", "0420":
+		return d.MTI(iso.ReversalRequest)
+	case "0401", "0421":
+		return d.MTI(iso.ReversalRepeat)
+	case "0800":
+		return d.MTI(iso.NetworkRequest)
+	}
+	return mti
+}
+
 // FormatAmount writes minor units as "12.34".
 func FormatAmount(v int64) string { return fmt.Sprintf("%d.%02d", v/100, v%100) }
 
@@ -233,12 +268,15 @@ func (t *Terminal) build(tx Tx, stan string, now time.Time) (*iso8583.Message, e
 		}
 		return t.reversalFor(tx.Orig, sp.MTI, stan, false, now)
 	}
-	m := t.cfg.Dialect.NewMessage()
-	m.MTI(sp.MTI)
+	d := t.cfg.Dialect
+	m := d.NewMessage()
+	m.MTI(wireMTI(d, sp.MTI))
 	utc := now.UTC()
 	fields := []kv{{7, utc.Format("0102150405")}, {11, stan}, {41, t.cfg.TID}}
 	if sp.NMIC != "" {
-		fields = append(fields, kv{70, sp.NMIC})
+		if err := d.SetNetworkCode(m, sp.NMIC); err != nil {
+			return nil, err
+		}
 	}
 	if sp.PC != "" {
 		fields = append(fields, kv{3, sp.PC})
@@ -253,8 +291,13 @@ func (t *Terminal) build(tx Tx, stan string, now time.Time) (*iso8583.Message, e
 		if card.EntryMode == "" {
 			card.EntryMode = "051"
 		}
-		fields = append(fields, kv{2, card.PAN}, kv{14, card.Expiry}, kv{22, card.EntryMode}, kv{25, "00"},
-			kv{42, t.cfg.MID}, kv{49, t.cfg.Currency})
+		fields = append(fields, kv{2, card.PAN}, kv{14, card.Expiry}, kv{42, t.cfg.MID}, kv{49, t.cfg.Currency})
+		if err := d.SetEntryMode(m, card.EntryMode); err != nil {
+			return nil, fmt.Errorf("entry mode: %w", err)
+		}
+		if d.Version != iso.V1993 { // 25 is the POS condition code in 1987 only
+			fields = append(fields, kv{25, "00"})
+		}
 	}
 	if sp.Amount {
 		fields = append(fields, kv{4, fmt.Sprintf("%012d", tx.Amount)})
@@ -265,7 +308,7 @@ func (t *Terminal) build(tx Tx, stan string, now time.Time) (*iso8583.Message, e
 	case ByRRNAnd90:
 		fields = append(fields, kv{37, tx.OrigRRN})
 		if tx.Orig != nil {
-			fields = append(fields, kv{90, tx.Orig.field90()})
+			fields = append(fields, kv{d.OriginalDataField(), tx.Orig.originalData(d)})
 		}
 	}
 	for _, f := range fields {
@@ -282,11 +325,12 @@ func (t *Terminal) build(tx Tx, stan string, now time.Time) (*iso8583.Message, e
 // reversalFor builds the reversal (mti, or its repeat) of orig, with its
 // own STAN and field 90 pointing at the original.
 func (t *Terminal) reversalFor(orig *OrigFields, mti, stan string, repeat bool, now time.Time) (*iso8583.Message, error) {
-	m := t.cfg.Dialect.NewMessage()
+	d := t.cfg.Dialect
+	m := d.NewMessage()
 	if repeat {
 		mti = mti[:3] + "1"
 	}
-	m.MTI(mti)
+	m.MTI(wireMTI(d, mti))
 	for _, id := range reversalCopies {
 		if id == 7 || id == 11 || id == 37 {
 			continue
@@ -303,7 +347,7 @@ func (t *Terminal) reversalFor(orig *OrigFields, mti, stan string, repeat bool, 
 	if err := iso.Set(m, 11, stan); err != nil {
 		return nil, err
 	}
-	if err := iso.Set(m, 90, orig.field90()); err != nil {
+	if err := iso.Set(m, d.OriginalDataField(), orig.originalData(d)); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -134,24 +134,13 @@ func New(cfg Config) (*Terminal, error) {
 	if cfg.Currency == "" {
 		cfg.Currency = "978"
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
-	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 5 * time.Second
 	}
 	if cfg.ConnectAttempts <= 0 {
 		cfg.ConnectAttempts = 3
 	}
-	if cfg.ReconnectBackoff <= 0 {
-		cfg.ReconnectBackoff = 200 * time.Millisecond
-	}
-	if cfg.ReversalAttempts <= 0 {
-		cfg.ReversalAttempts = 3
-	}
-	if cfg.ReversalBackoff <= 0 {
-		cfg.ReversalBackoff = time.Second
-	}
+	recoveryDefaults(&cfg.Timeout, &cfg.ReconnectBackoff, &cfg.ReversalAttempts, &cfg.ReversalBackoff)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -184,6 +173,23 @@ func New(cfg Config) (*Terminal, error) {
 		t.sched, t.ownSched = link.NewScheduler(), true
 	}
 	return t, nil
+}
+
+// recoveryDefaults are the defaults of the response timeout, reconnect
+// backoff and reversal repeats, for a terminal and a fleet alike.
+func recoveryDefaults(timeout, reconnect *time.Duration, revAttempts *int, revBackoff *time.Duration) {
+	if *timeout <= 0 {
+		*timeout = 10 * time.Second
+	}
+	if *reconnect <= 0 {
+		*reconnect = 200 * time.Millisecond
+	}
+	if *revAttempts <= 0 {
+		*revAttempts = 3
+	}
+	if *revBackoff <= 0 {
+		*revBackoff = time.Second
+	}
 }
 
 // TID is the terminal's id.
@@ -251,28 +257,10 @@ func (t *Terminal) connectOnce(ctx context.Context) error {
 	if t.Link() != nil {
 		return nil
 	}
-	d := net.Dialer{Timeout: t.cfg.ConnectTimeout}
-	nc, err := d.DialContext(ctx, "tcp", t.cfg.Target)
+	l, err := t.openLink(ctx, link.Config{Handler: link.HandlerFunc(t.handleHost), Interceptor: t.cfg.Interceptor, Observer: t.observe})
 	if err != nil {
-		why, cause := dialCause(t.cfg.Target, err)
-		t.setErr(why, cause)
-		return &ConnectError{Cause: cause, Why: why}
+		return err
 	}
-	if t.cfg.WrapConn != nil {
-		nc = t.cfg.WrapConn(nc)
-	}
-	lc := link.Config{
-		Dialect:     t.cfg.Dialect,
-		Match:       t.cfg.Match,
-		Handler:     link.HandlerFunc(t.handleHost),
-		Interceptor: t.cfg.Interceptor,
-		Pool:        t.cfg.Pool,
-		Observer:    t.observe,
-	}
-	if t.cfg.Codec != nil {
-		lc.Codec = t.cfg.Codec(link.DialectCodec{D: t.cfg.Dialect})
-	}
-	l := link.New(nc, lc).Start()
 	t.attach(l)
 	t.cfg.Logger.Info("link up", "tid", t.cfg.TID, "target", t.cfg.Target)
 	if t.cfg.SignOnAtConnect {
@@ -293,6 +281,27 @@ func (t *Terminal) connectOnce(ctx context.Context) error {
 	}
 	t.flushSAF()
 	return nil
+}
+
+// openLink dials the host and starts a link on the connection: the one
+// dial of the terminal and the fleet (lc brings the handler, observer,
+// interceptor and a codec of its own; the rest comes from t's config).
+func (t *Terminal) openLink(ctx context.Context, lc link.Config) (*link.Link, error) {
+	d := net.Dialer{Timeout: t.cfg.ConnectTimeout}
+	nc, err := d.DialContext(ctx, "tcp", t.cfg.Target)
+	if err != nil {
+		why, cause := dialCause(t.cfg.Target, err)
+		t.setErr(why, cause)
+		return nil, &ConnectError{Cause: cause, Why: why}
+	}
+	if t.cfg.WrapConn != nil {
+		nc = t.cfg.WrapConn(nc)
+	}
+	lc.Dialect, lc.Match, lc.Pool = t.cfg.Dialect, t.cfg.Match, t.cfg.Pool
+	if lc.Codec == nil && t.cfg.Codec != nil {
+		lc.Codec = t.cfg.Codec(link.DialectCodec{D: t.cfg.Dialect})
+	}
+	return link.New(nc, lc).Start(), nil
 }
 
 // attach makes l the terminal's link (the fleet attaches its shared links).
@@ -379,7 +388,8 @@ func (t *Terminal) handleHost(l *link.Link, in *link.Inbound) {
 	if in.Err != nil || iso.Class(in.MTI) != '8' {
 		return
 	}
-	code := iso.Get(in.Msg, 70)
+	d := t.cfg.Dialect
+	code := d.NetworkCode(in.Msg)
 	rc := "00"
 	if code == "101" {
 		rc = t.keyChange(in.Msg) // new working keys in field 62
@@ -389,15 +399,15 @@ func (t *Terminal) handleHost(l *link.Link, in *link.Inbound) {
 		t.signedOn = false
 		t.mu.Unlock()
 	}
-	resp := t.cfg.Dialect.NewMessage()
+	resp := d.NewMessage()
 	mti, _ := iso.ResponseMTI(in.MTI)
 	resp.MTI(mti)
-	for _, id := range []int{7, 11, 41, 70} {
+	for _, id := range []int{7, 11, 41, d.NetworkField()} {
 		if v := iso.Get(in.Msg, id); v != "" {
 			_ = iso.Set(resp, id, v)
 		}
 	}
-	_ = iso.Set(resp, 39, rc)
+	_ = d.SetRC(resp, rc)
 	_ = l.Reply(in, resp)
 	t.cfg.Logger.Info("host network management answered", "code", code, "rc", rc)
 }

@@ -120,7 +120,7 @@ func TestTerminalCaptureThenDiagnose(t *testing.T) {
 	h := diagHost(t, "binary2")
 	dir := t.TempDir()
 	pc, tr := filepath.Join(dir, "t.pcap"), filepath.Join(dir, "t.jsonl")
-	code, out, errOut := runCmd("terminal", "--target", h.Addr().String(), "--journal", "none", "--pcap", pc, "--trace", tr, "purchase")
+	code, out, errOut := runCmd("terminal", "--journal", "none", "--target", h.Addr().String(), "--pcap", pc, "--trace", tr, "purchase")
 	if code != 0 {
 		t.Fatalf("terminal: exit %d\n%s\n%s", code, out, errOut)
 	}
