@@ -70,6 +70,20 @@ type causeCount struct {
 	example string // the first occurrence in words, kept for the error set
 }
 
+// Example keeps e as the example of cause if it has none yet (the first
+// occurrence in words, for the error set). Call it after Record of the
+// same failure.
+func (r *Recorder) Example(cause, e string) {
+	for i := range r.causes {
+		if r.causes[i].name == cause {
+			if r.causes[i].example == "" {
+				r.causes[i].example = e
+			}
+			return
+		}
+	}
+}
+
 // countCause adds n failures of cause name to a bounded table (linear:
 // a run sees a handful of causes); the first example given is kept.
 func countCause(t *[]causeCount, name string, n int64, example string) {
@@ -199,7 +213,7 @@ func (r *Recorder) Record(res Result) {
 	}
 	cause := CauseOf(o, res.Cause)
 	if cause != "" {
-		countCause(&r.causes, cause, 1, res.Example)
+		countCause(&r.causes, cause, 1, "")
 	}
 	r.outcomes[o]++
 	if res.Late {
@@ -373,8 +387,8 @@ type Metrics struct {
 	Causes   map[string]int64 // failures (not answered) by cause id
 	// Examples are one occurrence per cause, in words (the first seen).
 	Examples map[string]string
-	Late     int64            // results sent late (in-flight limit)
-	RC       map[RC]int64     // answered transactions per response code
+	Late     int64        // results sent late (in-flight limit)
+	RC       map[RC]int64 // answered transactions per response code
 	TxTypes  map[string]*OutcomeCounts
 	// FirstIntended, LastIntended and LastDone are the earliest and latest
 	// intended times and the latest outcome time, as offsets from Start.
@@ -384,14 +398,14 @@ type Metrics struct {
 // NewMetrics returns empty Metrics for a run that started at start.
 func NewMetrics(start time.Time) *Metrics {
 	return &Metrics{
-		Start:   start,
-		Latency: NewHistogram(),
-		Service: NewHistogram(),
-		SendLag: NewHistogram(),
+		Start:    start,
+		Latency:  NewHistogram(),
+		Service:  NewHistogram(),
+		SendLag:  NewHistogram(),
 		Causes:   make(map[string]int64),
 		Examples: make(map[string]string),
 		RC:       make(map[RC]int64),
-		TxTypes: make(map[string]*OutcomeCounts),
+		TxTypes:  make(map[string]*OutcomeCounts),
 	}
 }
 

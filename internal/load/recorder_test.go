@@ -354,11 +354,14 @@ func TestErrorSetKeepsOneExamplePerCause(t *testing.T) {
 	a, b := NewRecorder(start), NewRecorder(start)
 	a.Record(Result{Intended: 0, Sent: 0, Done: time.Second, Outcome: TimedOutReversed, TxType: "purchase", Cause: "response.timeout"})
 	a.Record(Result{Intended: time.Millisecond, Sent: time.Millisecond, Done: time.Second, Outcome: TimedOutReversed, TxType: "purchase",
-		Cause: "response.timeout", Example: "response timeout: no answer within 1s"})
+		Cause: "response.timeout"})
+	a.Example("response.timeout", "response timeout: no answer within 1s")
 	b.Record(Result{Intended: 2 * time.Millisecond, Sent: 2 * time.Millisecond, Done: 3 * time.Millisecond, Outcome: Failed, TxType: "purchase",
-		Cause: "response.missing_field", Example: "the host's answer has no response code (field 39)"})
+		Cause: "response.missing_field"})
+	b.Example("response.missing_field", "the host's answer has no response code (field 39)")
 	b.Record(Result{Intended: 3 * time.Millisecond, Sent: 3 * time.Millisecond, Done: time.Second, Outcome: TimedOutReversed, TxType: "purchase",
-		Cause: "response.timeout", Example: "a later one"})
+		Cause: "response.timeout"})
+	b.Example("response.timeout", "a later one")
 	rep := NewReport(Merge(a, b), time.Second, time.Second)
 	got := map[string]CauseCount{}
 	for _, c := range rep.Causes {

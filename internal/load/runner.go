@@ -931,8 +931,12 @@ func (w *worker) record(tx *Tx) {
 		Late:     tx.Late,
 		TxType:   c.TxType,
 		Cause:    string(c.Cause),
-		Example:  c.Detail,
 	})
+	if c.Detail != "" && c.Cause != "" {
+		// The example travels beside the Result, not in it: a Result is
+		// kept within a cache line (TestResultSize).
+		w.rec.Example(string(c.Cause), c.Detail)
+	}
 	w.revSent += int64(c.ReversalsSent)
 	if c.ReversalAcked {
 		w.revAcked++
