@@ -3,6 +3,7 @@ package terminal
 import (
 	"container/heap"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/load"
 	"github.com/possim/possim/internal/mac"
+	"github.com/possim/possim/internal/tlsconf"
 )
 
 // A Fleet is K terminals — each with its own TID and STAN sequence — that
@@ -124,10 +126,12 @@ type FleetConfig struct {
 	Match       link.Match
 	Interceptor link.Interceptor
 	WrapConn    func(net.Conn) net.Conn
-	Codec       func(link.Codec) link.Codec
-	Pool        *link.Pool
-	Observer    func(link.Event)
-	Logger      *slog.Logger
+	// TLS, when set, runs a TLS handshake on every link; nil: plain TCP.
+	TLS      *tls.Config
+	Codec    func(link.Codec) link.Codec
+	Pool     *link.Pool
+	Observer func(link.Event)
+	Logger   *slog.Logger
 
 	// Security turns on MACs and working keys: every terminal holds the
 	// TMK, signs on (SignOn is forced on) and gets its own working keys
@@ -392,6 +396,13 @@ func (f *Fleet) dial(ctx context.Context, fl *fleetLink) error {
 	nc, err := d.DialContext(ctx, "tcp", f.cfg.Target)
 	if err != nil {
 		return errors.New(DialError(f.cfg.Target, err))
+	}
+	if f.cfg.TLS != nil {
+		tc, err := tlsconf.Handshake(ctx, nc, f.cfg.TLS, f.terms[0].cfg.ConnectTimeout)
+		if err != nil {
+			return err
+		}
+		nc = tc
 	}
 	if f.cfg.WrapConn != nil {
 		nc = f.cfg.WrapConn(nc)

@@ -7,6 +7,7 @@ package terminal
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/tlsconf"
 )
 
 // Config of a terminal. Zero values get defaults.
@@ -57,6 +59,10 @@ type Config struct {
 
 	// Security turns on MACs and working keys (keys.go); nil: off.
 	Security *Security
+
+	// TLS, when set, runs a TLS handshake on every connection (a failed
+	// one is named by internal/tlsconf); nil: plain TCP.
+	TLS *tls.Config
 }
 
 // Terminal is one POS with its own TID and STAN sequence.
@@ -214,6 +220,14 @@ func (t *Terminal) connectOnce(ctx context.Context) error {
 		why := DialError(t.cfg.Target, err)
 		t.setErr(why)
 		return errors.New(why)
+	}
+	if t.cfg.TLS != nil {
+		tc, err := tlsconf.Handshake(ctx, nc, t.cfg.TLS, t.cfg.ConnectTimeout)
+		if err != nil {
+			t.setErr(err.Error())
+			return err
+		}
+		nc = tc
 	}
 	if t.cfg.WrapConn != nil {
 		nc = t.cfg.WrapConn(nc)

@@ -37,6 +37,8 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	ff.add(fs, false)
 	var sf securityFlags
 	sf.add(fs, false)
+	var tf tlsFlags
+	tf.add(fs, false)
 	verbose := fs.BoolP("verbose", "v", false, "print masked dumps of every message")
 	if code, done := parse(fs, args, stderr); done {
 		return code
@@ -67,12 +69,16 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr(stderr, "terminal", "%v", err)
 	}
+	tlsCfg, err := tf.client(*target)
+	if err != nil {
+		return usageErr(stderr, "terminal", "%v", err)
+	}
 	tr := newTranscript(stdout, "terminal", "host", *verbose)
 	term, err := terminal.New(terminal.Config{
 		Target: *target, Dialect: dl, Match: match, TID: *tid, MID: *mid,
 		Timeout: *timeout, ConnectTimeout: *connectTimeout, ConnectAttempts: *attempts,
 		SignOnAtConnect: !*noSignOn && kind != terminal.SignOn, ReversalAttempts: *revAttempts, ReversalBackoff: *revBackoff,
-		Observer: tr.event, STANStart: *stan, Faults: faults, Security: sec,
+		Observer: tr.event, STANStart: *stan, Faults: faults, Security: sec, TLS: tlsCfg,
 	})
 	if err != nil {
 		return usageErr(stderr, "terminal", "%v", err)
@@ -83,6 +89,7 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	if sec != nil {
 		fmt.Fprintln(stdout, sec) // check values only
 	}
+	printTLS(stdout, tlsCfg, "")
 	if err := term.Connect(ctx); err != nil {
 		fmt.Fprintf(stdout, "\n%-8s %s\n         why: %v\n", kind, "NOT SENT", err)
 		return 1

@@ -41,7 +41,7 @@ type Options struct {
 
 // Active reports whether TLS is on: --tls, or any certificate flag.
 func (o Options) Active() bool {
-	return o.Enabled || o.Dir != "" || o.Cert != "" || o.Fault != ""
+	return o.Enabled || o.Dir != "" || o.Cert != "" || o.CA != "" || o.ServerName != "" || o.Fault != ""
 }
 
 func (o *Options) fill(host bool) {
@@ -218,12 +218,25 @@ func applyFault(cfg *tls.Config, o Options, stop <-chan struct{}) error {
 		}
 		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	case "stall":
-		// The ClientHello is read and never answered, until the host
-		// closes (or an hour passes: bounded, like everything).
-		cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		// The ClientHello is read and never answered: the handshake waits
+		// until the terminal gives up and closes, or the host closes the
+		// connection (reading the raw connection returns then), or stop.
+		cfg.GetConfigForClient = func(info *tls.ClientHelloInfo) (*tls.Config, error) {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				buf := make([]byte, 512)
+				for {
+					if _, err := info.Conn.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
 			select {
+			case <-done:
 			case <-stop:
-			case <-time.After(time.Hour):
+				info.Conn.Close()
+				<-done
 			}
 			return nil, errors.New("stalled handshake (TLS fault)")
 		}
