@@ -2,7 +2,7 @@ GO      ?= go
 BIN     := bin/possim
 PKGS    := ./...
 
-.PHONY: build run test bench bench-long bench-micro fuzz clean
+.PHONY: build run test bench bench-long bench-pacer bench-tail bench-links bench-micro fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/possim
@@ -21,9 +21,24 @@ test:
 	$(GO) test -race -timeout 240s $(PKGS)
 
 # The side-by-side table (possim vs iso8583-connection, codec ceiling, rate
-# accuracy, terminal counts): about 2.5 minutes on 2 cores.
+# accuracy, terminal counts, pacer send lag, links): about 4 minutes on 2
+# cores. Then the idle-link table: host RSS with 0/1 000/5 000/10 000 idle
+# links, a purchase while they are held and during a flood of 2 000 bogus
+# connections (about 1 minute).
 bench:
 	$(GO) run ./internal/bench/cmd/possim-bench
+	$(GO) run ./internal/bench/cmd/possim-idle
+
+# One section of the table at a time: the pacer's send lag (precise sleep vs
+# Go timers at 100/1000/5000 tx/s, ~40 s), the cost of a link (2..5000
+# links at 5000 tx/s, a process each, ~1 min), the tail over 60 s at 50 %
+# of saturation under three GC settings (~3.5 min).
+bench-pacer:
+	$(GO) run ./internal/bench/cmd/possim-bench --only pacer
+bench-links:
+	$(GO) run ./internal/bench/cmd/possim-bench --only links
+bench-tail:
+	$(GO) run ./internal/bench/cmd/possim-bench --only tail --long 60s
 
 # RSS over a 10-minute run (not in CI).
 bench-long:
@@ -43,6 +58,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCompute -fuzztime $(FUZZTIME) ./internal/mac/
 	$(GO) test -run '^$$' -fuzz FuzzParseField90 -fuzztime $(FUZZTIME) ./host/
 	$(GO) test -run '^$$' -fuzz FuzzParseRules -fuzztime $(FUZZTIME) ./host/
+	$(GO) test -run '^$$' -fuzz FuzzHostLink -fuzztime $(FUZZTIME) ./host/
 	$(GO) test -run '^$$' -fuzz FuzzParseSpec -fuzztime $(FUZZTIME) ./internal/fault/
 	$(GO) test -run '^$$' -fuzz FuzzParseJSON -fuzztime $(FUZZTIME) ./internal/fault/
 

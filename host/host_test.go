@@ -19,7 +19,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
+	goleak.VerifyTestMain(closeAfter{m},
 		goleak.IgnoreTopFunction("github.com/possim/possim/internal/link.NewPool.func1"),
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"), // moov connection's reader after Close
 	)
@@ -231,18 +231,6 @@ func TestNetworkManagement(t *testing.T) {
 			t.Fatalf("0800 %s: %s", code, iso.Summary(r))
 		}
 	}
-}
-
-func TestConnectionLimit(t *testing.T) {
-	h := startHost(t, Config{Dialect: ascii, MaxConns: 1})
-	_ = rawConn(t, h)
-	waitFor(t, func() bool { return len(h.Links()) == 1 })
-	c2 := rawConn(t, h)
-	_ = c2.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c2.Read(make([]byte, 1)); err == nil {
-		t.Fatal("second connection was not closed")
-	}
-	waitFor(t, func() bool { return h.Refused() == 1 })
 }
 
 func TestIdleTimeoutClosesLink(t *testing.T) {

@@ -216,7 +216,7 @@ func (k *hostKeys) macFailure(l *link.Link, in *link.Inbound) bool {
 	k.h.cfg.Logger.Warn("MAC failure", "tid", tid, "mti", in.MTI, "stan", iso.Get(in.Msg, 11), "symptom", ve.Kind.String(), "why", ve.Reason())
 	resp, err := k.h.respond(in, rc, echo)
 	if err != nil {
-		k.h.events.add(fmt.Sprintf("cannot build the RC %s answer: %v", rc, err))
+		k.h.drop(fmt.Sprintf("cannot build the RC %s answer: %v", rc, err))
 		return true
 	}
 	if c := iso.Class(in.MTI); c == '1' || c == '2' {
@@ -226,9 +226,7 @@ func (k *hostKeys) macFailure(l *link.Link, in *link.Inbound) bool {
 			PANMasked: iso.MaskPAN(iso.Get(in.Msg, 2)), At: in.Received, State: Declined,
 		})
 	}
-	if err := l.Reply(in, resp); err != nil {
-		k.h.events.add(fmt.Sprintf("cannot send RC %s: %v", rc, err))
-	}
+	k.h.reply(l, in, resp, 0)
 	return true
 }
 

@@ -52,6 +52,7 @@ type recorder struct {
 	notify   chan struct{}
 	signedOn map[string]time.Time // terminal → last approved 0810 to a sign-on
 	down     map[string]time.Time // terminal → last link down
+	hook     func(Event)          // Hooks.OnEvent, called outside the lock
 }
 
 func newRecorder(start time.Time) *recorder {
@@ -85,6 +86,9 @@ func (r *recorder) add(e Event) {
 	close(r.notify)
 	r.notify = make(chan struct{})
 	r.mu.Unlock()
+	if r.hook != nil {
+		r.hook(e)
+	}
 }
 
 // changed is closed at the next event.

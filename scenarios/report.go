@@ -225,15 +225,17 @@ func ladderLine(e *Event, width int) string {
 	return ""
 }
 
-// WriteJSON writes the reports as one JSON document.
-func WriteJSON(w io.Writer, reports []*Report) error {
+// WriteJSON writes the reports, and the scenarios that could not be loaded,
+// as one JSON document.
+func WriteJSON(w io.Writer, reports []*Report, invalid ...Invalid) error {
 	for _, r := range reports {
 		r.Passed = r.OK()
 	}
 	doc := struct {
 		Passed    bool      `json:"passed"`
 		Scenarios []*Report `json:"scenarios"`
-	}{Passed: allOK(reports), Scenarios: reports}
+		Invalid   []Invalid `json:"invalid,omitempty"`
+	}{Passed: allOK(reports) && len(invalid) == 0, Scenarios: reports, Invalid: invalid}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(doc)
@@ -254,6 +256,7 @@ type junitSuites struct {
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
 	Time     string       `xml:"time,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
@@ -264,7 +267,7 @@ type junitSuite struct {
 	Failures   int             `xml:"failures,attr"`
 	Errors     int             `xml:"errors,attr"`
 	Time       string          `xml:"time,attr"`
-	Timestamp  string          `xml:"timestamp,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
 	Properties []junitProperty `xml:"properties>property"`
 	Cases      []junitCase     `xml:"testcase"`
 	SystemOut  string          `xml:"system-out,omitempty"`
@@ -281,6 +284,7 @@ type junitCase struct {
 	File      string        `xml:"file,attr,omitempty"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Error     *junitFailure `xml:"error,omitempty"`
 }
 
 type junitFailure struct {
@@ -289,8 +293,9 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-// WriteJUnit writes the reports as JUnit XML.
-func WriteJUnit(w io.Writer, reports []*Report) error {
+// WriteJUnit writes the reports as JUnit XML; each scenario that could not
+// be loaded is a testsuite with one error case at its file:line.
+func WriteJUnit(w io.Writer, reports []*Report, invalid ...Invalid) error {
 	doc := junitSuites{Name: "possim replay"}
 	var total time.Duration
 	for _, r := range reports {
@@ -312,6 +317,14 @@ func WriteJUnit(w io.Writer, reports []*Report) error {
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures
 		total += r.Duration
+	}
+	for _, v := range invalid {
+		doc.Suites = append(doc.Suites, junitSuite{Name: v.Name(), Tests: 1, Errors: 1, Time: "0",
+			Properties: []junitProperty{{"file", v.Arg}},
+			Cases: []junitCase{{Name: "load " + v.Arg, Classname: "possim.scenario." + v.Name(), File: v.Pos, Time: "0",
+				Error: &junitFailure{Message: "invalid scenario: " + v.Pos, Type: "invalid", Text: v.Error}}}})
+		doc.Tests++
+		doc.Errors++
 	}
 	doc.Time = secs(total)
 	if _, err := io.WriteString(w, xml.Header); err != nil {

@@ -26,6 +26,8 @@ type Options struct {
 	// that the scenario then fails.
 	ModifyHost     func(*host.Config)
 	ModifyTerminal func(id string, cfg *terminal.Config)
+	// Hooks watch and pace the run live (hooks.go); nil: none.
+	Hooks *Hooks
 }
 
 // OutcomeRec is the outcome of one transaction a step started.
@@ -105,8 +107,12 @@ func Run(ctx context.Context, sc *Scenario, opts Options) *Report {
 	start := time.Now()
 	rn := &runner{sc: sc, opts: opts, seed: seed, rec: newRecorder(start), terms: map[string]*termState{},
 		pending: map[int]*pendingOutcome{}, stans: map[string]string{}}
+	rn.rec.hook = opts.Hooks.event
 	rep := &Report{Scenario: sc.Name, Title: sc.Title, File: sc.File, Seed: seed, Start: start, sc: sc}
-	ctx, cancel := context.WithTimeout(ctx, sc.Timeout)
+	cancel := func() {}
+	if opts.Hooks == nil || opts.Hooks.Gate == nil {
+		ctx, cancel = context.WithTimeout(ctx, sc.Timeout)
+	}
 	defer cancel()
 	rn.loopCtx, rn.loopCancel = context.WithCancel(context.Background())
 	defer rn.loopCancel()
@@ -137,6 +143,7 @@ func (rn *runner) result(r Result) {
 	rn.mu.Lock()
 	rn.results = append(rn.results, r)
 	rn.mu.Unlock()
+	rn.opts.Hooks.result(r)
 }
 
 func derivedSeed(seed uint64, i int) uint64 {
@@ -249,6 +256,9 @@ func (rn *runner) connect(ctx context.Context, ts *termState) error {
 func (rn *runner) play(ctx context.Context) {
 	for i := range rn.sc.Steps {
 		st := &rn.sc.Steps[i]
+		if !rn.opts.Hooks.gate(ctx, st) {
+			break
+		}
 		if st.At > 0 {
 			if !sleepCtx(ctx, time.Until(rn.rec.start.Add(st.At))) {
 				break
@@ -434,11 +444,14 @@ func (rn *runner) begin(st *Step, ts *termState) *pendingOutcome {
 			Detail: outcomeText(&rec)})
 		p.rec = rec
 		rn.outcomes = append(rn.outcomes, rec)
+		rn.opts.Hooks.outcome(rec)
 		if st.ID != "" && o.STAN != "" {
 			rn.stans[st.ID] = o.STAN
 		}
 		if st.Expect != nil {
-			rn.results = append(rn.results, checkOutcome(st, st.Expect, &rec))
+			r := checkOutcome(st, st.Expect, &rec)
+			rn.results = append(rn.results, r)
+			rn.opts.Hooks.result(r)
 		}
 		close(p.done)
 		rn.mu.Unlock()

@@ -131,6 +131,7 @@ func TestControlAPIOnRunningHost(t *testing.T) {
 		t.Fatalf("with fault: %s", o)
 	}
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr.String()+"/faults/reset", nil)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode/100 != 2 {
 		t.Fatalf("reset: %v %v", err, resp)

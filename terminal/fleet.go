@@ -98,6 +98,7 @@ type Fleet struct {
 	reconnects int64
 
 	noLink, nonFinancialTimeouts atomic.Int64
+	storedReversals              atomic.Int64 // reversals put in store-and-forward
 }
 
 // FleetConfig configures a Fleet. Zero values get defaults.
@@ -108,6 +109,11 @@ type FleetConfig struct {
 	Terminals int    // K, default 1
 	Links     int    // L, default DefaultLinks(K)
 	TIDPrefix string // TIDs are the prefix and a zero-padded number to 8 characters: SIM00001; default "SIM"
+	// TIDOffset shifts the TID numbers: terminal j gets number
+	// TIDOffset+j+1, so segments of one run on several machines use
+	// disjoint TIDs. STANStart is every terminal's first STAN (default 1).
+	TIDOffset int
+	STANStart uint32
 	MID       string // default POSSIM-MERCHANT
 	Currency  string // default 978
 
@@ -250,8 +256,8 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	if digits < 1 {
 		return nil, fmt.Errorf("TID prefix %q leaves no room for a number in 8 characters", cfg.TIDPrefix)
 	}
-	if limit := pow10(digits) - 1; cfg.Terminals > limit {
-		return nil, fmt.Errorf("%d terminals do not fit TIDs %s + %d digits (at most %d)", cfg.Terminals, cfg.TIDPrefix, digits, limit)
+	if limit := pow10(digits) - 1; cfg.TIDOffset < 0 || cfg.TIDOffset+cfg.Terminals > limit {
+		return nil, fmt.Errorf("%d terminals from number %d do not fit TIDs %s + %d digits (at most %d)", cfg.Terminals, cfg.TIDOffset+1, cfg.TIDPrefix, digits, limit)
 	}
 	if len(cfg.Mix) == 0 {
 		cfg.Mix = Mix{{Purchase, 100}}
@@ -307,9 +313,9 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 		f.links = append(f.links, &fleetLink{idx: i})
 	}
 	for i := range cfg.Terminals {
-		tid := fmt.Sprintf("%s%0*d", cfg.TIDPrefix, digits, i+1)
+		tid := fmt.Sprintf("%s%0*d", cfg.TIDPrefix, digits, cfg.TIDOffset+i+1)
 		t, err := New(Config{
-			Target: cfg.Target, Dialect: cfg.Dialect, TID: tid, MID: cfg.MID, Currency: cfg.Currency,
+			Target: cfg.Target, Dialect: cfg.Dialect, TID: tid, MID: cfg.MID, Currency: cfg.Currency, STANStart: cfg.STANStart,
 			Timeout: cfg.Timeout, ConnectTimeout: cfg.ConnectTimeout, ReconnectBackoff: cfg.ReconnectBackoff,
 			ReversalAttempts: cfg.ReversalAttempts, ReversalBackoff: cfg.ReversalBackoff,
 			Match: cfg.Match, Logger: cfg.Logger, Security: cfg.Security,
@@ -619,8 +625,11 @@ type FleetStats struct {
 	Links, LinksUp int
 	Reconnects     int64
 	link.Stats
-	// PendingReversals are stored for store-and-forward now.
+	// PendingReversals are stored for store-and-forward now;
+	// StoredReversals were put there during the run (those no longer
+	// pending were delivered from the store after a reconnect).
 	PendingReversals int
+	StoredReversals  int64
 	// Faults counts, per fault name, the messages a fault fired on.
 	Faults map[string]int64
 	// NotSentNoLink counts transactions not sent because their terminal's
@@ -656,6 +665,7 @@ func (f *Fleet) Stats() FleetStats {
 		s.PendingReversals += t.PendingReversals()
 	}
 	s.NotSentNoLink = f.noLink.Load()
+	s.StoredReversals = f.storedReversals.Load()
 	s.NonFinancialTimeouts = f.nonFinancialTimeouts.Load()
 	return s
 }
@@ -953,6 +963,7 @@ func (x *fleetTx) onResult(r link.Result) {
 	case linkFailed:
 		// The host may or may not have it: reverse it after a reconnect.
 		x.term.store(x.msg, "link failed before the answer; reversal stored for the next connection")
+		f.storedReversals.Add(1)
 		x.dropMsg() // kept by the store
 		x.finish(load.Completion{Outcome: load.LinkFailed})
 	default:
@@ -1005,6 +1016,7 @@ func (x *fleetTx) onReversal(r link.Result) {
 
 func (x *fleetTx) storeReversal(why string) {
 	x.term.storeResult(x.msg, x.rr, why)
+	x.f.storedReversals.Add(1)
 	x.dropMsg() // kept by the store
 	x.finishReversal()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/link"
+	"github.com/spf13/pflag"
 )
 
 func init() {
@@ -25,8 +26,11 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	configFile := fs.String("config", "", "host config (YAML): listen, dialect, rules, faults, tmk... — flags given on the command line win")
 	rulesFile := fs.String("rules", "", "authorization rules (YAML); default: the built-in test-card rules")
 	showRules := fs.Bool("show-rules", false, "print the rules in force and exit")
-	maxConns := fs.Int("max-conns", 1000, "most links at once; more are refused")
-	idle := fs.Duration("idle-timeout", 10*time.Minute, "close a link idle for this long")
+	maxConns := fs.Int("max-conns", host.DefaultMaxConns, "most links at once; at the limit the link idle longest with nothing in flight is closed for a new one, and only if all are busy is the new one refused")
+	idle := fs.Duration("idle-timeout", 10*time.Minute, "close a link with no complete frame for this long")
+	firstFrame := fs.Duration("first-frame-timeout", 10*time.Second, "close a connection whose first frame is not complete this long after it was accepted")
+	frameTimeout := fs.Duration("frame-timeout", 5*time.Second, "close a link whose frame is not complete this long after its first byte, however slowly bytes trickle in")
+	linkQueue := fs.Int("link-queue", host.DefaultLinkQueue, "answers that may wait for a link's writer (per link; each slot is allocated up front)")
 	var ff faultFlags
 	ff.add(fs, true)
 	var sf securityFlags
@@ -34,6 +38,9 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	var tf tlsFlags
 	tf.add(fs, true)
 	verbose := fs.CountP("verbose", "v", "print every message (-v) and masked dumps (-vv)")
+	fs.Usage = func() { hostUsage(stdout, fs) }
+	var cf captureFlags
+	cf.add(fs)
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -65,8 +72,17 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, rules.Describe())
 		return 0
 	}
-	if *maxConns < 1 || *idle <= 0 {
-		return usageErr(stderr, "host", "--max-conns must be at least 1 and --idle-timeout positive")
+	switch {
+	case *maxConns < 1:
+		return usageErr(stderr, "host", "--max-conns must be at least 1")
+	case *idle <= 0:
+		return usageErr(stderr, "host", "--idle-timeout must be positive")
+	case *firstFrame <= 0:
+		return usageErr(stderr, "host", "--first-frame-timeout must be positive")
+	case *frameTimeout <= 0:
+		return usageErr(stderr, "host", "--frame-timeout must be positive")
+	case *linkQueue < 1:
+		return usageErr(stderr, "host", "--link-queue must be at least 1")
 	}
 	faults, err := ff.build(dl)
 	if err != nil {
@@ -85,12 +101,19 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	cfg := host.Config{
 		TLS:    tlsCfg,
 		Listen: *listen, Dialect: dl, Match: match, Rules: rules, MaxConns: *maxConns, IdleTimeout: *idle,
+		FirstFrameTimeout: *firstFrame, FrameTimeout: *frameTimeout, LinkQueue: *linkQueue,
 		Faults: faults, Security: sec, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	}
 	if *verbose > 0 {
 		tr := newTranscript(stdout, "host", "terminal", *verbose > 1)
 		cfg.Observer = func(_ *link.Link, e link.Event) { tr.event(e) }
 	}
+	if err := cf.open(); err != nil {
+		return usageErr(stderr, "host", "%v", err)
+	}
+	defer cf.close(stderr)
+	cfg.Observer = cf.observeHost(cfg.Observer)
+	cfg.WrapConn = cf.hostWrap(faults)
 	h, err := host.New(cfg)
 	if err != nil {
 		return usageErr(stderr, "host", "%v", err)
@@ -124,4 +147,44 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "faults fired: %d (seed %d)\n", faults.TotalFired(), faults.Seed())
 	}
 	return 0
+}
+
+// hostUsage is possim host --help: flags, the limits that protect the host
+// and its control API, and examples.
+func hostUsage(w io.Writer, fs *pflag.FlagSet) {
+	fmt.Fprintf(w, `Usage: possim host [flags]
+
+Runs a fake acquirer host: it answers authorizations, purchases, reversals
+and network management from terminals over TCP, decided by rules.
+
+Flags:
+%s
+Limits (what keeps the host up against hostile or broken peers):
+  links          --max-conns (default %d). At the limit, the link idle longest
+                 with nothing in flight is closed for the new connection (logged
+                 "link evicted"); only when every link is busy is the new one
+                 refused (logged "connection refused", counted).
+  timeouts       --first-frame-timeout: a connection must complete its first
+                 frame in time; --frame-timeout: a frame must be complete this
+                 long after its first byte (a peer dripping bytes is closed);
+                 --idle-timeout counts from the last complete frame.
+  requests       every field is checked against the dialect: numeric fields
+                 digits only (fixed ones at their length), amounts not negative,
+                 PAN 12-19 digits, nothing after the last field. A request that
+                 fails gets RC 30 and the log names the field and the rule; an
+                 MTI class the host does not serve gets RC 12.
+  control API    (--control ADDR) JSON only: Content-Type application/json
+                 (else 415); a browser's cross-site request (foreign Origin) is
+                 refused (403); the Host header must be the listen address or
+                 localhost (else 421, against DNS rebinding); bodies at most
+                 64 KiB (413); at most 1000 rules (409). Off loopback it needs
+                 --control-token or --control-token-file.
+  secrets        --tmk-file and --control-token-file read the value from a file,
+                 so it does not show in the process list.
+
+Examples:
+  possim host                                   # 127.0.0.1:8583, built-in test cards
+  possim host --max-conns 2000 --frame-timeout 2s --idle-timeout 5m
+  possim host --tmk-file tmk.hex --control 127.0.0.1:8474 --control-token-file token
+`, fs.FlagUsages(), host.DefaultMaxConns)
 }

@@ -23,6 +23,8 @@ import (
 var hostConfigKeys = map[string]string{
 	"listen": "listen", "dialect": "dialect", "length_header": "length-header", "tpdu": "tpdu",
 	"header": "header", "match": "match", "max_conns": "max-conns", "idle_timeout": "idle-timeout",
+	"first_frame_timeout": "first-frame-timeout", "frame_timeout": "frame-timeout", "link_queue": "link-queue",
+	"tmk_file": "tmk-file", "control_token_file": "control-token-file",
 	"seed": "seed", "control": "control", "control_token": "control-token",
 	"tmk": "tmk", "mac_alg": "mac-alg", "mac_padding": "mac-padding", "mac_rc": "mac-rc", "mac_network": "mac-network",
 	"spec": "spec", "dialect_file": "dialect-file",

@@ -475,12 +475,14 @@ func runKey(args []string, stdout, stderr io.Writer) int {
 type securityFlags struct {
 	fs                *pflag.FlagSet
 	tmk, alg, pad, rc string
+	tmkFile           string
 	network           bool
 }
 
 func (s *securityFlags) add(fs *pflag.FlagSet, forHost bool) {
 	s.fs = fs
 	fs.StringVar(&s.tmk, "tmk", "", "terminal master key in hex (32 or 48 digits; default $POSSIM_TMK): turns on MACs and working-key exchange at sign-on (only its KCV is ever printed)")
+	fs.StringVar(&s.tmkFile, "tmk-file", "", "read the terminal master key (hex) from this file, so it does not show in the process list (/proc/PID/cmdline)")
 	fs.StringVar(&s.alg, "mac-alg", "x9.19", "MAC algorithm: x9.19 (retail MAC, ISO 9797-1 alg 3), x9.9 (alg 1), cmac (AES)")
 	fs.StringVar(&s.pad, "mac-padding", "1", "MAC padding for the DES algorithms: 1 (zeros) or 2 (0x80)")
 	if forHost {
@@ -492,6 +494,14 @@ func (s *securityFlags) add(fs *pflag.FlagSet, forHost bool) {
 // parse returns the TMK and MAC settings; a nil TMK means MACs are off.
 func (s *securityFlags) parse() (tmk []byte, alg mac.Algorithm, pad mac.Padding, err error) {
 	hexKey := s.tmk
+	if s.tmkFile != "" {
+		if hexKey != "" {
+			return nil, "", 0, errors.New("--tmk and --tmk-file: give one of them")
+		}
+		if hexKey, err = readSecretFile("--tmk-file", s.tmkFile); err != nil {
+			return nil, "", 0, err
+		}
+	}
 	if hexKey == "" {
 		hexKey = os.Getenv("POSSIM_TMK")
 	}

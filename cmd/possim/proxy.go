@@ -25,6 +25,8 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	var ff faultFlags
 	ff.add(fs, true)
 	quiet := fs.BoolP("quiet", "q", false, "no transcript line per message")
+	var cf captureFlags
+	cf.add(fs) // both legs: terminals ⇄ proxy and proxy ⇄ host
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -55,7 +57,14 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%s  #%d %s  %s%s\n", l.Time.Format("15:04:05.000"), l.Conn, l.Dir, l.Summary, fault)
 	}
-	p, err := proxy.Start(proxy.Config{Listen: *listen, Upstream: *upstream, Dialect: dl, Faults: faults, OnLine: onLine,
+	if cf.tracePath != "" {
+		return usageErr(stderr, "proxy", "--trace is not supported by the proxy yet (it has no link events); use --pcap")
+	}
+	if err := cf.open(); err != nil {
+		return usageErr(stderr, "proxy", "%v", err)
+	}
+	defer cf.close(stderr)
+	p, err := proxy.Start(proxy.Config{Listen: *listen, Upstream: *upstream, Dialect: dl, Faults: faults, OnLine: onLine, WrapConn: cf.proxyWrap(),
 		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {
 		fmt.Fprintf(stderr, "possim proxy: %v\n", err)

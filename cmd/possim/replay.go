@@ -34,6 +34,8 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 0, "replace each scenario's seed (the same seed gives the same fault decisions)")
 	output := fs.StringP("output", "o", "text", "report format: text (a ladder diagram), json, junit")
 	dry := fs.Bool("dry-run", false, "only check that the scenarios are valid")
+	var cf captureFlags
+	cf.add(fs) // the terminals' side of the links
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -45,14 +47,23 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() == 0 {
 		return usageErr(stderr, "replay", "give a scenario file or a library name")
 	}
+	// Every scenario is loaded before any runs, so that all invalid ones are
+	// named at once; the valid ones still run and the machine-readable
+	// reports list the invalid ones as errors (CI sees every scenario it
+	// asked for), and the exit code is 2.
 	var list []*scenarios.Scenario
+	var invalid []scenarios.Invalid
 	for _, arg := range fs.Args() {
 		sc, err := loadScenario(arg)
 		if err != nil {
 			fmt.Fprintf(stderr, "possim replay: invalid scenario: %v\n", err)
-			return 2
+			invalid = append(invalid, scenarios.NewInvalid(arg, err))
+			continue
 		}
 		list = append(list, sc)
+	}
+	if len(invalid) > 0 && (*dry || *output == "text") {
+		return 2
 	}
 	if *dry {
 		for _, sc := range list {
@@ -63,16 +74,20 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if err := cf.open(); err != nil {
+		return usageErr(stderr, "replay", "%v", err)
+	}
+	defer cf.close(stderr)
 	var reports []*scenarios.Report
 	for _, sc := range list {
-		reports = append(reports, scenarios.Run(ctx, sc, scenarios.Options{Seed: *seed}))
+		reports = append(reports, scenarios.Run(ctx, sc, scenarios.Options{Seed: *seed, ModifyTerminal: cf.modifyTerminal}))
 	}
 	var err error
 	switch *output {
 	case "json":
-		err = scenarios.WriteJSON(stdout, reports)
+		err = scenarios.WriteJSON(stdout, reports, invalid...)
 	case "junit":
-		err = scenarios.WriteJUnit(stdout, reports)
+		err = scenarios.WriteJUnit(stdout, reports, invalid...)
 	default:
 		for i, r := range reports {
 			if i > 0 {
@@ -86,6 +101,9 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "possim replay: %v\n", err)
 		return 1
+	}
+	if len(invalid) > 0 {
+		return 2
 	}
 	for _, r := range reports {
 		if !r.OK() {

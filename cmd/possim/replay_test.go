@@ -154,3 +154,51 @@ func TestScenariosCommand(t *testing.T) {
 		}
 	}
 }
+
+// One invalid scenario among valid ones: JUnit and JSON still carry every
+// scenario, the invalid one as an error at its file:line, and the exit is 2.
+func TestReplayReportsInvalidAmongValid(t *testing.T) {
+	good, inv := writeScenario(t, "quick.yaml", passing), writeScenario(t, "broken.yaml", invalid)
+	code, out, errOut := runCmd("replay", "--output", "junit", good, inv)
+	if code != 2 {
+		t.Fatalf("junit: exit %d, want 2\n%s", code, errOut)
+	}
+	var suites struct {
+		Errors int `xml:"errors,attr"`
+		Suites []struct {
+			Name   string `xml:"name,attr"`
+			Errors int    `xml:"errors,attr"`
+			Cases  []struct {
+				File  string `xml:"file,attr"`
+				Error *struct {
+					Message string `xml:"message,attr"`
+					Text    string `xml:",chardata"`
+				} `xml:"error"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal([]byte(out), &suites); err != nil || len(suites.Suites) != 2 || suites.Errors != 1 {
+		t.Fatalf("junit: %v %+v\n%s", err, suites, out)
+	}
+	bad := suites.Suites[1]
+	if bad.Name != "broken" || bad.Errors != 1 || len(bad.Cases) != 1 || bad.Cases[0].Error == nil ||
+		!strings.HasSuffix(bad.Cases[0].File, "broken.yaml:6") || !strings.Contains(bad.Cases[0].Error.Text, `unknown key "amout"`) {
+		t.Fatalf("invalid suite: %+v\n%s", bad, out)
+	}
+	if suites.Suites[0].Name != "quick" || suites.Suites[0].Errors != 0 {
+		t.Fatalf("valid suite: %+v", suites.Suites[0])
+	}
+	code, out, _ = runCmd("replay", "--output", "json", good, inv)
+	var doc struct {
+		Passed    bool              `json:"passed"`
+		Scenarios []json.RawMessage `json:"scenarios"`
+		Invalid   []struct {
+			Pos   string `json:"pos"`
+			Error string `json:"error"`
+		} `json:"invalid"`
+	}
+	if code != 2 || json.Unmarshal([]byte(out), &doc) != nil || doc.Passed || len(doc.Scenarios) != 1 ||
+		len(doc.Invalid) != 1 || !strings.HasSuffix(doc.Invalid[0].Pos, "broken.yaml:6") {
+		t.Fatalf("json: %d %+v\n%s", code, doc, out)
+	}
+}

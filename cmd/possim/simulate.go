@@ -12,12 +12,15 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/load"
+	"github.com/possim/possim/internal/metrics"
 	"github.com/possim/possim/terminal"
 )
 
@@ -47,7 +50,10 @@ Examples:
   possim simulate --tps 1000 --duration 30s --terminals 100
   possim simulate --stages 0s:100,30s:1000,2m:1000 --mix purchase=80,balance=10,refund=10
   possim simulate --tps 1000 --duration 30s --tmk 0123456789ABCDEFFEDCBA9876543210 --mac-alg x9.19
-  possim simulate --tps 500 --duration 1m --fault 'delay:mti=0210,p=0.01,delay=15s' --threshold 'timeout_rate<0.02'`
+  possim simulate --tps 500 --duration 1m --fault 'delay:mti=0210,p=0.01,delay=15s' --threshold 'timeout_rate<0.02'
+  possim simulate --tps 500 --duration 1m --results run.json && possim report --output html --out run.html run.json
+  possim simulate --target switch:5000 --tps 40000 --duration 5m --terminals 4000 \
+      --segment 2/8 --start-at 2026-12-02T07:00:00Z --results /results/segment-2.json`
 
 // simOptions are the parsed, checked flags of simulate.
 type simOptions struct {
@@ -61,8 +67,12 @@ type simOptions struct {
 	hostSec    *host.Security // embedded host's MAC settings; nil: MACs off
 	output     string
 	hdrLog     string
+	results    string
+	segment    segment
+	metrics    string
 	seed       int64
 	quiet      bool
+	capture    captureFlags
 }
 
 func runSimulate(args []string, stdout, stderr io.Writer) int {
@@ -116,8 +126,15 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	workers := fs.Int("workers", 0, "goroutines starting transactions and recording outcomes; default GOMAXPROCS")
 	hostRules := fs.String("host-rules", "", "authorization rules (YAML) of the embedded host; default the built-in rules")
 	quiet := fs.BoolP("quiet", "q", false, "no status line on stderr")
+	results := fs.String("results", "", "write the run to FILE (report, per-second series, HDR histograms) for possim report")
+	segFlag := fs.String("segment", "", "run the I-th of N equal shares of the run (1-based I/N): 1/N of the rate and of --terminals, a disjoint slice of TIDs and of the STAN space")
+	pacerKind := fs.String("pacer", "precise", "how the pacer waits: precise (clock_nanosleep with 1 ns timer slack, ~50 µs send lag) or go (Go timers: ~0.5 ms send lag; sends bunch up, which costs less CPU per transaction)")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR (HOST:PORT; an empty host is 127.0.0.1) at /metrics while the run lasts")
+	startAt := fs.String("start-at", "", "start the schedule at this time (RFC 3339, e.g. 2026-12-02T07:00:00Z), so that all segments start together")
 	var sf securityFlags
 	sf.add(fs, true) // --mac-rc is the embedded host's
+	var cf captureFlags
+	cf.add(fs) // the fleet's side of the links
 	if code, done := parse(fs, args, stderr); done {
 		return nil, code, true
 	}
@@ -127,7 +144,25 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	if fs.NArg() != 0 {
 		return bad("unexpected argument %q", fs.Arg(0))
 	}
-	o := &simOptions{output: *output, hdrLog: *hdrLog, quiet: *quiet, target: *target}
+	o := &simOptions{output: *output, hdrLog: *hdrLog, quiet: *quiet, target: *target, results: *results, metrics: *metricsAddr, capture: cf}
+	if *segFlag != "" {
+		sg, err := parseSegment(*segFlag)
+		if err != nil {
+			return bad("--segment %v", err)
+		}
+		o.segment = sg
+	}
+	var start time.Time
+	if *startAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, *startAt)
+		if err != nil {
+			return bad("--start-at %q: want an RFC 3339 time such as 2026-12-02T07:00:00Z", *startAt)
+		}
+		if time.Until(t) > 24*time.Hour {
+			return bad("--start-at %s is more than a day away", *startAt)
+		}
+		start = t
+	}
 
 	// Schedule.
 	switch {
@@ -148,10 +183,28 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	default:
 		o.pacer = load.ConstantPacer{Rate: *tps, Duration: *duration}
 	}
+	if o.segment.n > 1 {
+		o.pacer = o.segment.pacer(o.pacer)
+	}
 
 	// Fleet.
 	if *terminals < 1 {
 		return bad("--terminals %d: want at least 1", *terminals)
+	}
+	tidOffset, stanStart := 0, uint32(0)
+	if n := o.segment.n; n > 1 {
+		if *terminals < n {
+			return bad("--terminals %d with --segment %s: want at least one terminal per segment", *terminals, *segFlag)
+		}
+		// Terminals are split as evenly as the count allows; segment I
+		// gets the I-th run of TID numbers and the I-th slice of STANs.
+		i := o.segment.i - 1
+		from, to := i**terminals/n, (i+1)**terminals/n
+		tidOffset, *terminals = from, to-from
+		stanStart = uint32(i*(999999/n) + 1)
+		if *links > *terminals {
+			*links = *terminals
+		}
 	}
 	if *links < 0 || *links > *terminals {
 		return bad("--links %d: want 1..%d (at most one link per terminal)", *links, *terminals)
@@ -230,11 +283,15 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 		Target: o.target, Dialect: dl, Match: match, Terminals: *terminals, Links: *links,
 		Mix: mix, Amount: amt, Seed: o.seed, Timeout: *timeout, SignOn: !*noSignOn,
 		ReversalAttempts: *revAttempts, ReversalBackoff: *revBackoff, Security: termSec,
+		TIDOffset: tidOffset, STANStart: stanStart,
 	}
 	if *drain == 0 {
 		*drain = *timeout
 	}
-	o.run = load.RunConfig{Pacer: o.pacer, Workers: *workers, MaxInFlight: *maxInflight, Drain: *drain}
+	if *pacerKind != "precise" && *pacerKind != "go" {
+		return bad("--pacer %q: want precise or go", *pacerKind)
+	}
+	o.run = load.RunConfig{Pacer: o.pacer, Workers: *workers, MaxInFlight: *maxInflight, Drain: *drain, Start: start, GoTimers: *pacerKind == "go"}
 	return o, 0, false
 }
 
@@ -272,6 +329,14 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 		fc.Interceptor = rs.Interceptor(fault.Terminal)
 		fc.WrapConn = func(c net.Conn) net.Conn { return rs.WrapConn(c, fault.Terminal) }
 	}
+	if err := o.capture.open(); err != nil {
+		return usageErr(stderr, "simulate", "%v", err)
+	}
+	defer o.capture.close(stderr)
+	if o.capture.pcap != nil {
+		fc.WrapConn = o.capture.wrap(true, fc.WrapConn) // under the terminals' faults, if any
+	}
+	fc.Observer = o.capture.observe("terminal", fc.Target, fc.Observer)
 	fleet, err := terminal.NewFleet(fc)
 	if err != nil {
 		return usageErr(stderr, "simulate", "%v", err)
@@ -306,19 +371,56 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 	if !o.quiet {
 		rc.Status = stderr
 	}
+	lateStart := time.Duration(0)
+	if !rc.Start.IsZero() {
+		if d := time.Until(rc.Start); d < 0 {
+			lateStart = -d
+			rc.Start = time.Time{}
+		} else if !o.quiet {
+			fmt.Fprintf(stderr, "possim simulate: connected; waiting %s for --start-at %s\n", d.Round(time.Millisecond), rc.Start.UTC().Format(time.RFC3339Nano))
+		}
+	}
 	if o.hdrLog != "" {
 		f, err := os.Create(o.hdrLog)
 		if err != nil {
 			return usageErr(stderr, "simulate", "--hdr-log: %v", err)
 		}
 		defer f.Close()
-		rc.Start = time.Now()
+		if rc.Start.IsZero() {
+			rc.Start = time.Now()
+		}
 		if rc.HDRLog, err = load.NewHDRLog(f, rc.Start); err != nil {
 			fmt.Fprintf(stderr, "possim simulate: --hdr-log: %v\n", err)
 			return 1
 		}
 	}
-	runner, err := load.NewRunner(rc)
+	var runner *load.Runner
+	if o.metrics != "" {
+		m := metrics.NewLoad()
+		srv, err := metrics.Serve(o.metrics, m.Registry)
+		if err != nil {
+			return usageErr(stderr, "simulate", "--metrics: %v", err)
+		}
+		defer srv.Close()
+		if !o.quiet {
+			fmt.Fprintf(stderr, "possim simulate: metrics on http://%s/metrics\n", srv.Addr())
+		}
+		m.SetLinks(fc.Links, fleet.Stats().LinksUp)
+		rc.OnWindow = func(w *load.Window) {
+			m.Window(w)
+			m.SetInFlight(runner.InFlight())
+			st := fleet.Stats()
+			m.SetLinks(st.Links, st.LinksUp)
+			if rs != nil {
+				f := map[string]int64{}
+				for _, s := range rs.Stats() {
+					f[s.Label] += int64(s.Fired)
+				}
+				m.SetFaults(f)
+			}
+		}
+	}
+	runner, err = load.NewRunner(rc)
 	if err != nil {
 		return usageErr(stderr, "simulate", "%v", err)
 	}
@@ -326,7 +428,19 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 	fleet.CancelPending()
 
 	rep.Seed = o.seed
+	if lateStart > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("--start-at was %s in the past when the fleet was connected: started at once", lateStart.Round(time.Millisecond)))
+	}
 	st := fleet.Stats()
+	rep.Reversals.Stored = st.StoredReversals
+	rep.Reversals.Pending = int64(st.PendingReversals)
+	if d := st.StoredReversals - int64(st.PendingReversals); d > 0 {
+		// Delivered from the store after a reconnect: each was sent (at
+		// least once) and acknowledged.
+		rep.Reversals.FromStore = d
+		rep.Reversals.Sent += d
+		rep.Reversals.Acked += d
+	}
 	rep.LateResponses = int64(st.Late)
 	rep.UnmatchedResponses = int64(st.Unmatched)
 	if rs != nil {
@@ -336,6 +450,7 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 		}
 	}
 	extra := simExtra{
+		Segment: o.segment.String(), TIDFirst: fc.TIDOffset + 1,
 		Target: where, Terminals: fc.Terminals, Links: fc.Links, Mix: fc.Mix.String(), Dialect: fc.Dialect.Name,
 		Reconnects: st.Reconnects, FramesOut: st.FramesOut, Writes: st.Writes, PendingReversals: st.PendingReversals,
 		NotSentNoLink: st.NotSentNoLink, NonFinancialTimeouts: st.NonFinancialTimeouts,
@@ -355,6 +470,14 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 	if h != nil {
 		c := h.Ledger().Counts()
 		extra.Host = &c
+		// Answers the host decided that the fleet never read in time or
+		// late: written after the run gave up and closed the links, lost
+		// with a failed link, or dropped by a fault.
+		if n := int64(c.Approved+c.Declined) - rep.Outcomes.Answered() - rep.LateResponses; n >= 0 {
+			rep.LateAfterDrain = n
+		} else {
+			rep.LateAfterDrain = 0
+		}
 		rep.Notes = append(rep.Notes, fmt.Sprintf("host ledger: %d approved, %d declined, %d reversed, %d reversals received", c.Approved, c.Declined, c.Reversed, c.ReversalsReceived))
 		if o.hostSec != nil {
 			n := h.MACFailures()
@@ -373,7 +496,21 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 			failed++
 		}
 	}
-	if err := writeSimReport(stdout, o.output, rep, results, extra); err != nil {
+	if o.results != "" {
+		extra.GOMAXPROCS = runtime.GOMAXPROCS(0)
+		res, err := load.NewResults(rep, o.segment.String(), struct {
+			simExtra
+			Thresholds []thresholdResult `json:"thresholds"`
+		}{extra, results})
+		if err == nil {
+			err = res.WriteFile(o.results)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "possim simulate: --results: %v\n", err)
+			return 1
+		}
+	}
+	if err := writeSimReport(stdout, o.output, rep.WithoutHDR(), results, extra); err != nil {
 		fmt.Fprintf(stderr, "possim simulate: %v\n", err)
 		return 1
 	}
@@ -410,6 +547,8 @@ type thresholdResult struct {
 
 // simExtra is what simulate adds to the load report.
 type simExtra struct {
+	Segment              string       `json:"segment,omitempty"`
+	TIDFirst             int          `json:"tid_first"`
 	Target               string       `json:"target"`
 	Terminals            int          `json:"terminals"`
 	Links                int          `json:"links"`
@@ -464,4 +603,53 @@ func writeSimReport(w io.Writer, format string, rep *load.Report, ths []threshol
 		}
 	}
 	return nil
+}
+
+// segment is the I-th of N shares of a run (--segment I/N); n == 0: the
+// whole run.
+type segment struct{ i, n int }
+
+func parseSegment(s string) (segment, error) {
+	var sg segment
+	a, b, ok := strings.Cut(s, "/")
+	// "K+1/N" is the 0-based index K plus one, as a Kubernetes Indexed
+	// Job writes it without a shell: --segment=$(JOB_COMPLETION_INDEX)+1/N.
+	a, plusOne := strings.CutSuffix(strings.TrimSpace(a), "+1")
+	i, err1 := strconv.Atoi(strings.TrimSpace(a))
+	if plusOne {
+		i++
+	}
+	n, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil {
+		return sg, fmt.Errorf("%q: want I/N, e.g. 2/4 (the second of four segments), or K+1/N with a 0-based K", s)
+	}
+	if n < 1 || n > 10000 || i < 1 || i > n {
+		return sg, fmt.Errorf("%q: want 1 ≤ I ≤ N ≤ 10000", s)
+	}
+	return segment{i, n}, nil
+}
+
+func (s segment) String() string {
+	if s.n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", s.i, s.n)
+}
+
+// pacer is the segment's share of p: the same schedule at 1/N of the rate.
+func (s segment) pacer(p load.Pacer) load.Pacer {
+	switch p := p.(type) {
+	case load.ConstantPacer:
+		p.Rate /= float64(s.n)
+		return p
+	case *load.StagesPacer:
+		st := p.Stages()
+		for i := range st {
+			st[i].Rate /= float64(s.n)
+		}
+		if q, err := load.NewStagesPacer(st); err == nil {
+			return q
+		}
+	}
+	return p
 }

@@ -29,12 +29,14 @@ func TestSimulateJSONReportAndThresholdsMet(t *testing.T) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
 	var rep struct {
-		Seed        int64            `json:"seed"`
-		Requests    int64            `json:"requests"`
-		OfferedRate float64          `json:"offered_rate"`
-		Outcomes    map[string]int64 `json:"outcomes"`
-		Latency     map[string]any   `json:"latency"`
-		Service     map[string]any   `json:"service_time"`
+		Units       map[string]string `json:"units"`
+		Seed        int64             `json:"seed,string"`
+		Series      []map[string]any  `json:"series"`
+		Requests    int64             `json:"requests"`
+		OfferedRate float64           `json:"offered_rate"`
+		Outcomes    map[string]int64  `json:"outcomes"`
+		Latency     map[string]any    `json:"latency"`
+		Service     map[string]any    `json:"service_time"`
 		TxTypes     []struct {
 			Type     string `json:"type"`
 			Requests int64  `json:"requests"`
@@ -48,8 +50,11 @@ func TestSimulateJSONReportAndThresholdsMet(t *testing.T) {
 	if rep.Seed != 42 || rep.Requests != 200 || rep.Outcomes["approved"] != 200 || rep.OfferedRate != 400 {
 		t.Errorf("report %+v", rep)
 	}
-	if rep.Latency["p99_ms"] == nil || rep.Service["p50_ms"] == nil {
-		t.Errorf("latency %v service %v", rep.Latency, rep.Service)
+	if rep.Latency["p99"] == nil || rep.Service["p50"] == nil || rep.Units["durations"] != "ms" {
+		t.Errorf("latency %v service %v units %v", rep.Latency, rep.Service, rep.Units)
+	}
+	if len(rep.Series) == 0 || rep.Series[0]["latency"] == nil || rep.Series[0]["hdr"] != nil {
+		t.Errorf("series %v: want points with latency and no encoded histograms", rep.Series)
 	}
 	if len(rep.TxTypes) != 3 || len(rep.Thresholds) != 2 || !rep.Thresholds[0].OK || !rep.Thresholds[1].OK {
 		t.Errorf("types %+v thresholds %+v", rep.TxTypes, rep.Thresholds)

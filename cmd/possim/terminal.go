@@ -40,6 +40,8 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	var tf tlsFlags
 	tf.add(fs, false)
 	verbose := fs.BoolP("verbose", "v", false, "print masked dumps of every message")
+	var cf captureFlags
+	cf.add(fs)
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -74,11 +76,16 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, "terminal", "%v", err)
 	}
 	tr := newTranscript(stdout, "terminal", "host", *verbose)
+	if err := cf.open(); err != nil {
+		return usageErr(stderr, "terminal", "%v", err)
+	}
+	defer cf.close(stderr)
 	term, err := terminal.New(terminal.Config{
 		Target: *target, Dialect: dl, Match: match, TID: *tid, MID: *mid,
 		Timeout: *timeout, ConnectTimeout: *connectTimeout, ConnectAttempts: *attempts,
 		SignOnAtConnect: !*noSignOn && kind != terminal.SignOn, ReversalAttempts: *revAttempts, ReversalBackoff: *revBackoff,
-		Observer: tr.event, STANStart: *stan, Faults: faults, Security: sec, TLS: tlsCfg,
+		Observer: cf.observe("terminal", *target, tr.event), STANStart: *stan, Faults: faults, Security: sec, TLS: tlsCfg,
+		WrapConn: cf.terminalWrap(faults),
 	})
 	if err != nil {
 		return usageErr(stderr, "terminal", "%v", err)

@@ -245,6 +245,7 @@ type Open struct {
 	Offered, Achieved float64
 	Terminals, Links  int
 	Latency, Service  load.LatencyStats
+	SendLag           load.LatencyStats
 	Late              int64
 	Errors            int64
 	CPUPerTx          time.Duration
@@ -257,13 +258,19 @@ func (o Open) AccuracyPct() float64 { return 100 * (o.Achieved/o.Offered - 1) }
 
 // RunOpen runs rate/s for d against p, open loop.
 func RunOpen(p *Pipeline, rate float64, d time.Duration) Open {
-	r, _ := load.NewRunner(load.RunConfig{Pacer: load.ConstantPacer{Rate: rate, Duration: d}, Target: p.Fleet, MaxInFlight: 100000})
+	return RunOpenWith(p, rate, d, false)
+}
+
+// RunOpenWith is RunOpen with the pacer on Go timers (goTimers) or on
+// its precise sleep (the default).
+func RunOpenWith(p *Pipeline, rate float64, d time.Duration, goTimers bool) Open {
+	r, _ := load.NewRunner(load.RunConfig{Pacer: load.ConstantPacer{Rate: rate, Duration: d}, Target: p.Fleet, MaxInFlight: 100000, GoTimers: goTimers})
 	runtime.GC()
 	m := startMeter()
 	rep := r.Run(context.Background())
 	cpu, others := m.stop()
 	o := Open{Offered: rep.OfferedRate, Achieved: rep.Throughput, Terminals: len(p.Fleet.Terminals()), Links: p.Fleet.Links(),
-		Latency: rep.Latency, Service: rep.ServiceTime, Late: rep.LateSends, Errors: rep.Outcomes.Errors(), Report: rep, Others: others}
+		Latency: rep.Latency, Service: rep.ServiceTime, SendLag: rep.SendLag, Late: rep.LateSends, Errors: rep.Outcomes.Errors(), Report: rep, Others: others}
 	if n := rep.Outcomes.Answered(); n > 0 {
 		o.CPUPerTx = cpu / time.Duration(n)
 	}
@@ -280,6 +287,22 @@ func OpenRun(pc PipelineConfig, rate float64, d time.Duration) (Open, error) {
 	// Warm up (connections, pools, the first GC cycles) before measuring.
 	RunOpen(p, rate, min(d/5, time.Second))
 	return RunOpen(p, rate, d), nil
+}
+
+// PacerRun starts a pipeline and runs rate/s for d with the precise pacer
+// and with Go timers, interleaved on the same pipeline (after a warm-up):
+// the send lag, the gap between the two latency clocks and the CPU per
+// transaction of each.
+func PacerRun(rate float64, d time.Duration) (precise, goTimers Open, err error) {
+	p, err := StartPipeline(PipelineConfig{Terminals: 100})
+	if err != nil {
+		return Open{}, Open{}, err
+	}
+	defer p.Close()
+	RunOpen(p, rate, min(d/5, time.Second))
+	precise = RunOpenWith(p, rate, d, false)
+	goTimers = RunOpenWith(p, rate, d, true)
+	return precise, goTimers, nil
 }
 
 // Messages returns the request the fleet sends (a purchase) and the answer
@@ -429,3 +452,75 @@ func LongRun(pc PipelineConfig, rate float64, d time.Duration, progress func(str
 
 // MiB formats bytes as MiB.
 func MiB(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// Tail is a long open-loop run with what the collector and the memory did.
+type Tail struct {
+	Open           Open
+	WorstSecondP99 time.Duration
+	MaxRSS         int64
+	GCCycles       uint32
+	FaultsPerSec   float64 // minor + major page faults of the process
+	HostStored     int
+}
+
+// pageFaults is the process's minor + major page faults so far (Linux).
+func pageFaults() int64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s) // f[0] is field 3 (state); minflt is field 10, majflt 12
+	if len(f) < 10 {
+		return 0
+	}
+	minf, _ := strconv.ParseInt(f[7], 10, 64)
+	majf, _ := strconv.ParseInt(f[9], 10, 64)
+	return minf + majf
+}
+
+// TailRun starts a pipeline, warms it up and runs rate/s for d, sampling
+// the RSS every second.
+func TailRun(pc PipelineConfig, rate float64, d time.Duration) (Tail, error) {
+	p, err := StartPipeline(pc)
+	if err != nil {
+		return Tail{}, err
+	}
+	defer p.Close()
+	RunOpen(p, rate, time.Second)
+	var t Tail
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tk := time.NewTicker(time.Second)
+		defer tk.Stop()
+		for range tk.C {
+			if stop.Load() {
+				return
+			}
+			t.MaxRSS = max(t.MaxRSS, RSS())
+		}
+	}()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	pf0, t0 := pageFaults(), time.Now()
+	t.Open = RunOpen(p, rate, d)
+	el := time.Since(t0)
+	runtime.ReadMemStats(&ms1)
+	stop.Store(true)
+	wg.Wait()
+	t.GCCycles = ms1.NumGC - ms0.NumGC
+	t.FaultsPerSec = float64(pageFaults()-pf0) / el.Seconds()
+	for _, pt := range t.Open.Report.Series {
+		if pt.Latency.Count > 0 {
+			t.WorstSecondP99 = max(t.WorstSecondP99, pt.Latency.P99)
+		}
+	}
+	t.HostStored = p.Host.Ledger().Counts().Stored
+	return t, nil
+}

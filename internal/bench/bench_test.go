@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"os"
 	"runtime"
 	"strconv"
 	"testing"
@@ -125,5 +126,21 @@ func report(b *testing.B, s Sat, m0 uint64) {
 	if s.Transactions > 0 {
 		b.ReportMetric(float64(mallocs()-m0)/float64(s.Transactions), "allocs/rt")
 		b.ReportMetric(float64(s.CPUPerTx().Nanoseconds())/1e3, "cpu-µs/rt")
+	}
+}
+
+// BenchmarkPacer1000 is an open-loop run at 1 000/s for profiling the
+// pacer (go test -bench Pacer1000 -cpuprofile).
+func BenchmarkPacer1000(b *testing.B) {
+	p, err := StartPipeline(PipelineConfig{Terminals: 100})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	goTimers := os.Getenv("PACER") == "go"
+	for b.Loop() {
+		o := RunOpenWith(p, 1000, 3*time.Second, goTimers)
+		b.ReportMetric(float64(o.CPUPerTx.Microseconds()), "cpu-µs/tx")
+		b.ReportMetric(float64(o.SendLag.P99.Microseconds()), "lag-p99-µs")
 	}
 }

@@ -26,3 +26,40 @@ func init() {
 		ChecklistNote: "checking the network cable or signal helps when the terminal's own network is down; otherwise it is the host side",
 	})
 }
+
+// More "host down" causes a live probe tells apart.
+const (
+	HostNameUnresolved ID = "host.name_unresolved"
+	HostNoRoute        ID = "host.no_route"
+	HostNotAnswering   ID = "host.not_answering"
+)
+
+func init() {
+	Register(Cause{
+		ID: HostNameUnresolved, Family: FamilyHostDown, Title: "host name does not resolve",
+		Merchant:      "The terminal cannot find the payment host's address.",
+		Engineer:      "DNS resolution of the configured host name failed: the name is wrong, or the terminal's DNS is not reachable.",
+		Evidence:      "name lookup error before any connection attempt",
+		Fix:           "check the host name in the terminal's settings, or use the IP address; check the terminal's DNS server",
+		Checklist:     CheckSettings,
+		ChecklistNote: "a typo in the host address is a settings problem",
+	})
+	Register(Cause{
+		ID: HostNoRoute, Family: FamilyHostDown, Title: "no route to host",
+		Merchant:      "The terminal's network has no way to the payment host.",
+		Engineer:      "connect failed with host/network unreachable: no route from this network to the host (ICMP unreachable, no default route, VPN down).",
+		Evidence:      "connect() fails with EHOSTUNREACH or ENETUNREACH",
+		Fix:           "check the terminal's network connection (cable, Wi-Fi, mobile data, VPN) and its gateway",
+		Checklist:     CheckNetwork,
+		ChecklistNote: "",
+	})
+	Register(Cause{
+		ID: HostNotAnswering, Family: FamilyHostDown, Title: "host accepts but never answers",
+		Merchant:      "The payment host takes the connection but does not answer anything.",
+		Engineer:      "TCP connections are accepted, but no framing or dialect gets any answer or even a close: the host process is hung, a load balancer accepts for a dead backend, or the path black-holes the traffic after the handshake.",
+		Evidence:      "every echo test, in every framing, times out with no bytes and no close",
+		Fix:           "check the host process (hung, overloaded) and the load balancer's backend health; capture on the host to see whether the requests arrive",
+		Checklist:     CheckSupport,
+		ChecklistNote: "",
+	})
+}

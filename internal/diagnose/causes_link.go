@@ -56,3 +56,18 @@ func init() {
 		ChecklistNote: "",
 	})
 }
+
+// LinkHalfOpen is a link that a middlebox forgot while it was idle.
+const LinkHalfOpen ID = "link.half_open"
+
+func init() {
+	Register(Cause{
+		ID: LinkHalfOpen, Family: FamilyLink, Title: "idle link silently dropped",
+		Merchant:      "The connection to the payment host was cut while the terminal was idle, without the terminal noticing.",
+		Engineer:      "after an idle period the link still looks open on this side, but nothing comes back: a firewall or NAT dropped the idle session (half-open), so the first payment after a quiet period times out.",
+		Evidence:      "the link answered, stayed idle, then an echo test on it went unanswered while a new connection works",
+		Fix:           "send echo tests (or TCP keepalives) more often than the idle time the link survived, or reconnect after an idle period; raise the firewall/NAT idle timeout",
+		Checklist:     CheckRestart,
+		ChecklistNote: "restarting the terminal opens a new connection, which hides the problem until the next quiet period",
+	})
+}

@@ -84,7 +84,7 @@ func init() {
 		Evidence:      "not sent, writer queue full or duplicate key",
 		Fix:           "lower the load or raise the link's queue; check that STANs do not repeat while in flight",
 		Checklist:     CheckNone,
-		ChecklistNote: "",
+		ChecklistNote: "no merchant checklist item covers it: it happens under load (many transactions on one link), not in a shop",
 	})
 	Register(Cause{
 		ID: TerminalDied, Family: FamilyMessage, Title: "terminal died mid-transaction",

@@ -7,28 +7,51 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // RuleView is a rule as the control API shows it.
 type RuleView struct {
-	ID    int    `json:"id"`
-	Label string `json:"label"`
-	Type  string `json:"type"`
-	Level Level  `json:"level"`
-	Spec  string `json:"spec"` // the rule in the flag grammar
-	Seen  uint64 `json:"seen"`
-	Fired uint64 `json:"fired"`
+	ID      int    `json:"id"`
+	Label   string `json:"label"`
+	Type    string `json:"type"`
+	Level   Level  `json:"level"`
+	Spec    string `json:"spec"` // the rule in the flag grammar
+	Seen    uint64 `json:"seen"`
+	Fired   uint64 `json:"fired"`
+	Enabled bool   `json:"enabled"`
 }
 
 func (rs *RuleSet) view(r *rule) RuleView {
 	return RuleView{ID: r.ID, Label: r.Label(), Type: r.Type, Level: r.t.Level, Spec: r.Rule.String(),
-		Seen: r.seen.Load(), Fired: r.fired.Load()}
+		Seen: r.seen.Load(), Fired: r.fired.Load(), Enabled: rs.Enabled(r.ID)}
+}
+
+// The control API's limits.
+const (
+	// MaxBody is the largest request body: one rule is a few hundred bytes.
+	MaxBody = 64 << 10
+	// MaxRules is the most rules a rule set takes through the API: every
+	// message is checked against every rule, so 20 000 rules made a
+	// purchase 15 times slower.
+	MaxRules = 1000
+)
+
+// ControlOptions configure NewControlWith.
+type ControlOptions struct {
+	// Token, when set, is required as "Authorization: Bearer TOKEN".
+	Token string
+	// Addr is the address the API listens on ("127.0.0.1:8474"); requests
+	// must name it (or localhost, or a loopback address) in their Host
+	// header. Empty: localhost and loopback addresses on any port.
+	Addr string
 }
 
 // NewControl serves a JSON API over rs, safe to use while links run:
@@ -45,6 +68,29 @@ func (rs *RuleSet) view(r *rule) RuleView {
 // With a token, every request needs "Authorization: Bearer TOKEN" (401
 // otherwise).
 func NewControl(rs *RuleSet, token string) http.Handler {
+	return NewControlWith(rs, ControlOptions{Token: token})
+}
+
+// NewControlWith is NewControl with the defences a control API on a
+// developer's machine needs against web pages, which can send requests to
+// loopback addresses:
+//
+//   - a request that changes something must be Content-Type
+//     application/json (415): a page cannot send that cross-site without a
+//     CORS preflight, which this API never grants;
+//   - a request with an Origin header other than the API's own is refused
+//     (403);
+//   - the Host header must name the API's address, localhost or an IP
+//     address (421): a DNS-rebinding page's requests carry its own name;
+//   - bodies are at most MaxBody (413) and the rule set at most MaxRules
+//     rules (409).
+//
+// Rules are named by id, name or label: DELETE /faults/slowlink;
+// PATCH /faults/slowlink {"delay":"5s"} changes attributes, {"enabled":
+// false} switches it off, {"enabled": true} on again.
+func NewControlWith(rs *RuleSet, opts ControlOptions) http.Handler {
+	token := opts.Token
+	var addMu sync.Mutex // the rule-count check and the add are one step
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "seed": rs.Seed(),
@@ -58,9 +104,8 @@ func NewControl(rs *RuleSet, token string) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"seed": rs.Seed(), "faults": views})
 	})
 	mux.HandleFunc("POST /faults", func(w http.ResponseWriter, req *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(req.Body, 64<<10))
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err)
+		body, ok := readBody(w, req)
+		if !ok {
 			return
 		}
 		r, err := ParseJSON(body)
@@ -68,7 +113,21 @@ func NewControl(rs *RuleSet, token string) http.Handler {
 			writeError(w, http.StatusBadRequest, err)
 			return
 		}
+		addMu.Lock()
+		if n := len(rs.list.Load().all); n >= MaxRules {
+			addMu.Unlock()
+			writeError(w, http.StatusConflict, fmt.Errorf("the rule set has %d rules, the most it takes: remove some (DELETE /faults/{id|name}) or POST /faults/reset", n))
+			return
+		}
+		if r.Name != "" {
+			if _, dup := rs.Find(r.Name); dup {
+				addMu.Unlock()
+				writeError(w, http.StatusConflict, fmt.Errorf("a fault named %q exists: change it with PATCH /faults/%s or pick another name", r.Name, r.Name))
+				return
+			}
+		}
 		added, err := rs.Add(r)
+		addMu.Unlock()
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err)
 			return
@@ -79,17 +138,63 @@ func NewControl(rs *RuleSet, token string) http.Handler {
 		}
 		writeJSON(w, http.StatusCreated, RuleView{ID: added.ID, Label: added.Label(), Type: added.Type, Spec: added.String()})
 	})
-	mux.HandleFunc("DELETE /faults/{id}", func(w http.ResponseWriter, req *http.Request) {
-		id, err := strconv.Atoi(req.PathValue("id"))
-		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("fault id %q is not a number", req.PathValue("id")))
+	lookup := func(w http.ResponseWriter, req *http.Request) (*rule, bool) {
+		ref := req.PathValue("ref")
+		r := rs.find(ref)
+		if r == nil {
+			writeError(w, http.StatusNotFound, fmt.Errorf("no fault with id, name or label %q (GET /faults lists them)", ref))
+			return nil, false
+		}
+		return r, true
+	}
+	mux.HandleFunc("GET /faults/{ref}", func(w http.ResponseWriter, req *http.Request) {
+		if r, ok := lookup(w, req); ok {
+			writeJSON(w, http.StatusOK, rs.view(r))
+		}
+	})
+	mux.HandleFunc("DELETE /faults/{ref}", func(w http.ResponseWriter, req *http.Request) {
+		r, ok := lookup(w, req)
+		if !ok {
 			return
 		}
-		if !rs.Remove(id) {
-			writeError(w, http.StatusNotFound, fmt.Errorf("no fault with id %d", id))
+		if !rs.Remove(r.ID) {
+			writeError(w, http.StatusNotFound, fmt.Errorf("no fault with id %d", r.ID))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("PATCH /faults/{ref}", func(w http.ResponseWriter, req *http.Request) {
+		r, ok := lookup(w, req)
+		if !ok {
+			return
+		}
+		body, ok := readBody(w, req)
+		if !ok {
+			return
+		}
+		enabled, patch, err := parsePatch(body)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		if len(patch) > 0 {
+			nr, err := Patched(r.Rule, patch)
+			if err == nil {
+				_, err = rs.Replace(r.ID, nr)
+			}
+			if err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Errorf("PATCH %s: %v", r.Label(), err))
+				return
+			}
+		}
+		if enabled != nil {
+			rs.SetEnabled(r.ID, *enabled)
+		}
+		if cr := rs.rule(r.ID); cr != nil {
+			writeJSON(w, http.StatusOK, rs.view(cr))
+			return
+		}
+		writeError(w, http.StatusNotFound, fmt.Errorf("fault %s was removed meanwhile", r.Label()))
 	})
 	mux.HandleFunc("POST /faults/reset", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]int{"removed": rs.Reset()})
@@ -112,20 +217,133 @@ func NewControl(rs *RuleSet, token string) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"total": rs.TotalFired(), "fired": f, "rules": rs.Stats()})
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s: the API has GET /health, GET|POST /faults, DELETE /faults/{id}, POST /faults/reset, GET /fired", req.Method, req.URL.Path))
+		writeError(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s: the API has GET /health, GET|POST /faults, GET|PATCH|DELETE /faults/{id|name}, POST /faults/reset, GET /fired", req.Method, req.URL.Path))
 	})
-	if token == "" {
-		return mux
-	}
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(req.Header.Get("Authorization")), want) != 1 {
+		if !hostAllowed(req.Host, opts.Addr) {
+			writeError(w, http.StatusMisdirectedRequest, fmt.Errorf("Host %q is not this API's address: use %s or localhost (a foreign Host is how DNS rebinding reaches a local API)", req.Host, orLocalhost(opts.Addr)))
+			return
+		}
+		if o := req.Header.Get("Origin"); o != "" && !strings.EqualFold(o, "http://"+req.Host) {
+			writeError(w, http.StatusForbidden, fmt.Errorf("Origin %q is not this API (http://%s): requests from web pages are refused", o, req.Host))
+			return
+		}
+		if token != "" && subtle.ConstantTimeCompare([]byte(req.Header.Get("Authorization")), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="possim faults"`)
 			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token"))
 			return
 		}
+		if changes(req.Method) {
+			if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, fmt.Errorf("%s needs Content-Type: application/json (got %q)", req.Method, req.Header.Get("Content-Type")))
+				return
+			}
+			if req.ContentLength > MaxBody {
+				writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %d bytes is over the %d KiB limit: send one rule per request", req.ContentLength, MaxBody>>10))
+				return
+			}
+			req.Body = http.MaxBytesReader(w, req.Body, MaxBody)
+		}
 		mux.ServeHTTP(w, req)
 	})
+}
+
+func changes(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+// readBody reads a request body within MaxBody; on failure it has answered.
+func readBody(w http.ResponseWriter, req *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("request body over the %d KiB limit: send one rule per request", MaxBody>>10))
+		} else {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("reading the request body: %v", err))
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+// parsePatch reads a PATCH body: "enabled" and keys of the flag grammar.
+func parsePatch(body []byte) (*bool, map[string]string, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, nil, fmt.Errorf(`PATCH body: want a JSON object such as {"enabled": false} or {"delay": "5s"}: %v`, err)
+	}
+	if len(raw) == 0 {
+		return nil, nil, errors.New(`PATCH body: nothing to change (give "enabled" or attributes)`)
+	}
+	var enabled *bool
+	patch := map[string]string{}
+	for k, v := range raw {
+		if k == "enabled" {
+			var b bool
+			if err := json.Unmarshal(v, &b); err != nil {
+				return nil, nil, errors.New(`PATCH body: "enabled" must be true or false`)
+			}
+			enabled = &b
+			continue
+		}
+		if k == "spec" {
+			return nil, nil, errors.New(`PATCH body: give the keys to change, not "spec"`)
+		}
+		s, err := jsonScalar(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("PATCH body: %s: %v", k, err)
+		}
+		patch[k] = s
+	}
+	return enabled, patch, nil
+}
+
+// hostAllowed says whether a Host header names this API: localhost, an IP
+// address (the listen address, or any when it listens on all), with the
+// listen port when it is known.
+func hostAllowed(hostHeader, addr string) bool {
+	h, port, err := net.SplitHostPort(hostHeader)
+	if err != nil {
+		h, port = hostHeader, ""
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	var lh, lp string
+	if addr != "" {
+		lh, lp, _ = net.SplitHostPort(addr)
+	}
+	if lp != "" && port != "" && port != lp {
+		return false
+	}
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	if ip == nil {
+		return false
+	}
+	lip := net.ParseIP(lh)
+	switch {
+	case addr == "":
+		return ip.IsLoopback()
+	case lh == "" || lip != nil && lip.IsUnspecified():
+		return true // listening on every interface: any address literal
+	case lip == nil:
+		return ip.IsLoopback()
+	}
+	return ip.Equal(lip) || ip.IsLoopback() && lip.IsLoopback()
+}
+
+func orLocalhost(addr string) string {
+	if addr == "" {
+		return "127.0.0.1"
+	}
+	return addr
 }
 
 // ListenControl serves NewControl(rs, token) on addr until the returned
@@ -143,7 +361,7 @@ func ListenControl(addr, token string, rs *RuleSet) (*http.Server, net.Addr, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("control API: %w", err)
 	}
-	srv := &http.Server{Handler: NewControl(rs, token), ReadHeaderTimeout: 5 * time.Second,
+	srv := &http.Server{Handler: NewControlWith(rs, ControlOptions{Token: token, Addr: ln.Addr().String()}), ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, ln.Addr(), nil

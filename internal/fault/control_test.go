@@ -1,17 +1,25 @@
 package fault
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func do(t testing.TB, h http.Handler, method, path, body, token string) (int, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Host = "127.0.0.1:8474"
+	if method != "GET" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -76,10 +84,10 @@ func TestControl(t *testing.T) {
 	if code, _ := do(t, h, "DELETE", "/faults/2", "", ""); code != 204 {
 		t.Fatalf("delete: %d", code)
 	}
-	if code, out := do(t, h, "DELETE", "/faults/2", "", ""); code != 404 || !strings.Contains(out["error"].(string), "no fault with id 2") {
+	if code, out := do(t, h, "DELETE", "/faults/2", "", ""); code != 404 || !strings.Contains(out["error"].(string), `no fault with id, name or label "2"`) {
 		t.Fatalf("delete again: %d %v", code, out)
 	}
-	if code, _ := do(t, h, "DELETE", "/faults/x", "", ""); code != 400 {
+	if code, _ := do(t, h, "DELETE", "/faults/x", "", ""); code != 404 {
 		t.Fatalf("delete x: %d", code)
 	}
 	if code, out := do(t, h, "POST", "/faults/reset", "", ""); code != 200 || out["removed"].(float64) != 2 {
@@ -124,6 +132,7 @@ func TestListenControl(t *testing.T) {
 	cl := &http.Client{Transport: tr}
 	req, _ := http.NewRequest("POST", "http://"+addr.String()+"/faults", strings.NewReader(`{"spec":"blackhole"}`))
 	req.Header.Set("Authorization", "Bearer tok")
+	req.Header.Set("Content-Type", "application/json")
 	res, err := cl.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -143,5 +152,167 @@ func TestListenControl(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 401 {
 		t.Fatalf("no token: %d", res.StatusCode)
+	}
+}
+
+// httpCall makes a real HTTP request to the control API.
+func httpCall(t *testing.T, method, url, ctype, body string, hdr map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for k, v := range hdr {
+		if k == "X-Chunked" {
+			req.ContentLength = -1 // sent chunked: the server learns the size by reading
+			req.Body = io.NopCloser(strings.NewReader(body))
+			continue
+		}
+		if k == "Host" {
+			req.Host = v
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// The defences against web pages and oversized input, over real HTTP.
+func TestControlRefusesWebPagesAndLimits(t *testing.T) {
+	rs := mustNew(t, Options{Seed: 1})
+	srv, addr, err := ListenControl("127.0.0.1:0", "", rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	base := "http://" + addr.String()
+	_, port, _ := strings.Cut(addr.String(), ":")
+	rule := `{"spec":"crash:down=1h"}`
+	for _, tc := range []struct {
+		name, method, path, ctype, body string
+		hdr                             map[string]string
+		code                            int
+		want                            string
+	}{
+		{"cross-site text/plain POST", "POST", "/faults", "text/plain", rule, nil, 415, "needs Content-Type: application/json"},
+		{"form POST", "POST", "/faults", "application/x-www-form-urlencoded", rule, nil, 415, "application/json"},
+		{"no content type", "POST", "/faults/reset", "", "", nil, 415, "application/json"},
+		{"foreign Origin", "POST", "/faults", "application/json", rule, map[string]string{"Origin": "http://evil.example"}, 403, "requests from web pages are refused"},
+		{"null Origin", "GET", "/faults", "", "", map[string]string{"Origin": "null"}, 403, "Origin"},
+		{"DNS rebinding Host", "GET", "/faults", "", "", map[string]string{"Host": "evil.example:" + port}, 421, "DNS rebinding"},
+		{"other port", "GET", "/fired", "", "", map[string]string{"Host": "127.0.0.1:1"}, 421, "not this API's address"},
+	} {
+		code, body := httpCall(t, tc.method, base+tc.path, tc.ctype, tc.body, tc.hdr)
+		if code != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d %s", tc.name, code, body)
+		}
+	}
+	// A 10 MB body: 413 with a clear message, before the body is read.
+	c, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /faults HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"spec\":\"", addr, 10<<20)
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 413 || !strings.Contains(string(b), "over the 64 KiB limit") {
+		t.Fatalf("10 MB body: %d %s", res.StatusCode, b)
+	}
+	// Without a length (chunked), the limit cuts the read.
+	if code, body := httpCall(t, "POST", base+"/faults", "application/json", `{"spec":"`+strings.Repeat("x", 100<<10)+`"}`, map[string]string{"X-Chunked": "1"}); code != 413 || !strings.Contains(body, "64 KiB limit") {
+		t.Fatalf("100 KB body: %d %s", code, body)
+	}
+	if n := len(rs.Rules()); n != 0 {
+		t.Fatalf("a refused request added %d rules", n)
+	}
+	// What is allowed: localhost, the API's own origin.
+	for _, hdr := range []map[string]string{{"Host": "localhost:" + port}, {"Origin": base}} {
+		if code, body := httpCall(t, "POST", base+"/faults", "application/json; charset=utf-8", `{"spec":"drop:mti=0210"}`, hdr); code != 201 {
+			t.Fatalf("%v: %d %s", hdr, code, body)
+		}
+	}
+	// At most MaxRules rules.
+	for i := len(rs.Rules()); i < MaxRules; i++ {
+		if _, err := rs.Add(Rule{Type: "drop"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, body := httpCall(t, "POST", base+"/faults", "application/json", `{"spec":"drop"}`, nil); code != 409 || !strings.Contains(body, "the most it takes") {
+		t.Fatalf("rule %d: %d %s", MaxRules+1, code, body)
+	}
+}
+
+// Rules by name: GET, PATCH (attributes, enabled) and DELETE.
+func TestControlByName(t *testing.T) {
+	rs := mustNew(t, Options{Seed: 1})
+	srv, addr, err := ListenControl("127.0.0.1:0", "", rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	base := "http://" + addr.String()
+	js := "application/json"
+	if code, body := httpCall(t, "POST", base+"/faults", js, `{"type":"delay","name":"slowlink","mti":"0210","delay":"2s"}`, nil); code != 201 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if code, body := httpCall(t, "POST", base+"/faults", js, `{"spec":"drop:name=slowlink"}`, nil); code != 409 || !strings.Contains(body, "exists") {
+		t.Fatalf("same name twice: %d %s", code, body)
+	}
+	ic := rs.Interceptor(Host)
+	if p := ic.Outbound(resp(t, 1)); p.Delay != 2*time.Second {
+		t.Fatalf("delay %v", p.Delay)
+	}
+	code, body := httpCall(t, "PATCH", base+"/faults/slowlink", js, `{"delay":"5s"}`, nil)
+	if code != 200 || !strings.Contains(body, "delay=5s") || !strings.Contains(body, `"enabled": true`) {
+		t.Fatalf("patch delay: %d %s", code, body)
+	}
+	if p := ic.Outbound(resp(t, 2)); p.Delay != 5*time.Second {
+		t.Fatalf("after PATCH: delay %v", p.Delay)
+	}
+	if code, body := httpCall(t, "PATCH", base+"/faults/slowlink", js, `{"enabled":false}`, nil); code != 200 || !strings.Contains(body, `"enabled": false`) {
+		t.Fatalf("disable: %d %s", code, body)
+	}
+	if p := ic.Outbound(resp(t, 3)); len(p.Fired) != 0 {
+		t.Fatalf("a disabled rule fired: %v", p.Fired)
+	}
+	if code, _ := httpCall(t, "PATCH", base+"/faults/slowlink", js, `{"enabled":true}`, nil); code != 200 {
+		t.Fatal(code)
+	}
+	if p := ic.Outbound(resp(t, 4)); p.Delay != 5*time.Second {
+		t.Fatalf("enabled again: delay %v", p.Delay)
+	}
+	for _, bad := range []struct{ body, want string }{
+		{`{"delay":"soon"}`, "delay"},
+		{`{"type":"drop"}`, "cannot change"},
+		{`{}`, "nothing to change"},
+		{`{"enabled":"no"}`, "true or false"},
+	} {
+		if code, body := httpCall(t, "PATCH", base+"/faults/slowlink", js, bad.body, nil); code != 400 || !strings.Contains(body, bad.want) {
+			t.Errorf("PATCH %s: %d %s", bad.body, code, body)
+		}
+	}
+	if code, body := httpCall(t, "GET", base+"/faults/1", "", "", nil); code != 200 || !strings.Contains(body, "slowlink") {
+		t.Fatalf("by label: %d %s", code, body)
+	}
+	if code, _ := httpCall(t, "DELETE", base+"/faults/slowlink", js, "", nil); code != 204 {
+		t.Fatalf("delete by name: %d", code)
+	}
+	if code, body := httpCall(t, "DELETE", base+"/faults/slowlink", js, "", nil); code != 404 || !strings.Contains(body, "no fault") {
+		t.Fatalf("delete again: %d %s", code, body)
 	}
 }

@@ -18,6 +18,7 @@ func resp(t testing.TB, stan int) *iso8583.Message {
 	t.Helper()
 	m := req(t, "T1", stan)
 	m.MTI("0210")
+	_ = iso.Set(m, 38, "A1B2C3")
 	_ = iso.Set(m, 39, "00")
 	return m
 }
@@ -68,8 +69,9 @@ func TestPlans(t *testing.T) {
 	check("tid-mismatch", func(p link.Plan) bool { return strings.TrimSpace(iso.Get(p.Msg, 41)) == "T2" })
 	check("wrong-mti", func(p link.Plan) bool { mti, _ := p.Msg.GetMTI(); return mti == "0110" })
 	check("wrong-mti:value=0410", func(p link.Plan) bool { mti, _ := p.Msg.GetMTI(); return mti == "0410" })
-	check("rc", func(p link.Plan) bool { return iso.Get(p.Msg, 39) == "91" })
-	check("rc:rc=05", func(p link.Plan) bool { return iso.Get(p.Msg, 39) == "05" })
+	check("rc", func(p link.Plan) bool { return iso.Get(p.Msg, 39) == "91" && !iso.Has(p.Msg, 38) })
+	check("rc:rc=00", func(p link.Plan) bool { return iso.Get(p.Msg, 39) == "00" && iso.Get(p.Msg, 38) == "A1B2C3" })
+	check("rc:rc=05", func(p link.Plan) bool { return iso.Get(p.Msg, 39) == "05" && iso.Get(p.Msg, 38) == "" })
 	check("remove-field:field=39", func(p link.Plan) bool { return !iso.Has(p.Msg, 39) && iso.Has(p.Msg, 11) })
 	check("corrupt-field:field=4,value=999", func(p link.Plan) bool { return iso.Get(p.Msg, 4) == "000000000999" })
 	check("corrupt-field:field=4", func(p link.Plan) bool {

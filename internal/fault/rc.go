@@ -46,5 +46,11 @@ func (f rcFault) apply(c *call, _ *rand.Rand) (string, bool) {
 	if old == "" {
 		old = "none"
 	}
+	// A decline carries no approval code: a host that turns an approval into
+	// a decline does not leave the approval's field 38 behind (a terminal
+	// would otherwise print an auth code on a declined slip).
+	if !iso.IsApproval(f.rc) && has(m, 38) {
+		m.UnsetField(38)
+	}
 	return "RC " + old + "→" + f.rc, true
 }

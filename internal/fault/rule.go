@@ -241,6 +241,9 @@ type rule struct {
 	conn  connFault
 	fired atomic.Uint64
 	seen  atomic.Uint64
+	// off: switched off through the control API (PATCH "enabled": false);
+	// kept in the list, out of every list that acts. Changed under rs.mu.
+	off bool
 
 	mu    sync.Mutex // guards rng, nth/every counting, count
 	rng   *rand.Rand

@@ -26,6 +26,10 @@ type Options struct {
 	OnFire func(Firing)
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Side is where the rule set is attached, if known: a rule whose fault
+	// another side carries out (crash on a terminal, die on a host) is then
+	// refused by New and Add (CheckSide). 0: any.
+	Side Side
 }
 
 // RuleSet is a set of fault rules attached to one side of a link (or to a
@@ -37,6 +41,7 @@ type RuleSet struct {
 	now     func() time.Time
 	onFire  func(Firing)
 	start   time.Time
+	side    Side
 
 	mu      sync.Mutex // serialises changes to the rule list
 	nextID  int
@@ -67,6 +72,9 @@ func (l *ruleList) with(r *rule) *ruleList {
 func split(all []*rule) *ruleList {
 	n := &ruleList{all: all}
 	for _, r := range all {
+		if r.off {
+			continue
+		}
 		switch {
 		case r.msg != nil:
 			n.msg = append(n.msg, r)
@@ -89,7 +97,7 @@ func split(all []*rule) *ruleList {
 // starts now.
 func New(rules []Rule, opts Options) (*RuleSet, error) {
 	rs := &RuleSet{seed: opts.Seed, dialect: opts.Dialect, now: opts.Now, onFire: opts.OnFire,
-		conns: map[*faultConn]struct{}{}}
+		side: opts.Side, conns: map[*faultConn]struct{}{}}
 	if rs.now == nil {
 		rs.now = time.Now
 	}
@@ -112,6 +120,9 @@ func New(rules []Rule, opts Options) (*RuleSet, error) {
 	rs.start = rs.now()
 	list := &ruleList{}
 	for _, r := range rules {
+		if err := CheckSide(r, rs.side); err != nil {
+			return nil, err
+		}
 		rs.nextID++
 		r.ID = rs.nextID
 		cr, err := compile(r, rs.seed, rs.start)
@@ -169,6 +180,9 @@ func (rs *RuleSet) Rules() []Rule {
 func (rs *RuleSet) Add(r Rule) (Rule, error) {
 	if rs == nil {
 		return Rule{}, fmt.Errorf("fault: no rule set")
+	}
+	if err := CheckSide(r, rs.side); err != nil {
+		return Rule{}, err
 	}
 	rs.mu.Lock()
 	r.ID = rs.nextID + 1

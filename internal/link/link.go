@@ -6,12 +6,18 @@
 // codec work runs on a shared fixed Pool. Nothing is per message and every
 // queue is bounded. A link that fails answers every request in flight
 // exactly once; nothing waits forever.
+//
+// An idle link holds no big buffer: read and coalescing buffers come from
+// pools while bytes flow and go back when the link is quiet, and the
+// tables that remember timed-out keys grow with use. A host with 10 000
+// idle terminal links costs little more than their goroutines.
 package link
 
 import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,18 +81,31 @@ type Result struct {
 
 // Config of a link. Zero values get safe defaults.
 type Config struct {
-	Dialect      *iso.Dialect
-	Codec        Codec
-	Match        Match
-	Handler      Handler
-	Observer     func(Event)
-	Interceptor  Interceptor // message-level faults; nil for none
-	Pool         *Pool
-	MaxFrame     int           // largest payload accepted; default 16 KiB
-	IdleTimeout  time.Duration // read deadline; 0 = none
+	Dialect     *iso.Dialect
+	Codec       Codec
+	Match       Match
+	Handler     Handler
+	Observer    func(Event)
+	Interceptor Interceptor // message-level faults; nil for none
+	Pool        *Pool
+	MaxFrame    int           // largest payload accepted; default 16 KiB
+	IdleTimeout time.Duration // from the last complete frame until the next one begins; 0 = none
+	// FirstFrameTimeout closes a link whose first frame is not complete
+	// this long after New (a peer that connects and says nothing); 0 = none.
+	FirstFrameTimeout time.Duration
+	// FrameTimeout closes a link whose frame is not complete this long
+	// after its first byte, however the bytes trickle in (slowloris); 0 = none.
+	FrameTimeout time.Duration
 	WriteTimeout time.Duration // per write and per wait for queue space; default 10 s
-	QueueLen     int           // frames waiting for the writer; default 4096
-	LateMemory   int           // timed-out keys remembered to classify late responses; default 4096
+	// QueueLen is how many frames may wait for the writer; default 256,
+	// about one 64 KiB coalesced write of POS messages. The queue's slots
+	// are allocated up front (24 bytes each), so a switch trunk that
+	// needs more says so here rather than every POS link paying for it.
+	QueueLen int
+	// LateMemory is how many timed-out keys are remembered to classify
+	// late responses; default 4096. The memory grows with timeouts and
+	// costs nothing on a link that never timed out.
+	LateMemory int
 }
 
 // Stats are a link's counters.
@@ -123,6 +142,12 @@ type Link struct {
 
 	framesIn, framesOut, bytesIn, bytesOut, writes atomic.Uint64
 	unmatched, late, bad, keepalives               atomic.Uint64
+
+	started   time.Time
+	writerOn  atomic.Bool  // a writer goroutine is running (see kick)
+	lastFrame atomic.Int64 // unix nanoseconds of the last complete frame read (0: none)
+	handling  atomic.Int32 // requests read and not yet through the handler
+	owedUntil atomic.Int64 // unix nanoseconds until which a delayed answer is scheduled
 }
 
 type pending struct {
@@ -153,7 +178,7 @@ func New(nc net.Conn, cfg Config) *Link {
 		cfg.WriteTimeout = 10 * time.Second
 	}
 	if cfg.QueueLen <= 0 {
-		cfg.QueueLen = 4096
+		cfg.QueueLen = 256
 	}
 	if cfg.LateMemory <= 0 {
 		cfg.LateMemory = 4096
@@ -164,16 +189,69 @@ func New(nc net.Conn, cfg Config) *Link {
 		closing:  make(chan struct{}),
 		inflight: make(map[Key]*pending),
 		expired:  newExpiredRing(cfg.LateMemory),
+		started:  time.Now(),
 	}
 }
 
-// Start runs the reader, writer and scheduler.
+// Started is when the link was made.
+func (l *Link) Started() time.Time { return l.started }
+
+// LastActive is when the link last read a complete frame that was not a
+// keepalive, or when it was made if it never did.
+func (l *Link) LastActive() time.Time {
+	if n := l.lastFrame.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return l.started
+}
+
+// Busy says whether the link has work in hand: a request of ours waiting
+// for its answer, a request of the peer's not yet answered (being handled
+// or answered after a delay), or frames waiting for the writer. A host
+// never evicts a busy link.
+func (l *Link) Busy() bool {
+	if l.handling.Load() > 0 || len(l.out) > 0 || time.Now().UnixNano() < l.owedUntil.Load() {
+		return true
+	}
+	return l.Inflight() > 0
+}
+
+// Start runs the reader; the writer and the scheduler start when they
+// have work.
 func (l *Link) Start() *Link {
-	l.sched = newSched(&l.wg)
-	l.wg.Add(2)
+	l.wg.Add(1)
 	go l.readLoop()
-	go l.writeLoop()
 	return l
+}
+
+// kick makes sure a writer runs after a frame was queued. The writer exits
+// when the queue is empty, so an idle link has one goroutine (its reader),
+// not two: on a host with 10 000 idle links that is half the goroutines,
+// and Go never frees a goroutine's descriptor once it has existed. A
+// start costs about a microsecond, a few percent of a transaction. The
+// start is under l.mu while the link is up, so l.wg.Add cannot race Close.
+func (l *Link) kick() {
+	if l.writerOn.Load() {
+		return
+	}
+	l.mu.Lock()
+	if !l.closed && l.writerOn.CompareAndSwap(false, true) {
+		l.wg.Add(1)
+		go l.writeLoop()
+	}
+	l.mu.Unlock()
+}
+
+// scheduler starts the link's scheduler on first use: a host link that
+// never delays an answer nor sends a request of its own never needs one,
+// and an idle goroutine is most of what an idle link costs. Called with
+// l.mu held and the link not closed, so the reader (counted in l.wg) is
+// still running and l.wg.Add cannot race Close's Wait.
+func (l *Link) scheduler() *sched {
+	if l.sched == nil {
+		l.sched = newSched(&l.wg)
+	}
+	return l.sched
 }
 
 // Conn is the underlying connection.
@@ -210,6 +288,7 @@ func (l *Link) AbortAfterWrite(cause error) {
 	l.abortCause.Store(&cause)
 	select {
 	case l.out <- nil: // the writer's marker: flush, then fail
+		l.kick()
 	case <-l.closing:
 	}
 }
@@ -299,7 +378,7 @@ func (l *Link) Send(req *iso8583.Message, timeout time.Duration, done func(Resul
 	if n := len(l.inflight); n > l.maxInfl {
 		l.maxInfl = n
 	}
-	p.t = l.sched.add(p.deadline, func() { l.expire(p) })
+	p.t = l.scheduler().add(p.deadline, func() { l.expire(p) })
 	l.mu.Unlock()
 	// Emitted before the frame is queued, so that it always precedes the
 	// answer's EvReceived; if queuing fails, done says so.
@@ -332,6 +411,15 @@ func (l *Link) Reply(in *Inbound, resp *iso8583.Message) error {
 
 // ReplyAfter answers in with resp after d, without holding a goroutine.
 func (l *Link) ReplyAfter(d time.Duration, in *Inbound, resp *iso8583.Message) error {
+	if d > 0 {
+		until := time.Now().Add(d).UnixNano()
+		for {
+			cur := l.owedUntil.Load()
+			if cur >= until || l.owedUntil.CompareAndSwap(cur, until) {
+				break
+			}
+		}
+	}
 	return l.post(resp, l.fr.ReplyPrefix(in.Prefix), d)
 }
 
@@ -396,7 +484,7 @@ func (l *Link) transmit(frame []byte, plan *Plan, wait bool) error {
 			}
 			return l.err
 		}
-		l.sched.add(time.Now().Add(plan.Delay), func() {
+		l.scheduler().add(time.Now().Add(plan.Delay), func() {
 			// The scheduler must not block: a full queue drops the frame
 			// (the peer sees a timeout, as with a congested host).
 			for _, f := range frames {
@@ -465,6 +553,7 @@ func (l *Link) enqueue(frame []byte, wait bool) error {
 	defer l.releaseHeld()
 	select {
 	case l.out <- frame:
+		l.kick()
 		return nil
 	default:
 	}
@@ -472,10 +561,12 @@ func (l *Link) enqueue(frame []byte, wait bool) error {
 		putFrame(frame)
 		return ErrQueueFull
 	}
+	l.kick() // a full queue has a writer, but make sure
 	t := time.NewTimer(l.cfg.WriteTimeout)
 	defer t.Stop()
 	select {
 	case l.out <- frame:
+		l.kick()
 		return nil
 	case <-l.closing:
 		putFrame(frame)
@@ -495,6 +586,7 @@ func (l *Link) releaseHeld() {
 	if h := l.held.Swap(nil); h != nil {
 		select {
 		case l.out <- *h:
+			l.kick()
 		default:
 			putFrame(*h)
 		}
@@ -526,34 +618,59 @@ func (l *Link) expire(p *pending) {
 
 // writeLoop coalesces every frame already queued into one write: under load
 // one syscall carries many messages; idle, a frame goes out at once.
+//
+// A lone frame is written as it is; only when more are queued does the
+// writer take a coalescing buffer from a pool, and it gives it back after
+// the write, so an idle link holds none.
 func (l *Link) writeLoop() {
 	defer l.wg.Done()
 	const coalesce = 64 << 10
-	buf := make([]byte, 0, coalesce)
 	for {
 		var f []byte
 		select {
 		case f = <-l.out:
 		case <-l.closing:
 			return
+		default:
+			// Under load the next frame is a moment away: yield a few
+			// times before stopping, so a busy link keeps its writer.
+			for i := 0; i < 4 && len(l.out) == 0; i++ {
+				runtime.Gosched()
+			}
+			if len(l.out) > 0 {
+				continue
+			}
+			// Nothing queued: stop. A frame queued after the check above
+			// but before the flag dropped did not start a writer (it saw
+			// this one), so look once more and carry on if one came.
+			l.writerOn.Store(false)
+			if len(l.out) == 0 || !l.writerOn.CompareAndSwap(false, true) {
+				return
+			}
+			continue
 		}
 		abort := f == nil
-		buf = append(buf[:0], f...)
-		putFrame(f)
 		frames := uint64(1)
 		if abort {
 			frames = 0
 		}
+		buf, pooled := f, (*[]byte)(nil)
 	more:
 		for len(buf) < coalesce && !abort {
 			select {
-			case f = <-l.out:
-				if f == nil {
+			case g := <-l.out:
+				if g == nil {
 					abort = true
 					break more
 				}
-				buf = append(buf, f...)
-				putFrame(f)
+				if pooled == nil {
+					pooled = coalescePool.Get().(*[]byte)
+					buf = append((*pooled)[:0], f...)
+					putFrame(f)
+					f = nil
+				}
+				buf = append(buf, g...)
+				putFrame(g)
 				frames++
 			default:
 				break more
@@ -562,6 +679,14 @@ func (l *Link) writeLoop() {
 		_ = l.nc.SetWriteDeadline(time.Now().Add(l.cfg.WriteTimeout))
 		n, err := l.nc.Write(buf)
 		l.bytesOut.Add(uint64(n))
+		if pooled != nil {
+			if cap(buf) <= 2*coalesce {
+				*pooled = buf[:0]
+				coalescePool.Put(pooled)
+			}
+		} else {
+			putFrame(f)
+		}
 		if err != nil {
 			l.fail(err, false)
 			return
@@ -575,19 +700,7 @@ func (l *Link) writeLoop() {
 	}
 }
 
-// deadlineReader refreshes the idle read deadline before each socket read,
-// not each frame: one call per buffer fill.
-type deadlineReader struct {
-	nc   net.Conn
-	idle time.Duration
-}
-
-func (r deadlineReader) Read(p []byte) (int, error) {
-	if r.idle > 0 {
-		_ = r.nc.SetReadDeadline(time.Now().Add(r.idle))
-	}
-	return r.nc.Read(p)
-}
+var coalescePool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 func (l *Link) readLoop() {
 	defer l.wg.Done()
@@ -599,7 +712,10 @@ func (l *Link) readLoop() {
 		l.jobs.Wait()
 		l.fail(err, true)
 	}
-	fr := NewFrameReader(deadlineReader{l.nc, l.cfg.IdleTimeout}, l.fr, l.cfg.MaxFrame)
+	fr := NewFrameReader(l.nc, l.fr, l.cfg.MaxFrame)
+	fr.created = l.started
+	fr.SetTimeouts(l.nc, Timeouts{First: l.cfg.FirstFrameTimeout, Frame: l.cfg.FrameTimeout, Idle: l.cfg.IdleTimeout})
+	defer fr.Release()
 	for {
 		payload, n, err := fr.Next()
 		if err != nil {
@@ -617,8 +733,11 @@ func (l *Link) readLoop() {
 		l.framesIn.Add(1)
 		l.bytesIn.Add(uint64(n))
 		now := time.Now()
+		l.lastFrame.Store(now.UnixNano())
 		l.jobs.Add(1)
-		if !l.cfg.Pool.goOr(func() { defer l.jobs.Done(); l.process(payload, now) }, l.closing) {
+		l.handling.Add(1)
+		if !l.cfg.Pool.goOr(func() { defer l.jobs.Done(); defer l.handling.Add(-1); l.process(payload, now) }, l.closing) {
+			l.handling.Add(-1)
 			l.jobs.Done()
 			putFrame(payload)
 			return

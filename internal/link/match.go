@@ -111,9 +111,10 @@ func unmatchedReason(k Key, inflight map[Key]*pending) string {
 // arrives after its deadline is classified late (with how late), not
 // unmatched. Bounded: the oldest entries are forgotten first.
 type expiredRing struct {
-	slots []expiredSlot
+	slots []expiredSlot // grows up to max, then wraps
 	at    map[Key]time.Time
 	next  int
+	max   int
 }
 
 type expiredSlot struct {
@@ -121,11 +122,20 @@ type expiredSlot struct {
 	at  time.Time
 }
 
-func newExpiredRing(n int) *expiredRing {
-	return &expiredRing{slots: make([]expiredSlot, n), at: make(map[Key]time.Time, n)}
-}
+// newExpiredRing remembers up to n keys. Nothing is allocated until the
+// first timeout: most links never have one.
+func newExpiredRing(n int) *expiredRing { return &expiredRing{max: n} }
 
 func (r *expiredRing) add(k Key, deadline time.Time) {
+	if r.at == nil {
+		r.at = make(map[Key]time.Time)
+	}
+	if len(r.slots) < r.max {
+		r.slots = append(r.slots, expiredSlot{k, deadline})
+		r.at[k] = deadline
+		r.next = len(r.slots) % r.max
+		return
+	}
 	if old := r.slots[r.next]; old.key != (Key{}) && r.at[old.key].Equal(old.at) {
 		delete(r.at, old.key)
 	}
@@ -135,6 +145,9 @@ func (r *expiredRing) add(k Key, deadline time.Time) {
 }
 
 func (r *expiredRing) take(k Key) (time.Time, bool) {
+	if r.at == nil {
+		return time.Time{}, false
+	}
 	d, ok := r.at[k]
 	if ok {
 		delete(r.at, k)

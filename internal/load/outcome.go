@@ -156,6 +156,11 @@ type Result struct {
 	Late bool
 	// TxType names the transaction type ("purchase", "balance", ...).
 	TxType string
+	// Cause is the stable id of why a transaction that was not answered
+	// failed (a cause catalogue id such as "network.slow"), "" when the
+	// target gave none: the recorder then counts it under the outcome's
+	// name. Expected to be a constant string.
+	Cause string
 }
 
 // OutcomeCounts counts transactions per outcome, indexed by [Outcome].

@@ -43,7 +43,12 @@ func micros(d time.Duration) int64 {
 const (
 	maxTxTypes  = 64
 	maxOtherRCs = 128
+	maxCauses   = 64
 )
+
+// OtherCause is where failures of further causes are counted once a
+// recorder has seen 63 distinct causes.
+const OtherCause = "other"
 
 // OtherTxType is where transactions of further types are counted once a
 // recorder has seen 63 distinct types.
@@ -56,6 +61,41 @@ var overflowRC = RC{'?', '?'}
 type txStat struct {
 	name     string
 	outcomes OutcomeCounts
+}
+
+// causeCount is the number of failures with one cause.
+type causeCount struct {
+	name string
+	n    int64
+}
+
+// countCause adds n failures of cause name to a bounded table (linear:
+// a run sees a handful of causes).
+func countCause(t *[]causeCount, name string, n int64) {
+	for i := range *t {
+		if (*t)[i].name == name {
+			(*t)[i].n += n
+			return
+		}
+	}
+	if len(*t) >= maxCauses-1 && name != OtherCause {
+		countCause(t, OtherCause, n)
+		return
+	}
+	*t = append(*t, causeCount{name, n})
+}
+
+// CauseOf is the cause id a failure is counted under: the result's own,
+// or the outcome's name when the target gave none. Answered transactions
+// have no cause.
+func CauseOf(o Outcome, cause string) string {
+	if o.Answered() {
+		return ""
+	}
+	if cause != "" {
+		return cause
+	}
+	return o.String()
 }
 
 // Recorder accumulates the results of one worker goroutine.
@@ -75,11 +115,13 @@ type Recorder struct {
 	// Totals, touched only by the owner.
 	latency  *hdrhistogram.Histogram // Done - Intended, µs
 	service  *hdrhistogram.Histogram // Done - Sent, µs
+	sendLag  *hdrhistogram.Histogram // Sent - Intended, µs: the generator's own error
 	outcomes OutcomeCounts
 	late     int64
 	rcNum    [100]int64 // "00".."99"
 	rcOther  map[RC]int64
 	types    []txStat
+	causes   []causeCount
 	first    time.Duration // earliest Intended
 	last     time.Duration // latest Intended
 	lastDone time.Duration // latest Done
@@ -97,7 +139,15 @@ type Recorder struct {
 // windowBuf is one buffer of the per-second window.
 type windowBuf struct {
 	latency *hdrhistogram.Histogram
+	service *hdrhistogram.Histogram
+	sendLag *hdrhistogram.Histogram
 	counts  Counts
+	causes  []causeCount
+	rcNum   [101]int64 // "00".."99", and [100] for any other code
+}
+
+func newWindowBuf() windowBuf {
+	return windowBuf{latency: NewHistogram(), service: NewHistogram(), sendLag: NewHistogram()}
 }
 
 // NewRecorder returns an empty Recorder for a run that started at start.
@@ -107,12 +157,10 @@ func NewRecorder(start time.Time) *Recorder {
 		start:   start,
 		latency: NewHistogram(),
 		service: NewHistogram(),
+		sendLag: NewHistogram(),
 		rcOther: make(map[RC]int64),
 		types:   make([]txStat, 0, 8),
-		win: [2]windowBuf{
-			{latency: NewHistogram()},
-			{latency: NewHistogram()},
-		},
+		win:     [2]windowBuf{newWindowBuf(), newWindowBuf()},
 	}
 }
 
@@ -135,12 +183,19 @@ func (r *Recorder) Record(res Result) {
 	if !o.Valid() {
 		o = NotSent // never lose a transaction from the counts
 	}
-	var lat int64
+	var lat, svc, lag int64
 	sent := o != NotSent
 	if sent {
 		lat = micros(res.Done - res.Intended)
+		svc = micros(res.Done - res.Sent)
+		lag = micros(res.Sent - res.Intended)
 		_ = r.latency.RecordValue(lat)
-		_ = r.service.RecordValue(micros(res.Done - res.Sent))
+		_ = r.service.RecordValue(svc)
+		_ = r.sendLag.RecordValue(lag)
+	}
+	cause := CauseOf(o, res.Cause)
+	if cause != "" {
+		countCause(&r.causes, cause, 1)
 	}
 	r.outcomes[o]++
 	if res.Late {
@@ -173,6 +228,18 @@ func (r *Recorder) Record(res Result) {
 	w := &r.win[r.cur.Load()]
 	if sent {
 		_ = w.latency.RecordValue(lat)
+		_ = w.service.RecordValue(svc)
+		_ = w.sendLag.RecordValue(lag)
+	}
+	if cause != "" {
+		countCause(&w.causes, cause, 1)
+	}
+	if o.Answered() {
+		if v, ok := res.RC.numeric(); ok {
+			w.rcNum[v]++
+		} else {
+			w.rcNum[100]++
+		}
 	}
 	w.counts.Outcomes[o]++
 	if res.Late {
@@ -231,12 +298,32 @@ func (r *Recorder) collectWindow(into *Window) {
 		}
 	}
 	w := &r.win[old]
-	if w.latency.TotalCount() > 0 {
-		into.Latency.Merge(w.latency)
-		w.latency.Reset()
+	for _, h := range [...]struct{ from, into *hdrhistogram.Histogram }{
+		{w.latency, into.Latency}, {w.service, into.Service}, {w.sendLag, into.SendLag},
+	} {
+		if h.from.TotalCount() > 0 {
+			h.into.Merge(h.from)
+			h.from.Reset()
+		}
 	}
 	into.Counts.Add(&w.counts)
 	w.counts = Counts{}
+	for v, n := range w.rcNum {
+		if n != 0 {
+			code := string(overflowRC[:])
+			if v < 100 {
+				code = string([]byte{byte('0' + v/10), byte('0' + v%10)})
+			}
+			into.RC[code] += n
+			w.rcNum[v] = 0
+		}
+	}
+	for i := range w.causes {
+		if w.causes[i].n != 0 {
+			into.Causes[w.causes[i].name] += w.causes[i].n
+			w.causes[i].n = 0 // keep the entry: no allocation next time
+		}
+	}
 }
 
 // Metrics is the merged account of a run: what [Merge] builds from the
@@ -246,9 +333,11 @@ type Metrics struct {
 	Requests int64                   // results recorded
 	Latency  *hdrhistogram.Histogram // intended time → done, µs
 	Service  *hdrhistogram.Histogram // write → done, µs
+	SendLag  *hdrhistogram.Histogram // intended time → write, µs
 	Outcomes OutcomeCounts
-	Late     int64        // results sent late (in-flight limit)
-	RC       map[RC]int64 // answered transactions per response code
+	Causes   map[string]int64 // failures (not answered) by cause id
+	Late     int64            // results sent late (in-flight limit)
+	RC       map[RC]int64     // answered transactions per response code
 	TxTypes  map[string]*OutcomeCounts
 	// FirstIntended, LastIntended and LastDone are the earliest and latest
 	// intended times and the latest outcome time, as offsets from Start.
@@ -261,6 +350,8 @@ func NewMetrics(start time.Time) *Metrics {
 		Start:   start,
 		Latency: NewHistogram(),
 		Service: NewHistogram(),
+		SendLag: NewHistogram(),
+		Causes:  make(map[string]int64),
 		RC:      make(map[RC]int64),
 		TxTypes: make(map[string]*OutcomeCounts),
 	}
@@ -288,6 +379,10 @@ func (m *Metrics) addRecorder(r *Recorder) {
 	}
 	m.Latency.Merge(r.latency)
 	m.Service.Merge(r.service)
+	m.SendLag.Merge(r.sendLag)
+	for _, c := range r.causes {
+		m.Causes[c.name] += c.n
+	}
 	m.Outcomes.Add(&r.outcomes)
 	m.Late += r.late
 	for v, n := range r.rcNum {
@@ -333,6 +428,10 @@ func (m *Metrics) Add(o *Metrics) {
 	}
 	m.Latency.Merge(o.Latency)
 	m.Service.Merge(o.Service)
+	m.SendLag.Merge(o.SendLag)
+	for c, n := range o.Causes {
+		m.Causes[c] += n
+	}
 	m.Outcomes.Add(&o.Outcomes)
 	m.Late += o.Late
 	for rc, n := range o.RC {

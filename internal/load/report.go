@@ -15,9 +15,10 @@ import (
 )
 
 // LatencyStats summarises one latency histogram. In Go the values are
-// durations; in JSON they are milliseconds ("p99_ms": 12.345), because a
-// nanosecond integer is unreadable and a Go duration string is awkward for
-// machines.
+// durations; in JSON they are milliseconds ("p99": 12.345), the one unit
+// of every duration in the JSON (the report's "units" key says so),
+// because a nanosecond integer is unreadable and a Go duration string is
+// awkward for machines.
 type LatencyStats struct {
 	Count int64 // samples
 	Min   time.Duration
@@ -52,15 +53,19 @@ func Stats(h *hdrhistogram.Histogram) LatencyStats {
 
 type latencyJSON struct {
 	Count  int64   `json:"count"`
-	MinMs  float64 `json:"min_ms"`
-	MeanMs float64 `json:"mean_ms"`
-	P50Ms  float64 `json:"p50_ms"`
-	P90Ms  float64 `json:"p90_ms"`
-	P95Ms  float64 `json:"p95_ms"`
-	P99Ms  float64 `json:"p99_ms"`
-	P999Ms float64 `json:"p999_ms"`
-	MaxMs  float64 `json:"max_ms"`
+	MinMs  float64 `json:"min"`
+	MeanMs float64 `json:"mean"`
+	P50Ms  float64 `json:"p50"`
+	P90Ms  float64 `json:"p90"`
+	P95Ms  float64 `json:"p95"`
+	P99Ms  float64 `json:"p99"`
+	P999Ms float64 `json:"p999"`
+	MaxMs  float64 `json:"max"`
 }
+
+// Units names the units of the report's JSON: every duration is in
+// milliseconds, every rate per second.
+var Units = map[string]string{"durations": "ms", "rates": "per second"}
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
@@ -100,6 +105,19 @@ type TxTypeCount struct {
 type Reversals struct {
 	Sent  int64 `json:"sent"`
 	Acked int64 `json:"acked"`
+	// Stored counts the reversals put in store-and-forward (the link
+	// failed before the answer, or the repeats ran out); FromStore the
+	// stored ones delivered later (after a reconnect), Pending those
+	// still stored at the end. Sent and Acked include FromStore.
+	Stored    int64 `json:"stored"`
+	FromStore int64 `json:"from_store"`
+	Pending   int64 `json:"pending"`
+}
+
+// CauseCount is the number of failed transactions with one cause.
+type CauseCount struct {
+	Cause string `json:"cause"`
+	Count int64  `json:"count"`
 }
 
 // Report is the final account of a run: what "possim simulate" prints (text
@@ -107,12 +125,15 @@ type Reversals struct {
 // what the recorders know; the caller fills in the rest (seed, max in
 // flight, reversals, late and unmatched responses, faults, notes).
 type Report struct {
-	Seed      int64     `json:"seed"`
+	Seed      int64     `json:"seed,string"` // a string in JSON: 64 bits do not survive a float
 	StartedAt time.Time `json:"started_at"`
 	// Duration is the length of the schedule, Elapsed the wall time from
-	// the start to the last outcome (drain included). In JSON: seconds.
+	// the start to the last outcome (drain included). In JSON:
+	// milliseconds, as every duration.
 	Duration time.Duration `json:"-"`
 	Elapsed  time.Duration `json:"-"`
+	// Interval is the length of one point of Series.
+	Interval time.Duration `json:"-"`
 
 	Requests     int64   `json:"requests"`      // transactions, each with exactly one outcome
 	OfferedRate  float64 `json:"offered_rate"`  // requests / duration, per second
@@ -125,18 +146,42 @@ type Report struct {
 	// time they were given up.
 	Latency     LatencyStats `json:"latency"`
 	ServiceTime LatencyStats `json:"service_time"`
+	// SendLag is the load generator's own error: from the intended time
+	// to the hand-over of the request to the link (a third clock; it is
+	// part of Latency and must stay far below it).
+	SendLag LatencyStats `json:"send_lag"`
 
 	Outcomes      OutcomeCounts `json:"outcomes"`
-	ResponseCodes []RCCount     `json:"response_codes"` // answered only, by code
-	TxTypes       []TxTypeCount `json:"tx_types"`       // by type name
+	ResponseCodes []RCCount     `json:"response_codes"`  // answered only, by code
+	TxTypes       []TxTypeCount `json:"tx_types"`        // by type name
+	Causes        []CauseCount  `json:"errors_by_cause"` // failed (not answered) by cause id, most first
 
-	LateSends          int64            `json:"late_sends"` // sent after their intended time: in-flight limit reached
-	MaxInFlight        int64            `json:"max_in_flight"`
-	Reversals          Reversals        `json:"reversals"`
-	LateResponses      int64            `json:"late_responses"`      // matched a request that had timed out
-	UnmatchedResponses int64            `json:"unmatched_responses"` // matched nothing in flight
-	Faults             map[string]int64 `json:"faults,omitempty"`    // fault name → times it fired
-	Notes              []string         `json:"notes,omitempty"`
+	LateSends          int64     `json:"late_sends"` // sent after their intended time: in-flight limit reached
+	MaxInFlight        int64     `json:"max_in_flight"`
+	Reversals          Reversals `json:"reversals"`
+	LateResponses      int64     `json:"late_responses"`      // matched a request that had timed out
+	UnmatchedResponses int64     `json:"unmatched_responses"` // matched nothing in flight
+	// LateAfterDrain counts answers the host wrote that the load
+	// generator never read: they arrived after the run gave up (or were
+	// lost on a link that failed). -1: unknown (no count from the host).
+	LateAfterDrain int64            `json:"late_after_drain"`
+	Faults         map[string]int64 `json:"faults,omitempty"` // fault name → times it fired
+	Notes          []string         `json:"notes,omitempty"`
+	// Series is the run second by second (one point per Interval).
+	Series []SeriesPoint `json:"series"`
+
+	// The run's histograms, for results files and merging (nil when the
+	// report was read from JSON without them).
+	hist *Metrics
+}
+
+// Histograms returns the run's latency, service time and send lag
+// histograms (microseconds), nil when unknown.
+func (r *Report) Histograms() (latency, service, sendLag *hdrhistogram.Histogram) {
+	if r.hist == nil {
+		return nil, nil, nil
+	}
+	return r.hist.Latency, r.hist.Service, r.hist.SendLag
 }
 
 // NewReport builds a report from merged metrics. duration is the length of
@@ -156,14 +201,19 @@ func NewReport(m *Metrics, duration, elapsed time.Duration) *Report {
 		elapsed = m.LastDone
 	}
 	r := &Report{
-		StartedAt:   m.Start,
-		Duration:    duration,
-		Elapsed:     elapsed,
-		Requests:    m.Requests,
-		Latency:     Stats(m.Latency),
-		ServiceTime: Stats(m.Service),
-		Outcomes:    m.Outcomes,
-		LateSends:   m.Late,
+		StartedAt:      m.Start,
+		Duration:       duration,
+		Elapsed:        elapsed,
+		Requests:       m.Requests,
+		Latency:        Stats(m.Latency),
+		ServiceTime:    Stats(m.Service),
+		SendLag:        Stats(m.SendLag),
+		Outcomes:       m.Outcomes,
+		Causes:         causeList(m.Causes),
+		Series:         []SeriesPoint{},
+		LateAfterDrain: -1,
+		hist:           m,
+		LateSends:      m.Late,
 		// Empty lists, not null, in JSON.
 		ResponseCodes: []RCCount{},
 		TxTypes:       []TxTypeCount{},
@@ -185,6 +235,21 @@ func NewReport(m *Metrics, duration, elapsed time.Duration) *Report {
 	}
 	sort.Slice(r.TxTypes, func(i, j int) bool { return r.TxTypes[i].Type < r.TxTypes[j].Type })
 	return r
+}
+
+// causeList sorts a cause table, most frequent first.
+func causeList(m map[string]int64) []CauseCount {
+	l := make([]CauseCount, 0, len(m))
+	for c, n := range m {
+		l = append(l, CauseCount{c, n})
+	}
+	sort.Slice(l, func(i, j int) bool {
+		if l[i].Count != l[j].Count {
+			return l[i].Count > l[j].Count
+		}
+		return l[i].Cause < l[j].Cause
+	})
+	return l
 }
 
 // ratio is n/Requests, 0 when there are no requests.
@@ -236,29 +301,47 @@ func (r *Report) Check() error {
 
 type reportJSON Report // no methods: plain encoding of the fields
 
-// MarshalJSON adds duration_s and elapsed_s (seconds) to the plain fields.
+type reportEnvelope struct {
+	Units map[string]string `json:"units"`
+	reportJSON
+	DurationMs float64 `json:"duration"`
+	ElapsedMs  float64 `json:"elapsed"`
+	IntervalMs float64 `json:"interval"`
+}
+
+// MarshalJSON adds the units and the durations (milliseconds) to the
+// plain fields.
 func (r Report) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		reportJSON
-		DurationS float64 `json:"duration_s"`
-		ElapsedS  float64 `json:"elapsed_s"`
-	}{reportJSON(r), r.Duration.Seconds(), r.Elapsed.Seconds()})
+	if r.Series == nil {
+		r.Series = []SeriesPoint{}
+	}
+	return json.Marshal(reportEnvelope{Units, reportJSON(r), ms(r.Duration), ms(r.Elapsed), ms(r.Interval)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (r *Report) UnmarshalJSON(b []byte) error {
-	var v struct {
-		reportJSON
-		DurationS float64 `json:"duration_s"`
-		ElapsedS  float64 `json:"elapsed_s"`
-	}
+	var v reportEnvelope
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
+	if u := v.Units["durations"]; u != "" && u != "ms" {
+		return fmt.Errorf("report: durations in %q, want ms", u)
+	}
 	*r = Report(v.reportJSON)
-	r.Duration = time.Duration(math.Round(v.DurationS * float64(time.Second)))
-	r.Elapsed = time.Duration(math.Round(v.ElapsedS * float64(time.Second)))
+	r.Duration, r.Elapsed, r.Interval = fromMs(v.DurationMs), fromMs(v.ElapsedMs), fromMs(v.IntervalMs)
 	return nil
+}
+
+// WithoutHDR returns a copy of r whose series carries no encoded
+// histograms (what --output json prints).
+func (r *Report) WithoutHDR() *Report {
+	c := *r
+	c.Series = make([]SeriesPoint, len(r.Series))
+	for i, p := range r.Series {
+		p.HDR = nil
+		c.Series[i] = p
+	}
+	return &c
 }
 
 // WriteText renders the report for humans, in the spirit of "vegeta
@@ -280,10 +363,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "Duration\t[schedule, elapsed]\t%s, %s\n", r.Duration.Round(time.Millisecond), r.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(tw, "Latency\t[min, mean, 50, 90, 95, 99, 99.9, max]\t%s\n", lat(r.Latency))
 	fmt.Fprintf(tw, "Service time\t[min, mean, 50, 90, 95, 99, 99.9, max]\t%s\n", lat(r.ServiceTime))
+	fmt.Fprintf(tw, "Send lag\t[min, mean, 50, 90, 95, 99, 99.9, max]\t%s\n", lat(r.SendLag))
 	fmt.Fprintf(tw, "Success\t[ratio]\t%.2f%%\n", 100*r.SuccessRatio)
 	fmt.Fprintf(tw, "Sending\t[late, max in flight]\t%d, %d\n", r.LateSends, r.MaxInFlight)
-	fmt.Fprintf(tw, "Reversals\t[sent, acked]\t%d, %d\n", r.Reversals.Sent, r.Reversals.Acked)
-	fmt.Fprintf(tw, "Responses\t[late, unmatched]\t%d, %d\n", r.LateResponses, r.UnmatchedResponses)
+	fmt.Fprintf(tw, "Reversals\t[sent, acked, stored, from store, pending]\t%d, %d, %d, %d, %d\n",
+		r.Reversals.Sent, r.Reversals.Acked, r.Reversals.Stored, r.Reversals.FromStore, r.Reversals.Pending)
+	afterDrain := "-"
+	if r.LateAfterDrain >= 0 {
+		afterDrain = fmt.Sprint(r.LateAfterDrain)
+	}
+	fmt.Fprintf(tw, "Responses\t[late, unmatched, never read]\t%d, %d, %s\n", r.LateResponses, r.UnmatchedResponses, afterDrain)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -316,6 +405,12 @@ func (r *Report) WriteText(w io.Writer) error {
 				}
 			}
 			fmt.Fprintf(tw, "  %s\t%d%s\n", name, t.Requests, cell(strings.Join(parts, ", ")))
+		}
+	}
+	if len(r.Causes) > 0 {
+		fmt.Fprintf(tw, "\nErrors by cause\n")
+		for _, c := range r.Causes {
+			fmt.Fprintf(tw, "  %s\t%d\t%s\n", c.Cause, c.Count, pct(c.Count))
 		}
 	}
 	if len(r.Faults) > 0 {

@@ -153,7 +153,7 @@ func TestReportJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"seed", "started_at", "duration_s", "elapsed_s", "requests", "offered_rate", "throughput",
+	for _, k := range []string{"units", "seed", "started_at", "duration", "elapsed", "send_lag", "errors_by_cause", "series", "late_after_drain", "requests", "offered_rate", "throughput",
 		"success_ratio", "latency", "service_time", "outcomes", "response_codes", "tx_types", "late_sends",
 		"max_in_flight", "reversals", "late_responses", "unmatched_responses", "faults", "notes"} {
 		if _, ok := raw[k]; !ok {
@@ -161,13 +161,19 @@ func TestReportJSON(t *testing.T) {
 		}
 	}
 	lat := raw["latency"].(map[string]any)
-	for _, k := range []string{"count", "min_ms", "mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms"} {
+	for _, k := range []string{"count", "min", "mean", "p50", "p90", "p95", "p99", "p999", "max"} {
 		if _, ok := lat[k]; !ok {
 			t.Errorf("latency JSON lacks %q", k)
 		}
 	}
-	if lat["min_ms"] != 1.0 || raw["duration_s"] != 1.0 || raw["elapsed_s"] != 5.901 {
-		t.Errorf("min_ms %v duration_s %v elapsed_s %v", lat["min_ms"], raw["duration_s"], raw["elapsed_s"])
+	if lat["min"] != 1.0 || raw["duration"] != 1000.0 || raw["elapsed"] != 5901.0 {
+		t.Errorf("min %v duration %v elapsed %v", lat["min"], raw["duration"], raw["elapsed"])
+	}
+	if u := raw["units"].(map[string]any); u["durations"] != "ms" {
+		t.Errorf("units %v", u)
+	}
+	if _, ok := raw["seed"].(string); !ok {
+		t.Errorf("seed %v (%T): want a string", raw["seed"], raw["seed"])
 	}
 	if o := raw["outcomes"].(map[string]any); o["timeout_reversal_pending"] != 10.0 {
 		t.Errorf("outcomes %v", o)

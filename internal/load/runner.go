@@ -15,9 +15,9 @@ import (
 // and reports, later and from any goroutine, how it ended. The terminal
 // fleet is one; tests use small fakes.
 //
-// Begin is called on a runner worker goroutine at (or as soon as possible
-// after) the transaction's intended time. It must not wait for the answer:
-// it starts the transaction and returns. It must call tx.Done exactly once,
+// Begin is called on a runner goroutine at (or as soon as possible after)
+// the transaction's intended time. It must not wait for the answer: it
+// starts the transaction and returns. It must call tx.Done exactly once,
 // from any goroutine, possibly before Begin returns (a request that cannot
 // be sent). Done never blocks.
 type Target interface {
@@ -39,6 +39,9 @@ type Completion struct {
 	Outcome Outcome
 	RC      RC     // answered transactions
 	TxType  string // "purchase", "balance"...: a constant string, not built per transaction
+	// Cause is the cause id of a failure (a constant string from the
+	// cause catalogue); "" counts it under the outcome's name.
+	Cause string
 	// Sent is when the request was handed to the link (zero: when Begin was
 	// called). Done is when the outcome was decided — the response read,
 	// the timeout fired, the link failure seen — not when a reversal that
@@ -67,9 +70,25 @@ type Tx struct {
 
 	c     Completion
 	begun time.Time
-	state atomic.Uint32 // 1 begun, 2 done
+	state atomic.Uint32 // txIdle...
 	w     *worker
 }
+
+// The life of a Tx. A completion that arrives while Begin is still running
+// (on the worker itself, or on a link goroutine that was quick) is left in
+// the Tx for the worker to record when Begin returns; only completions
+// after Begin go through the worker's queue. So a worker never waits on
+// its own queue (issue 14: a worker whose Begin completed transactions
+// synchronously filled its own completion channel and blocked on it
+// forever).
+const (
+	txIdle           uint32 = iota
+	txInBegin               // Begin is running
+	txClaimedInBegin        // Done called during Begin, writing the completion
+	txDoneInBegin           // Done called during Begin: the worker records it after Begin
+	txOut                   // Begin returned, Done not called yet
+	txDone                  // Done called after Begin: queued to the worker
+)
 
 // Done reports the transaction's outcome. Exactly once per transaction; a
 // second call is ignored (and counted as a target bug in the report). It
@@ -78,22 +97,38 @@ type Tx struct {
 // waking it: see worker.run).
 func (t *Tx) Done(c Completion) {
 	w := t.w
-	if !t.state.CompareAndSwap(1, 2) {
-		w.r.doubleDone.Add(1)
-		return
+	for {
+		switch t.state.Load() {
+		case txInBegin:
+			if t.state.CompareAndSwap(txInBegin, txClaimedInBegin) {
+				t.c = c
+				<-w.r.sem
+				t.state.Store(txDoneInBegin)
+				return
+			}
+		case txOut:
+			if t.state.CompareAndSwap(txOut, txDone) {
+				t.c = c
+				<-w.r.sem
+				w.queue(t)
+				return
+			}
+		default:
+			w.r.doubleDone.Add(1)
+			return
+		}
 	}
-	t.c = c
-	<-w.r.sem
-	w.done <- t // capacity MaxInFlight: never full (see worker)
 }
 
 // RunConfig configures a [Runner]. Pacer and Target are required.
 type RunConfig struct {
 	Pacer  Pacer
 	Target Target
-	// Workers is the number of goroutines that start transactions and
-	// record their outcomes, each with its own Recorder. Default
-	// GOMAXPROCS: starting a transaction is codec work (build, pack).
+	// Workers is the number of goroutines that start transactions the
+	// pacer cannot start itself in time (a backlog after a stall, rates
+	// at which several are due at every wake) and record their outcomes,
+	// each with its own Recorder. Default GOMAXPROCS: starting a
+	// transaction is codec work (build, pack).
 	Workers int
 	// MaxInFlight bounds the transactions started and not yet Done.
 	// A transaction due while the bound is reached waits for a slot and is
@@ -112,57 +147,83 @@ type RunConfig struct {
 	BehindAfter time.Duration
 	// Grace is how long to wait, after a Canceler was told to give up, for
 	// the last completions; what is still missing then is reported as a
-	// target bug (Check fails). Default 5s.
+	// target bug (Check fails). Default 5s. Run returns at the latest one
+	// second after Grace, even if the target blocks a runner goroutine in
+	// Begin forever.
 	Grace time.Duration
 	// Status, if set, gets a status line every StatusInterval (default 1s).
+	// The report's per-interval series is kept whether or not it is set.
 	Status         io.Writer
 	StatusInterval time.Duration
 	// HDRLog, if set, gets the intended-time latency histogram of every
 	// status interval.
 	HDRLog *HDRLog
 	// Start, if set, is the run's start time (default: when Run is called).
+	// A start in the future makes Run wait for it (segments of one run on
+	// several machines start together).
 	Start time.Time
+	// GoTimers makes the pacer wait on Go timers instead of a precise
+	// sleep (for comparison in benchmarks; see sleep_linux.go).
+	GoTimers bool
+	// OnWindow, if set, is called on the ticker goroutine with every
+	// interval's window (live metrics). It must not keep the window.
+	OnWindow func(*Window)
 }
 
 // batch is a range of schedule indexes [from, to) that are due.
 type batch struct{ from, to uint64 }
 
-// maxBatch bounds how many due transactions one handoff carries, so that
-// catching up after a stall spreads over the workers.
-const maxBatch = 32
+// maxBatch bounds how many due transactions one handoff to a worker
+// carries, so that catching up after a stall spreads over the workers;
+// inlineMax is how many due transactions the pacer starts itself per wake.
+const (
+	maxBatch  = 32
+	inlineMax = 4
+	// maxSleep bounds one sleep of the pacer, so that it drains its
+	// completions and sees a cancellation at least this often.
+	maxSleep = 20 * time.Millisecond
+	// stuckWait is how long Run waits, after the abort, for runner
+	// goroutines still inside Target.Begin.
+	stuckWait = time.Second
+)
 
 // Runner runs an open-loop schedule against a Target.
 //
-// One pacer goroutine follows the schedule and hands the indexes that are
-// due, in batches, to a bounded set of workers; each worker takes an
-// in-flight slot (waiting for one, and marking the transaction late, when
-// MaxInFlight is reached), starts the transaction on the Target, and
-// records the outcomes of the transactions it started in its own
-// Recorder.
+// One pacer goroutine follows the schedule with a sleep that
+// sleeps precisely until the next due time (see sleep_linux.go). At each
+// wake it starts up to inlineMax of the transactions that are due itself —
+// no handoff, so no second goroutine wake-up between the due time and the
+// send — and hands the rest, in batches, to a bounded set of workers. The
+// pacer and each worker take an in-flight slot per transaction (waiting
+// for one, and marking the transaction late, when MaxInFlight is reached),
+// start it on the Target, and record the outcomes of the transactions they
+// started in their own Recorder.
 //
 // A completion arrives on whatever goroutine the Target calls Done from (a
-// link's codec pool, a timeout scheduler, the worker itself). Done frees
-// the in-flight slot there and puts the Tx on the owning worker's channel;
-// only that worker ever touches its Recorder, so recording needs no lock.
-// The channel has room for MaxInFlight completions — no more can be
-// outstanding — so Done never blocks; and the worker drains it when it
-// wakes anyway rather than waiting on it, so a completion costs no extra
-// goroutine wake-up. (The alternative, recording on the completing
-// goroutine, would need a lock per recorder: the link's pool goroutines
-// are not ours to give recorders to.) Nothing is allocated per
-// transaction: Tx values are recycled by their worker.
+// link's codec pool, a timeout scheduler, the starting goroutine itself).
+// Done frees the in-flight slot there. A completion during Begin stays in
+// the Tx and is recorded when Begin returns; a later one goes on the
+// owning goroutine's queue (a channel, with an overflow list behind it so
+// that Done never blocks), which that goroutine drains when it wakes
+// anyway rather than waiting on it, so a completion costs no extra
+// goroutine wake-up. Only the owner touches its Recorder, so recording
+// needs no lock. Nothing is allocated per transaction: Tx values are
+// recycled by their owner.
 type Runner struct {
-	cfg    RunConfig
-	start  time.Time
-	sem    chan struct{} // one element per transaction in flight
-	jobs   chan batch
-	giveUp chan struct{} // closed: start nothing more; the target was told to cancel
-	abort  chan struct{} // closed: stop waiting for completions
+	cfg      RunConfig
+	start    time.Time
+	sem      chan struct{} // one element per transaction in flight
+	jobs     chan batch
+	giveUp   chan struct{} // closed: start nothing more; the target was told to cancel
+	abort    chan struct{} // closed: stop waiting for completions
+	hardStop chan struct{} // closed: Run returns whatever is still running
 
 	unstarted *Recorder // the pacer's: due, never handed out
 
+	pw      *worker // the pacer's own worker
 	workers []*worker
 	coll    *Collector
+	series  []SeriesPoint
 
 	// The in-flight limit holds transactions back in two ways: the worker
 	// that finds it reached waits (that transaction is late), and while it
@@ -185,6 +246,14 @@ type worker struct {
 	done chan *Tx
 	free []*Tx
 	out  int // started, not yet recorded
+
+	// Overflow of done: completions that found the channel full.
+	ovMu sync.Mutex
+	ov   []*Tx
+	ovN  atomic.Int64
+	wake chan struct{} // cap 1: something went to the overflow list
+
+	exited atomic.Bool // the goroutine has returned: its fields may be read
 
 	revSent     int64
 	revAcked    int64
@@ -226,6 +295,16 @@ func NewRunner(cfg RunConfig) (*Runner, error) {
 // InFlight is the number of transactions started and not yet Done.
 func (r *Runner) InFlight() int { return len(r.sem) }
 
+func (r *Runner) newWorker() *worker {
+	return &worker{r: r, rec: NewRecorder(r.start), done: make(chan *Tx, r.cfg.MaxInFlight+maxBatch), wake: make(chan struct{}, 1)}
+}
+
+// paceResult is what the pacer goroutine hands back.
+type paceResult struct {
+	stoppedAt time.Duration
+	unstarted int64
+}
+
 // Run follows the schedule until it ends or ctx is cancelled, waits for
 // the outstanding transactions, and returns the report.
 //
@@ -233,29 +312,42 @@ func (r *Runner) InFlight() int { return len(r.sem) }
 // after ctx is cancelled) the runner gives up — nothing more is started,
 // the transactions due and not started are counted not_sent, and a
 // Canceler target is told to give up on what it still has; Grace later the
-// runner stops waiting. The report's Requests is the number of
-// transactions due, so a Target that loses one makes [Report.Check] fail.
+// runner stops waiting, and a second after that Run returns even if a
+// runner goroutine is stuck in the target's Begin (reported as a bug). The
+// report's Requests is the number of transactions due, so a Target that
+// loses one makes [Report.Check] fail.
 func (r *Runner) Run(ctx context.Context) *Report {
 	cfg := &r.cfg
 	r.start = cfg.Start
 	if r.start.IsZero() {
 		r.start = time.Now()
 	}
+	if d := time.Until(r.start); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 	r.sem = make(chan struct{}, cfg.MaxInFlight)
 	r.jobs = make(chan batch, 4*cfg.Workers)
 	r.giveUp = make(chan struct{})
 	r.abort = make(chan struct{})
+	r.hardStop = make(chan struct{})
 	r.fullUntil.Store(-1)
-	recs := make([]*Recorder, cfg.Workers+1)
+	r.pw = r.newWorker()
 	r.workers = make([]*worker, cfg.Workers)
 	for i := range r.workers {
-		recs[i] = NewRecorder(r.start)
-		r.workers[i] = &worker{r: r, rec: recs[i], done: make(chan *Tx, cfg.MaxInFlight)}
+		r.workers[i] = r.newWorker()
 	}
 	// The pacer's own recorder: transactions that were due but never
 	// handed to a worker because the run was given up.
 	r.unstarted = NewRecorder(r.start)
-	recs[cfg.Workers] = r.unstarted
+	recs := []*Recorder{r.pw.rec, r.unstarted}
+	for _, w := range r.workers {
+		recs = append(recs, w.rec)
+	}
 	r.coll = NewCollector(r.start, recs...)
 
 	var wg sync.WaitGroup
@@ -264,8 +356,19 @@ func (r *Runner) Run(ctx context.Context) *Report {
 		go func() {
 			defer wg.Done()
 			w.run()
+			w.exited.Store(true)
 		}()
 	}
+	paced := make(chan paceResult, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		res := r.pace(ctx)
+		close(r.jobs)
+		paced <- res
+		r.pw.tail()
+		r.pw.exited.Store(true)
+	}()
 	allDone := make(chan struct{})
 	go func() { wg.Wait(); close(allDone) }()
 	tickDone := make(chan struct{})
@@ -282,28 +385,76 @@ func (r *Runner) Run(ctx context.Context) *Report {
 		r.watchdog(ctx, allDone, &gaveUpWith)
 	}()
 
-	stoppedAt, unstarted := r.pace(ctx)
+	var pr paceResult
+	pacerStuck := false
+	select {
+	case pr = <-paced:
+	case <-r.hardStop:
+		pacerStuck = true
+		pr.stoppedAt = time.Since(r.start)
+	}
 	r.stopping.Store(true)
-	close(r.jobs)
-	<-allDone
+	select {
+	case <-allDone:
+	case <-r.hardStop:
+	}
 	<-watchDone
 	close(tickStop)
 	<-tickDone
-	w := r.coll.Collect(time.Now())
-	if cfg.HDRLog != nil && w.Latency.TotalCount() > 0 {
-		_ = cfg.HDRLog.WriteWindow(w)
+	// Batches handed out and never taken by a worker (the workers were
+	// aborted): due, never started.
+	if !pacerStuck {
+	left:
+		for {
+			select {
+			case b, ok := <-r.jobs:
+				if !ok {
+					break left
+				}
+				for i := b.from; i < b.to; i++ {
+					due, _ := cfg.Pacer.Due(i)
+					r.unstarted.Record(Result{Intended: due, Sent: pr.stoppedAt, Done: pr.stoppedAt, Outcome: NotSent, Late: true, TxType: UnstartedTxType})
+					pr.unstarted++
+					r.dispatched.Add(^uint64(0))
+				}
+			default:
+				break left
+			}
+		}
 	}
+	r.tick(time.Now(), true)
 
-	m := Merge(recs...)
+	// Only what finished may be read: a goroutine stuck in Begin still
+	// owns its recorder.
+	var merged []*Recorder
+	var stuck int
+	all := append([]*worker{r.pw}, r.workers...)
+	for _, w := range all {
+		if w.exited.Load() {
+			merged = append(merged, w.rec)
+		} else {
+			stuck++
+		}
+	}
+	if !pacerStuck {
+		merged = append(merged, r.unstarted)
+	}
+	m := Merge(merged...)
+	m.Start = r.start
 	duration := scheduleLength(cfg.Pacer)
-	if duration <= 0 || stoppedAt < duration {
-		duration = stoppedAt
+	if duration <= 0 || pr.stoppedAt < duration {
+		duration = pr.stoppedAt
 	}
 	rep := NewReport(m, duration, 0)
-	rep.Requests = int64(r.dispatched.Load()) + unstarted
+	rep.Requests = int64(r.dispatched.Load()) + pr.unstarted
+	rep.Series = r.series
+	rep.Interval = cfg.StatusInterval
 	var behind, missing, cancelled int64
 	var maxLag time.Duration
-	for _, w := range r.workers {
+	for _, w := range all {
+		if !w.exited.Load() {
+			continue
+		}
 		rep.Reversals.Sent += w.revSent
 		rep.Reversals.Acked += w.revAcked
 		rep.MaxInFlight = max(rep.MaxInFlight, int64(w.maxInFlight))
@@ -313,8 +464,8 @@ func (r *Runner) Run(ctx context.Context) *Report {
 		cancelled += w.cancelled
 	}
 	var notes []string
-	if end := scheduleLength(cfg.Pacer); end > 0 && stoppedAt < end {
-		notes = append(notes, fmt.Sprintf("run stopped at %s, before the end of the schedule (%s)", stoppedAt.Round(time.Millisecond), end))
+	if end := scheduleLength(cfg.Pacer); end > 0 && pr.stoppedAt < end {
+		notes = append(notes, fmt.Sprintf("run stopped at %s, before the end of the schedule (%s)", pr.stoppedAt.Round(time.Millisecond), end))
 	}
 	if n := gaveUpWith.Load(); n >= 0 {
 		notes = append(notes, fmt.Sprintf("gave up %s after the schedule ended with %d transactions outstanding (links closed: link_failed; reversals in progress left pending)", cfg.Drain, n))
@@ -323,11 +474,14 @@ func (r *Runner) Run(ctx context.Context) *Report {
 		notes = append(notes, fmt.Sprintf("the load generator fell behind its schedule: %d transactions started more than %s after their intended time with an in-flight slot free (max lag %s); their latency still counts from the intended time",
 			behind, cfg.BehindAfter, maxLag.Round(time.Microsecond)))
 	}
-	if n := cancelled + unstarted; n > 0 {
+	if n := cancelled + pr.unstarted; n > 0 {
 		notes = append(notes, fmt.Sprintf("%d transactions were due but never started before the runner gave up (the in-flight limit was reached): counted not_sent, type %q", n, UnstartedTxType))
 	}
 	if missing > 0 {
 		notes = append(notes, fmt.Sprintf("BUG: %d transactions were started and never completed by the target", missing))
+	}
+	if stuck > 0 {
+		notes = append(notes, fmt.Sprintf("BUG: %d runner goroutines were still blocked in Begin of the target %s after the run was aborted; their transactions are missing from the counts", stuck, stuckWait))
 	}
 	if n := r.doubleDone.Load(); n > 0 {
 		notes = append(notes, fmt.Sprintf("BUG: the target completed %d transactions more than once (ignored)", n))
@@ -341,7 +495,8 @@ func (r *Runner) Run(ctx context.Context) *Report {
 const UnstartedTxType = "unstarted"
 
 // watchdog bounds the run: Drain after the end of the schedule (or the
-// cancellation of ctx) it gives up, Grace later it aborts.
+// cancellation of ctx) it gives up, Grace later it aborts, stuckWait after
+// that it stops Run from waiting at all.
 func (r *Runner) watchdog(ctx context.Context, allDone <-chan struct{}, gaveUpWith *atomic.Int64) {
 	cfg := &r.cfg
 	var endC <-chan time.Time
@@ -366,13 +521,23 @@ func (r *Runner) watchdog(ctx context.Context, allDone <-chan struct{}, gaveUpWi
 	gaveUpWith.Store(int64(r.InFlight()))
 	close(r.giveUp)
 	if c, ok := cfg.Target.(Canceler); ok {
-		c.CancelPending()
+		// On its own goroutine: a target whose CancelPending blocks must
+		// not stop the watchdog from aborting.
+		go c.CancelPending()
 	}
 	grace := time.NewTimer(cfg.Grace)
 	defer grace.Stop()
 	select {
 	case <-grace.C:
-		close(r.abort)
+	case <-allDone:
+		return
+	}
+	close(r.abort)
+	stuck := time.NewTimer(stuckWait)
+	defer stuck.Stop()
+	select {
+	case <-stuck.C:
+		close(r.hardStop)
 	case <-allDone:
 	}
 }
@@ -391,13 +556,59 @@ func scheduleLength(p Pacer) time.Duration {
 	return 0
 }
 
-// pace hands out due indexes until the schedule ends, ctx is done or the
-// runner gives up. It returns the offset at which it stopped and how many
-// transactions were due by then and never handed out (recorded not_sent).
-func (r *Runner) pace(ctx context.Context) (time.Duration, int64) {
+// dueBefore is the number of hits of p due before offset t (a binary
+// search: Due is monotonic).
+func dueBefore(p Pacer, t time.Duration) uint64 {
+	before := func(i uint64) bool { d, ok := p.Due(i); return ok && d < t }
+	if !before(0) {
+		return 0
+	}
+	hi := uint64(1)
+	for before(hi) {
+		if hi > 1<<52 {
+			return hi
+		}
+		hi *= 2
+	}
+	lo := hi / 2 // before(lo), !before(hi)
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if before(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}
+
+// stopped reports whether the pacer must stop: ctx done or the run given
+// up.
+func (r *Runner) stopped(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	case <-r.giveUp:
+		return true
+	default:
+		return false
+	}
+}
+
+// pace follows the schedule until it ends, ctx is done or the runner gives
+// up. It returns the offset at which it stopped and how many transactions
+// were due by then and never handed out (recorded not_sent).
+func (r *Runner) pace(ctx context.Context) paceResult {
 	p := r.cfg.Pacer
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	var sl sleeper
+	release := func() {}
+	if r.cfg.GoTimers {
+		sl = timerSleeper(r.start)
+	} else {
+		sl, release = newSleeper(r.start)
+	}
+	defer release()
+	pw := r.pw
 	var i uint64
 	var stoppedAt time.Duration
 loop:
@@ -405,43 +616,62 @@ loop:
 		due, ok := p.Due(i)
 		if !ok {
 			if end := scheduleLength(p); end > 0 {
-				return end, 0
+				return paceResult{stoppedAt: end}
 			}
-			return time.Since(r.start), 0
+			return paceResult{stoppedAt: time.Since(r.start)}
 		}
 		now := time.Since(r.start)
 		if due > now {
-			timer.Reset(due - now)
-			select {
-			case <-ctx.Done():
+			pw.drain()
+			sl.sleepUntil(min(due, now+maxSleep))
+			if r.stopped(ctx) {
 				stoppedAt = time.Since(r.start)
 				break loop
-			case <-r.giveUp:
-				stoppedAt = time.Since(r.start)
-				break loop
-			case <-timer.C:
 			}
 			continue
 		}
+		// Everything due by now: the first inlineMax are started here,
+		// the rest handed to the workers first so that they run in
+		// parallel with the pacer.
 		j := i + 1
-		for j-i < maxBatch {
+		for j-i < 64*maxBatch {
 			d, ok := p.Due(j)
 			if !ok || d > now {
 				break
 			}
 			j++
 		}
-		select {
-		case r.jobs <- batch{i, j}:
-		case <-ctx.Done():
-			stoppedAt = time.Since(r.start)
-			break loop
-		case <-r.giveUp:
+		inl := min(j, i+inlineMax)
+		for b := inl; b < j; b += maxBatch {
+			e := min(b+maxBatch, j)
+			select {
+			case r.jobs <- batch{b, e}:
+				r.dispatched.Add(e - b)
+			case <-ctx.Done():
+				stoppedAt = time.Since(r.start)
+				r.countUnstartedInline(pw, i, inl)
+				i = b
+				break loop
+			case <-r.giveUp:
+				stoppedAt = time.Since(r.start)
+				r.countUnstartedInline(pw, i, inl)
+				i = b
+				break loop
+			}
+		}
+		for k := i; k < inl; k++ {
+			r.dispatched.Add(1)
+			if !pw.start(k) {
+				pw.cancelRest(k+1, inl)
+				r.dispatched.Add(inl - k - 1)
+				break
+			}
+		}
+		i = j
+		if r.stopped(ctx) {
 			stoppedAt = time.Since(r.start)
 			break loop
 		}
-		r.dispatched.Add(j - i)
-		i = j
 	}
 	// Due by now and never handed out: the generator was held back by the
 	// in-flight limit when the run stopped.
@@ -457,7 +687,16 @@ loop:
 	if end := scheduleLength(p); end > 0 && stoppedAt > end {
 		stoppedAt = end
 	}
-	return stoppedAt, n
+	return paceResult{stoppedAt: stoppedAt, unstarted: n}
+}
+
+// countUnstartedInline records [from, to) as due and never started by the
+// pacer (the run stopped while it was handing out a backlog).
+func (r *Runner) countUnstartedInline(pw *worker, from, to uint64) {
+	if to > from {
+		r.dispatched.Add(to - from)
+		pw.cancelRest(from, to)
+	}
 }
 
 func (w *worker) run() {
@@ -468,16 +707,15 @@ func (w *worker) run() {
 	// completion — a futex wake and a context switch per transaction, the
 	// largest cost of the runner below saturation. Completion times are
 	// taken when Done is called, so draining later does not change them.
-	var done chan *Tx
 	tick := time.NewTicker(drainEvery)
 	defer tick.Stop()
-	for jobs != nil || w.out > 0 {
+	for {
 		select {
 		case b, ok := <-jobs:
 			w.drain()
 			if !ok {
-				jobs, done = nil, w.done // the end: wait for what is left
-				continue
+				w.tail()
+				return
 			}
 			for i := b.from; i < b.to; i++ {
 				if !w.start(i) {
@@ -487,16 +725,42 @@ func (w *worker) run() {
 			}
 		case <-tick.C:
 			w.drain()
-		case tx := <-done:
-			w.record(tx)
+		case <-w.wake:
+			w.drain()
 		case <-w.r.abort:
 			// Batches not started yet are due transactions that never
 			// got going: not sent. Whatever is still out is reported
 			// missing; those Tx values stay with the target.
 			w.drain()
-			for b := range w.r.jobs {
-				w.cancelRest(b.from, b.to)
+			for {
+				select {
+				case b, ok := <-jobs:
+					if !ok {
+						return
+					}
+					w.cancelRest(b.from, b.to)
+				default:
+					return
+				}
 			}
+		}
+	}
+}
+
+// tail waits for the completions of what the worker started, until the
+// runner aborts.
+func (w *worker) tail() {
+	for {
+		w.drain()
+		if w.out == 0 {
+			return
+		}
+		select {
+		case tx := <-w.done:
+			w.record(tx)
+		case <-w.wake:
+		case <-w.r.abort:
+			w.drain()
 			return
 		}
 	}
@@ -506,14 +770,43 @@ func (w *worker) run() {
 // before it is recorded (the live window lags by at most this).
 const drainEvery = 5 * time.Millisecond
 
-// drain records every completion waiting in the worker's channel.
+// queue hands a completion to its worker without ever blocking: the
+// channel, or the overflow list when the channel is full.
+func (w *worker) queue(t *Tx) {
+	select {
+	case w.done <- t:
+		return
+	default:
+	}
+	w.ovMu.Lock()
+	w.ov = append(w.ov, t)
+	w.ovMu.Unlock()
+	w.ovN.Add(1)
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// drain records every completion waiting for the worker.
 func (w *worker) drain() {
 	for {
 		select {
 		case tx := <-w.done:
 			w.record(tx)
+			continue
 		default:
-			return
+		}
+		break
+	}
+	if w.ovN.Load() > 0 {
+		w.ovMu.Lock()
+		ov := w.ov
+		w.ov = nil
+		w.ovN.Store(0)
+		w.ovMu.Unlock()
+		for _, tx := range ov {
+			w.record(tx)
 		}
 	}
 }
@@ -543,6 +836,8 @@ func (w *worker) start(i uint64) bool {
 				break wait
 			case d := <-w.done:
 				w.record(d)
+			case <-w.wake:
+				w.drain()
 			case <-r.giveUp:
 				r.waiting.Add(-1)
 				w.cancel(i, due)
@@ -568,9 +863,17 @@ func (w *worker) start(i uint64) bool {
 		}
 	}
 	tx.begun = now
-	tx.state.Store(1)
 	w.out++
+	tx.state.Store(txInBegin)
 	r.cfg.Target.Begin(tx)
+	if !tx.state.CompareAndSwap(txInBegin, txOut) {
+		// Completed during Begin: record it here, never through our own
+		// queue. Another goroutine may still be writing the completion.
+		for tx.state.Load() != txDoneInBegin {
+			runtime.Gosched()
+		}
+		w.record(tx)
+	}
 	return true
 }
 
@@ -616,6 +919,7 @@ func (w *worker) record(tx *Tx) {
 		RC:       c.RC,
 		Late:     tx.Late,
 		TxType:   c.TxType,
+		Cause:    c.Cause,
 	})
 	w.revSent += int64(c.ReversalsSent)
 	if c.ReversalAcked {
@@ -623,15 +927,13 @@ func (w *worker) record(tx *Tx) {
 	}
 	w.out--
 	tx.c = Completion{}
+	tx.state.Store(txIdle)
 	w.free = append(w.free, tx)
 }
 
-// ticker collects the per-second windows: status line and HDR log.
+// ticker collects the per-interval windows: series, status line, HDR log,
+// live metrics.
 func (r *Runner) ticker(stop <-chan struct{}) {
-	if r.cfg.Status == nil && r.cfg.HDRLog == nil {
-		<-stop
-		return
-	}
 	t := time.NewTicker(r.cfg.StatusInterval)
 	defer t.Stop()
 	for {
@@ -639,20 +941,34 @@ func (r *Runner) ticker(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case now := <-t.C:
-			w := r.coll.Collect(now)
-			if r.cfg.HDRLog != nil {
-				_ = r.cfg.HDRLog.WriteWindow(w)
-			}
-			if r.cfg.Status != nil {
-				el := now.Sub(r.start)
-				var offered float64
-				if rp, ok := r.cfg.Pacer.(RatePacer); ok && !r.stopping.Load() {
-					offered = rp.RateAt(el)
-				}
-				fmt.Fprintln(r.cfg.Status, FormatStatus(Status{
-					Elapsed: el, Offered: offered, InFlight: r.InFlight(), Window: w, Totals: r.coll.Totals(),
-				}))
-			}
+			r.tick(now, false)
 		}
+	}
+}
+
+// tick collects one window; last is the final, partial one after the run.
+func (r *Runner) tick(now time.Time, last bool) {
+	w := r.coll.Collect(now)
+	if last && w.Counts.Outcomes.Total() == 0 && w.Latency.TotalCount() == 0 && len(r.series) > 0 {
+		return
+	}
+	if r.cfg.HDRLog != nil && w.Latency.TotalCount() > 0 {
+		_ = r.cfg.HDRLog.WriteWindow(w)
+	}
+	inflight := r.InFlight()
+	offered := int64(dueBefore(r.cfg.Pacer, w.To) - dueBefore(r.cfg.Pacer, w.From))
+	r.series = append(r.series, newSeriesPoint(r.start, w, offered, inflight))
+	if r.cfg.OnWindow != nil {
+		r.cfg.OnWindow(w)
+	}
+	if r.cfg.Status != nil && !last {
+		el := now.Sub(r.start)
+		var rate float64
+		if rp, ok := r.cfg.Pacer.(RatePacer); ok && !r.stopping.Load() {
+			rate = rp.RateAt(el)
+		}
+		fmt.Fprintln(r.cfg.Status, FormatStatus(Status{
+			Elapsed: el, Offered: rate, InFlight: inflight, Window: w, Totals: r.coll.Totals(),
+		}))
 	}
 }

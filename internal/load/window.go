@@ -25,15 +25,25 @@ func (c *Counts) Add(o *Counts) {
 type Window struct {
 	From, To time.Duration           // offsets from the run's start
 	Latency  *hdrhistogram.Histogram // intended-time latency, µs
+	Service  *hdrhistogram.Histogram // service time (write → done), µs
+	SendLag  *hdrhistogram.Histogram // send lag (intended → write), µs
+	Causes   map[string]int64        // failures by cause id
+	RC       map[string]int64        // answered by response code ("??": not two digits)
 	Counts
 }
 
 // NewWindow returns an empty window.
-func NewWindow() *Window { return &Window{Latency: NewHistogram()} }
+func NewWindow() *Window {
+	return &Window{Latency: NewHistogram(), Service: NewHistogram(), SendLag: NewHistogram(), Causes: map[string]int64{}, RC: map[string]int64{}}
+}
 
 // Reset empties the window.
 func (w *Window) Reset() {
 	w.Latency.Reset()
+	w.Service.Reset()
+	w.SendLag.Reset()
+	clear(w.Causes)
+	clear(w.RC)
 	w.Counts = Counts{}
 	w.From, w.To = 0, 0
 }

@@ -35,6 +35,9 @@ type Line struct {
 	Summary string // masked one-line summary, or why it could not be read
 	Fault   string // faults that fired on it
 	Dropped bool
+	// Msg is the message as read (nil when it could not be read), for
+	// viewers that show its fields (the studio); do not modify it.
+	Msg *iso8583.Message
 }
 
 // Config of a proxy.
@@ -45,6 +48,10 @@ type Config struct {
 	MaxFrame         int            // default 8192
 	DialTimeout      time.Duration  // default 5 s
 	OnLine           func(Line)     // transcript; must not block for long
+	// WrapConn, when set, wraps each connection under the faults (a pcap
+	// capture): toHost says whether it is the proxy's connection to the
+	// host (the proxy dialled it) or a terminal's.
+	WrapConn func(c net.Conn, toHost bool) net.Conn
 	Logger           *slog.Logger
 }
 
@@ -147,6 +154,9 @@ func (p *Proxy) serve(n int, down net.Conn) {
 		down.Close()
 		return
 	}
+	if p.cfg.WrapConn != nil {
+		down, up = p.cfg.WrapConn(down, false), p.cfg.WrapConn(up, true)
+	}
 	if p.cfg.Faults != nil {
 		down = p.cfg.Faults.WrapConn(down, fault.ProxyDownstream)
 		up = p.cfg.Faults.WrapConn(up, fault.ProxyUpstream)
@@ -226,6 +236,8 @@ func (p *Proxy) pump(n int, dir Direction, src, dst net.Conn, side fault.Side) {
 		ln := Line{Time: time.Now(), Conn: n, Dir: dir, Summary: iso.Summary(msg)}
 		if derr != nil {
 			ln.Summary += " (unreadable: " + derr.Error() + ")"
+		} else {
+			ln.Msg = msg
 		}
 		var plan link.Plan
 		if icpt != nil && derr == nil {

@@ -1,0 +1,5 @@
+package capture
+
+import "syscall"
+
+var errConnReset error = syscall.ECONNRESET

@@ -1,0 +1,521 @@
+package diagnose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/mac"
+)
+
+// rawCodec remembers the bytes of every message it decodes, by STAN, so a
+// MAC that fails can be checked again with the other padding.
+type rawCodec struct {
+	inner link.Codec
+	mu    sync.Mutex
+	raw   map[string][]byte
+}
+
+func (c *rawCodec) Encode(dst []byte, m *iso8583.Message) ([]byte, error) {
+	return c.inner.Encode(dst, m)
+}
+func (c *rawCodec) Decode(b []byte) (*iso8583.Message, error) {
+	m, err := c.inner.Decode(b)
+	if m != nil {
+		c.mu.Lock()
+		if len(c.raw) > 64 {
+			clear(c.raw)
+		}
+		c.raw[iso.Get(m, 11)] = append([]byte(nil), b...)
+		c.mu.Unlock()
+	}
+	return m, err
+}
+
+func (c *rawCodec) bytes(stan string) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.raw[stan]
+}
+
+// session is a link in the detected framing, with what the probe learnt
+// about it so far (round trips, whether it answered), for the rules.
+type session struct {
+	p     *prober
+	d     *iso.Dialect
+	l     *link.Link
+	codec *rawCodec
+	slot  mac.KeySlot
+	kek   *mac.KEK
+	blk   *mac.KeyBlock
+	keyed bool
+
+	signOnRTT, echoRTT time.Duration
+	answered           bool
+	last               time.Time
+	mu                 sync.Mutex
+	inAfter            int // frames received (any kind), to tell silence after a timeout
+}
+
+func (p *prober) open(ctx context.Context, d *iso.Dialect) (*session, error) {
+	nc, _, err := p.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{p: p, d: d}
+	var inner link.Codec = link.DialectCodec{D: d}
+	if p.cfg.TMK != nil {
+		if s.kek, err = mac.NewKEK(p.cfg.TMK); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		mc, err := mac.NewCodec(inner, d, &s.slot, mac.CodecOptions{})
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		inner = mc
+	}
+	s.codec = &rawCodec{inner: inner, raw: map[string][]byte{}}
+	s.l = link.New(nc, link.Config{Dialect: d, Codec: s.codec, Match: p.cfg.Match,
+		Observer: func(e link.Event) {
+			switch e.Kind {
+			case link.EvReceived, link.EvLate, link.EvUnmatched, link.EvBadMessage:
+				s.mu.Lock()
+				s.inAfter++
+				s.mu.Unlock()
+			}
+		},
+		// Host-initiated requests (an echo or key change) are answered 00
+		// so that the host's view of the probe stays clean.
+		Handler: link.HandlerFunc(func(l *link.Link, in *link.Inbound) {
+			if in.Err != nil {
+				return
+			}
+			mti, err := iso.ResponseMTI(in.MTI)
+			if err != nil {
+				return
+			}
+			r := d.NewMessage()
+			r.MTI(mti)
+			for _, id := range []int{7, 11, 41, 70} {
+				if v := iso.Get(in.Msg, id); v != "" {
+					_ = iso.Set(r, id, v)
+				}
+			}
+			_ = iso.Set(r, 39, "00")
+			_ = l.Reply(in, r)
+		})}).Start()
+	s.last = time.Now()
+	return s, nil
+}
+
+func (s *session) received() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inAfter
+}
+
+// call sends m and waits for its result (bounded by the probe timeout).
+func (s *session) call(m *iso8583.Message) link.Result {
+	r := s.l.Call(m, s.p.cfg.Timeout)
+	s.last = time.Now()
+	if r.Err == nil && r.Resp != nil {
+		s.answered = true
+	}
+	return r
+}
+
+// failure names the cause of a failed call, with an echo test on the same
+// link after a timeout to tell a black hole from a slow host.
+func (s *session) failure(m *iso8583.Message, r link.Result, idle time.Duration) Finding {
+	mti, _ := m.GetMTI()
+	o := Observation{MTI: mti, Took: r.Done.Sub(r.Sent), Timeout: s.p.cfg.Timeout, SignOnRTT: s.signOnRTT,
+		EchoRTT: s.echoRTT, AnsweredBefore: s.answered, Idle: idle, Framing: s.d.Framing, SentMAC: iso.Has(m, 64) || iso.Has(m, 128)}
+	if r.Resp != nil {
+		o.RC = iso.Get(r.Resp, 39)
+	}
+	var le *link.LinkError
+	switch {
+	case errors.Is(r.Err, link.ErrTimeout):
+		o.Outcome = TimedOut
+		before := s.received()
+		o.EchoRTT = 0 // this link's speed is what the probe below measures
+		er := s.call(s.p.echoMsg(s.d, "301"))
+		switch {
+		case er.Err == nil:
+			o.Probe, o.EchoRTT = ProbeAnswered, er.Done.Sub(er.Sent)
+		case errors.As(er.Err, &le):
+			o.Probe = ProbeLinkDown
+		default:
+			o.Probe = ProbeUnanswered
+		}
+		o.BytesAfterTimeout = s.received() > before
+		if o.Probe == ProbeAnswered {
+			o.SignOnRTT = 0
+		}
+	case errors.As(r.Err, &le):
+		o.Outcome, o.LinkFail, o.LinkErr = LinkFailed, le.Kind, le.Error()
+	case r.Err != nil:
+		if ve, ok := mac.AsVerifyError(r.Err); ok {
+			o.MACVerify = ve
+			o.PaddingMismatch = s.otherPaddingVerifies(r.Resp)
+		} else if errors.Is(r.Err, link.ErrWrongMTI) {
+			return Finding{Cause: ResponseWrongMTI, Detail: r.Err.Error()}
+		} else {
+			o.UnpackErr = r.Err.Error()
+		}
+	}
+	f, _ := Diagnose(o)
+	return f
+}
+
+// otherPaddingVerifies checks a response whose MAC failed under the other
+// padding method with the same working keys.
+func (s *session) otherPaddingVerifies(resp *iso8583.Message) bool {
+	if s.blk == nil || resp == nil || s.p.cfg.MACAlg == mac.CMAC {
+		return false
+	}
+	other := mac.Pad2
+	if s.p.cfg.MACPad == mac.Pad2 {
+		other = mac.Pad1
+	}
+	w, err := mac.OpenKeys(s.kek, s.p.cfg.MACAlg, other, *s.blk)
+	if err != nil {
+		return false
+	}
+	raw := s.codec.bytes(iso.Get(resp, 11))
+	if raw == nil {
+		return false
+	}
+	want, err := mac.Expected(w.MAC, s.d, raw)
+	if err != nil {
+		return false
+	}
+	_, wire, _ := mac.Span(s.d, raw)
+	return macEqual(s.d, wire, want)
+}
+
+func macEqual(d *iso.Dialect, wire, want []byte) bool {
+	if d.MACWireLen == 16 {
+		return fmt.Sprintf("%X", want) == string(upperASCII(wire))
+	}
+	return string(wire) == string(want)
+}
+
+func upperASCII(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func (p *prober) session(ctx context.Context, d *iso.Dialect) {
+	s, err := p.open(ctx, d)
+	if err != nil {
+		id, detail := ConnectCause(err)
+		p.add(Check{Name: "sign-on", Status: StatusFail, Summary: "cannot open a link", Findings: []Finding{{Cause: id, Detail: detail}}})
+		p.skip(p.remaining("sign-on")...)
+		return
+	}
+	defer s.l.Close()
+	if !p.signOn(s) {
+		p.skip(p.remaining("sign-on")...)
+		return
+	}
+	if !p.echoes(ctx, s) {
+		p.skip(p.remaining("echo")...)
+		return
+	}
+	if p.cfg.Financial {
+		p.financial(s)
+	}
+	if p.cfg.Idle > 0 {
+		p.idle(ctx, s)
+	}
+}
+
+// remaining lists the checks after name that will not run.
+func (p *prober) remaining(name string) []string {
+	all := []string{"sign-on", "echo"}
+	if p.cfg.Financial {
+		all = append(all, "financial")
+	}
+	if p.cfg.Idle > 0 {
+		all = append(all, "idle")
+	}
+	for i, n := range all {
+		if n == name {
+			return all[i+1:]
+		}
+	}
+	return nil
+}
+
+func (p *prober) signOn(s *session) bool {
+	if !p.cfg.SignOn {
+		p.add(Check{Name: "sign-on", Status: StatusSkipped, Summary: "skipped (--no-sign-on)"})
+		return true
+	}
+	m := p.echoMsg(s.d, "001")
+	r := s.call(m)
+	c := Check{Name: "sign-on", Took: r.Done.Sub(r.Sent)}
+	if r.Err != nil {
+		c.Status, c.Summary = StatusFail, "sign-on failed: "+r.Err.Error()
+		c.Findings = []Finding{s.failure(m, r, 0)}
+		p.add(c)
+		return false
+	}
+	s.signOnRTT = c.Took
+	rc := iso.Get(r.Resp, 39)
+	if rc != "00" {
+		c.Status, c.Summary = StatusFail, fmt.Sprintf("sign-on answered RC %s (%s)", rc, iso.RCMeaning(rc))
+		f, _ := Diagnose(Observation{MTI: "0800", Outcome: Answered, RC: rc, SentMAC: false})
+		c.Findings = []Finding{f}
+		p.add(c)
+		return false
+	}
+	c.Status, c.Summary = StatusOK, fmt.Sprintf("0810 RC 00 for TID %s", p.cfg.TID)
+	if p.cfg.TMK != nil {
+		v := iso.Get(r.Resp, mac.KeyBlockField)
+		if v == "" {
+			c.Status, c.Summary = StatusFail, "the sign-on answer carries no working keys"
+			c.Findings = []Finding{{Cause: KeysNotLoaded, Detail: fmt.Sprintf("0810 RC 00 without field %d: the host sent no working keys for TID %s", mac.KeyBlockField, p.cfg.TID)}}
+			p.add(c)
+			return true
+		}
+		blk, err := mac.ParseKeyBlock(v)
+		if err != nil {
+			c.Status, c.Summary = StatusFail, "the key block does not parse"
+			c.Findings = []Finding{{Cause: KeysNotLoaded, Detail: fmt.Sprintf("field %d: %v", mac.KeyBlockField, err)}}
+			p.add(c)
+			return true
+		}
+		w, err := mac.OpenKeys(s.kek, p.cfg.MACAlg, p.cfg.MACPad, blk)
+		if err != nil {
+			c.Status, c.Summary = StatusFail, "the working keys do not check"
+			var ke *mac.KCVError
+			if errors.As(err, &ke) {
+				c.Findings = []Finding{{Cause: KeysKCVMismatch, Detail: err.Error() + fmt.Sprintf(" (probe TMK KCV %s)", s.kek.KCV())}}
+			} else {
+				c.Findings = []Finding{{Cause: KeysNotLoaded, Detail: err.Error()}}
+			}
+			p.add(c)
+			return true
+		}
+		w.Via, w.Confirmed = "sign-on", true
+		s.slot.Install(w)
+		s.blk, s.keyed = &blk, true
+		c.Details = append(c.Details, fmt.Sprintf("working keys: MAC key KCV %s, PIN key KCV %s (TMK KCV %s) — check values match", w.MACKCV, w.PINKCV, s.kek.KCV()))
+	}
+	p.add(c)
+	return true
+}
+
+// RTTStats summarises echo round trips.
+type RTTStats struct {
+	N                          int
+	Min, Median, P99, Max, Jit time.Duration
+}
+
+// Stats computes min/median/p99/max and jitter (mean absolute difference of
+// consecutive round trips, RFC 3550's idea without its smoothing).
+func Stats(rtts []time.Duration) RTTStats {
+	st := RTTStats{N: len(rtts)}
+	if len(rtts) == 0 {
+		return st
+	}
+	var jit time.Duration
+	for i := 1; i < len(rtts); i++ {
+		d := rtts[i] - rtts[i-1]
+		if d < 0 {
+			d = -d
+		}
+		jit += d
+	}
+	if len(rtts) > 1 {
+		st.Jit = jit / time.Duration(len(rtts)-1)
+	}
+	s := append([]time.Duration(nil), rtts...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	st.Min, st.Max, st.Median = s[0], s[len(s)-1], s[len(s)/2]
+	st.P99 = s[min(len(s)-1, (len(s)*99+99)/100-1)]
+	return st
+}
+
+func (st RTTStats) String() string {
+	return fmt.Sprintf("%d echo tests: min %s, median %s, p99 %s, max %s, jitter %s", st.N, fmtDur(st.Min), fmtDur(st.Median), fmtDur(st.P99), fmtDur(st.Max), fmtDur(st.Jit))
+}
+
+func (p *prober) echoes(ctx context.Context, s *session) bool {
+	var rtts []time.Duration
+	start := time.Now()
+	for i := 0; i < p.cfg.Echoes && ctx.Err() == nil; i++ {
+		m := p.echoMsg(s.d, "301")
+		r := s.call(m)
+		if r.Err != nil {
+			f := s.failure(m, r, 0)
+			p.add(Check{Name: "echo", Status: StatusFail, Took: time.Since(start),
+				Summary: fmt.Sprintf("echo test %d of %d failed: %v", i+1, p.cfg.Echoes, r.Err), Findings: []Finding{f}})
+			return false
+		}
+		rtts = append(rtts, r.Done.Sub(r.Sent))
+	}
+	st := Stats(rtts)
+	if len(rtts) > 0 {
+		s.echoRTT = st.Median
+	}
+	c := Check{Name: "echo", Status: StatusOK, Took: time.Since(start), Summary: st.String()}
+	if st.Median >= p.cfg.SlowRTT {
+		c.Status = StatusFail
+		c.Findings = []Finding{{Cause: NetworkSlow,
+			Detail: fmt.Sprintf("echo tests, which the host answers without asking any issuer, take %s (median of %d; sign-on %s)", fmtDur(st.Median), st.N, fmtDur(s.signOnRTT)),
+			Fix:    fmt.Sprintf("the network, not the issuer, is slow: an echo takes %s — check the signal or the carrier", fmtDur(st.Median))}}
+	}
+	p.add(c)
+	return true
+}
+
+// testCard is the card of the test purchase: a Luhn-valid test PAN that
+// possim's default rules approve.
+const testCard = "4761739001010010"
+
+func (p *prober) financial(s *session) bool {
+	m := s.d.NewMessage()
+	m.MTI("0200")
+	now := time.Now()
+	stan := p.nextSTAN()
+	fields := []struct {
+		id int
+		v  string
+	}{{2, testCard}, {3, "000000"}, {4, "000000000100"}, {7, now.UTC().Format("0102150405")}, {11, stan},
+		{12, now.Format("150405")}, {13, now.Format("0102")}, {14, "2812"}, {22, "051"}, {25, "00"},
+		{41, p.cfg.TID}, {42, p.cfg.MID}, {49, "978"}}
+	for _, f := range fields {
+		_ = iso.Set(m, f.id, f.v)
+	}
+	r := s.call(m)
+	c := Check{Name: "financial", Took: r.Done.Sub(r.Sent)}
+	if r.Err != nil {
+		c.Status, c.Summary = StatusFail, fmt.Sprintf("test purchase (0200 STAN %s, 1.00) failed: %v", stan, r.Err)
+		c.Findings = []Finding{s.failure(m, r, 0)}
+	} else {
+		rc := iso.Get(r.Resp, 39)
+		c.Summary = fmt.Sprintf("test purchase 0200 STAN %s answered RC %s (%s) in %s", stan, rc, iso.RCMeaning(rc), fmtDur(c.Took))
+		var diffs []string
+		for _, id := range []int{3, 4, 11, 41, 49} {
+			if a, b := iso.Get(m, id), iso.Get(r.Resp, id); b != "" && a != b {
+				diffs = append(diffs, fmt.Sprintf("field %d sent %q, answered %q", id, a, b))
+			} else if b == "" && (id == 11 || id == 41) {
+				diffs = append(diffs, fmt.Sprintf("field %d not echoed", id))
+			}
+		}
+		o := Observation{MTI: "0200", Outcome: Answered, RC: rc, SentMAC: iso.Has(m, 64), SignOnRTT: s.signOnRTT, EchoRTT: s.echoRTT}
+		switch f, bad := Diagnose(o); {
+		case len(diffs) > 0:
+			c.Status = StatusFail
+			c.Findings = []Finding{{Cause: ResponseFieldMismatch, Detail: fmt.Sprint(diffs)}}
+		case bad:
+			c.Status = StatusFail
+			c.Findings = []Finding{f}
+		case !iso.Has(r.Resp, 38):
+			c.Status = StatusFail
+			c.Findings = []Finding{{Cause: ResponseNoAuthCode, Detail: "RC " + rc + " without field 38"}}
+		default:
+			c.Status = StatusOK
+			c.Details = append(c.Details, "echoed fields 3, 4, 11, 41, 49 match; approval code present")
+			if s.keyed {
+				c.Details = append(c.Details, "the answer's MAC verifies with the working MAC key")
+			}
+		}
+	}
+	// The reversal undoes the test purchase whatever its answer (an unknown
+	// outcome is exactly what a reversal is for).
+	rv := s.d.NewMessage()
+	rv.MTI("0400")
+	for _, id := range []int{2, 3, 4, 7, 11, 12, 13, 14, 22, 25, 41, 42, 49} {
+		_ = iso.Set(rv, id, iso.Get(m, id))
+	}
+	_ = iso.Set(rv, 90, fmt.Sprintf("0200%s%s%022d", stan, iso.Get(m, 7), 0))
+	rr := s.call(rv)
+	switch {
+	case rr.Err != nil:
+		c.Status = StatusFail
+		c.Details = append(c.Details, "reversal 0400: "+rr.Err.Error())
+		f := s.failure(rv, rr, 0)
+		if f.Cause == ResponseTimeout || f.Cause == IssuerSlow {
+			f = Finding{Cause: ReversalUnacknowledged, Detail: "the 0400 for the test purchase got no 0410: " + f.Explanation()}
+		}
+		c.Findings = append(c.Findings, f)
+	case iso.Get(rr.Resp, 39) != "00":
+		c.Status = StatusFail
+		c.Findings = append(c.Findings, Finding{Cause: ReversalUnacknowledged, Detail: "the 0410 answered RC " + iso.Get(rr.Resp, 39)})
+	default:
+		c.Details = append(c.Details, fmt.Sprintf("reversal 0400 acknowledged (0410 RC 00) in %s", fmtDur(rr.Done.Sub(rr.Sent))))
+	}
+	p.add(c)
+	return c.Status == StatusOK
+}
+
+func (p *prober) idle(ctx context.Context, s *session) {
+	start := time.Now()
+	t := time.NewTimer(p.cfg.Idle)
+	defer t.Stop()
+	c := Check{Name: "idle"}
+	select {
+	case <-ctx.Done():
+		c.Status, c.Summary = StatusSkipped, "interrupted"
+		p.add(c)
+		return
+	case <-s.l.Done():
+		survived := time.Since(s.last)
+		c.Status, c.Took = StatusFail, time.Since(start)
+		c.Summary = fmt.Sprintf("the link ended after %s idle: %v", fmtDur(survived), s.l.Err())
+		c.Findings = []Finding{{Cause: LinkIdleTimeout, Detail: fmt.Sprintf("the host (or a middlebox) closed the link after %s without traffic", fmtDur(survived)),
+			Fix: fmt.Sprintf("send echo tests more often than every %s, or lengthen the idle timeout at the host", fmtDur(survived))}}
+		p.add(c)
+		return
+	case <-t.C:
+	}
+	idle := time.Since(s.last)
+	m := p.echoMsg(s.d, "301")
+	r := s.call(m)
+	c.Took = time.Since(start)
+	if r.Err == nil {
+		c.Status, c.Summary = StatusOK, fmt.Sprintf("the link survived %s idle; the echo after it took %s", fmtDur(idle), fmtDur(r.Done.Sub(r.Sent)))
+		p.add(c)
+		return
+	}
+	var le *link.LinkError
+	if errors.As(r.Err, &le) {
+		c.Status, c.Summary = StatusFail, fmt.Sprintf("after %s idle the link failed: %v", fmtDur(idle), r.Err)
+		c.Findings = []Finding{{Cause: LinkClosed, Detail: fmt.Sprintf("the link was closed or reset while idle (noticed at the first echo after %s): %v", fmtDur(idle), r.Err),
+			Fix: fmt.Sprintf("send echo tests more often than every %s, or reconnect after an idle period", fmtDur(idle))}}
+		p.add(c)
+		return
+	}
+	// Unanswered on the idle link: does a fresh connection work?
+	fresh := p.try(ctx, s.d)
+	c.Status = StatusFail
+	c.Summary = fmt.Sprintf("after %s idle the echo went unanswered", fmtDur(idle))
+	if fresh.ok {
+		c.Details = append(c.Details, "a new connection answers at once: "+fresh.how)
+		c.Findings = []Finding{{Cause: LinkHalfOpen,
+			Detail: fmt.Sprintf("the link answered before, stayed open through %s idle, then the echo got no answer while a new connection works: the idle session was dropped on the path; it survived less than %s", fmtDur(idle), fmtDur(idle)),
+			Fix:    fmt.Sprintf("send echo tests (or TCP keepalives) more often than every %s, or reconnect after an idle period; raise the firewall/NAT idle timeout", fmtDur(idle))}}
+	} else {
+		c.Details = append(c.Details, "a new connection fails too: "+fresh.how)
+		c.Findings = []Finding{{Cause: NetworkBlackhole, Detail: "after the idle period neither the idle link nor a new connection gets answers"}}
+	}
+	p.add(c)
+}

@@ -1,0 +1,351 @@
+package diagnose
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/mac"
+)
+
+// The terminal-side rules: pure functions from what one side could see of a
+// failed exchange to the cause that explains it. The terminal engine, the
+// live probe and the proxy call them, so neighbouring causes are told apart
+// the same way everywhere (DESIGN.md §9).
+
+// SlowRTT is the round trip of network management (sign-on, echo) above
+// which the network, not the issuer, is called slow. A LAN round trip is
+// well under a millisecond and a 4G one 30–100 ms; a host answers an echo
+// without asking anyone.
+const SlowRTT = 300 * time.Millisecond
+
+// Outcome is how an exchange ended, as the side that sent it saw it.
+type Outcome uint8
+
+const (
+	Answered      Outcome = iota // a response matched
+	TimedOut                     // nothing matched before the deadline
+	LinkFailed                   // the link ended with the request outstanding
+	NotSent                      // never written
+	ConnectFailed                // no link could be opened
+)
+
+// ProbeResult is what an echo test on the same link said after a timeout
+// (the terminal sends one before it gives up on a link).
+type ProbeResult uint8
+
+const (
+	ProbeNone       ProbeResult = iota // no probe was made
+	ProbeAnswered                      // the echo was answered: the link carries bytes
+	ProbeUnanswered                    // the echo timed out too
+	ProbeLinkDown                      // the link ended during the probe
+)
+
+// Observation is what a terminal can see of one failed exchange on its
+// link. Zero values mean "not seen / not known".
+type Observation struct {
+	MTI     string        // the request's MTI
+	Outcome Outcome       // how it ended
+	Took    time.Duration // write to answer (or to the deadline)
+	Timeout time.Duration // the response timeout in force
+
+	// LinkFail is the link's classification when Outcome is LinkFailed;
+	// LinkErr its error text.
+	LinkFail link.FailKind
+	LinkErr  string
+	// ConnectErr is the dial error when Outcome is ConnectFailed.
+	ConnectErr error
+
+	RC string // the response code, when answered
+
+	// SignOnRTT and EchoRTT are round trips of network management on the
+	// same link (0: none measured): they tell a slow network from a slow
+	// issuer.
+	SignOnRTT, EchoRTT time.Duration
+	// Probe is the echo test sent after a timeout; BytesAfterTimeout says
+	// whether anything at all arrived on the link after the deadline.
+	Probe             ProbeResult
+	BytesAfterTimeout bool
+	// Late is how late a response arrived after its deadline (0: never).
+	Late time.Duration
+	// AnsweredBefore says earlier requests on this link were answered.
+	AnsweredBefore bool
+	// Idle is how long the link was idle before this request.
+	Idle time.Duration
+
+	// BadFrame holds the first bytes of a frame that failed to parse (length
+	// header included), FramesBefore how many frames parsed on this link
+	// before it, and Framing the framing the side expected.
+	BadFrame     []byte
+	FramesBefore int
+	Framing      iso.Framing
+	// UnpackErr is set when a frame split but did not unpack.
+	UnpackErr string
+
+	// SentMAC says whether this side put a MAC on the request; MACVerify
+	// is the verification failure of the response, if any.
+	SentMAC   bool
+	MACVerify *mac.VerifyError
+	// PaddingMismatch is set by a checker that verified the MAC with the
+	// other padding method and found it right.
+	PaddingMismatch bool
+}
+
+// Diagnose names the cause of one failed exchange. It returns false when
+// the exchange did not fail (an approval).
+func Diagnose(o Observation) (Finding, bool) {
+	switch o.Outcome {
+	case ConnectFailed:
+		id, detail := ConnectCause(o.ConnectErr)
+		return Finding{Cause: id, Detail: detail}, true
+	case NotSent:
+		return Finding{Cause: TerminalQueueFull}, true
+	case LinkFailed:
+		return linkFailure(o), true
+	case TimedOut:
+		return timeoutCause(o), true
+	}
+	if o.MACVerify != nil {
+		return MACFinding(o.MACVerify, o.PaddingMismatch), true
+	}
+	if o.UnpackErr != "" {
+		return Finding{Cause: FramingUnreadable, Detail: "the answer does not unpack: " + o.UnpackErr}, true
+	}
+	if o.RC == "" || iso.IsApproval(o.RC) {
+		if o.RC == "" {
+			return Finding{Cause: ResponseMissingField, Detail: "the answer has no response code (field 39)"}, true
+		}
+		if slow := slowNetwork(o); slow != nil {
+			return *slow, true
+		}
+		return Finding{}, false
+	}
+	if o.RC == "63" && !o.SentMAC {
+		return Finding{Cause: MACNotSent, Detail: fmt.Sprintf("the host answered RC 63 (security violation) to a %s the terminal sent without a MAC: it has no working MAC key", o.MTI)}, true
+	}
+	id := ForRC(o.RC)
+	return Finding{Cause: id, Detail: fmt.Sprintf("the host answered RC %s (%s)", o.RC, iso.RCMeaning(o.RC))}, true
+}
+
+// slowNetwork names network.slow when the network-management round trips
+// of the same link are slow, nil otherwise.
+func slowNetwork(o Observation) *Finding {
+	rtt, what := o.EchoRTT, "echo test"
+	if o.SignOnRTT > rtt {
+		rtt, what = o.SignOnRTT, "sign-on"
+	}
+	if rtt < SlowRTT {
+		return nil
+	}
+	return &Finding{Cause: NetworkSlow,
+		Detail: fmt.Sprintf("the %s on the same link took %s, so the network is slow before any issuer is asked", what, rtt.Round(time.Millisecond)),
+		Fix:    fmt.Sprintf("the network, not the issuer, is slow: the %s took %s — check the signal or the carrier", what, rtt.Round(time.Millisecond))}
+}
+
+func timeoutCause(o Observation) Finding {
+	if o.Late > 0 {
+		return Finding{Cause: ResponseLate, Detail: fmt.Sprintf("the answer came %s after the deadline", o.Late.Round(time.Millisecond))}
+	}
+	if slow := slowNetwork(o); slow != nil {
+		return *slow
+	}
+	switch o.Probe {
+	case ProbeUnanswered:
+		if !o.BytesAfterTimeout {
+			if o.Idle > 0 && o.AnsweredBefore {
+				return Finding{Cause: LinkHalfOpen, Detail: fmt.Sprintf("the link answered before, was idle for %s, and now neither the %s nor an echo test gets an answer", o.Idle.Round(time.Millisecond), o.MTI)}
+			}
+			return Finding{Cause: NetworkBlackhole, Detail: fmt.Sprintf("neither the %s nor an echo test on the same link got an answer, and the link stayed open", o.MTI)}
+		}
+	case ProbeLinkDown:
+		return Finding{Cause: LinkClosed, Detail: "the link ended while an echo test was checking it after the timeout"}
+	case ProbeAnswered:
+		rtt := ""
+		if o.EchoRTT > 0 {
+			rtt = fmt.Sprintf(" (in %s)", o.EchoRTT.Round(time.Millisecond))
+		}
+		if iso.Class(o.MTI) == '8' {
+			return Finding{Cause: ResponseTimeout, Detail: "an echo test on the same link was answered" + rtt + " but this request was not: the host ignores it"}
+		}
+		return Finding{Cause: IssuerSlow, Detail: fmt.Sprintf("an echo test on the same link was answered%s, the %s was not answered within %s: the link and network work, the host or issuer is slow or lost the request", rtt, o.MTI, o.Timeout)}
+	}
+	if o.EchoRTT > 0 || o.SignOnRTT > 0 {
+		// A fast sign-on/echo on this link: the network is not slow.
+		return Finding{Cause: IssuerSlow, Detail: fmt.Sprintf("network management on this link is fast (sign-on %s, echo %s), the %s got no answer within %s",
+			o.SignOnRTT.Round(time.Millisecond), o.EchoRTT.Round(time.Millisecond), o.MTI, o.Timeout)}
+	}
+	return Finding{Cause: ResponseTimeout}
+}
+
+func linkFailure(o Observation) Finding {
+	switch o.LinkFail {
+	case link.FailFraming:
+		return FrameFinding(o.BadFrame, o.FramesBefore, o.Framing, o.LinkErr)
+	case link.FailPeerReset:
+		return Finding{Cause: LinkReset, Detail: o.LinkErr}
+	case link.FailPeerClosed:
+		if !o.AnsweredBefore && o.FramesBefore == 0 {
+			// Closed at the first message, nothing ever answered: hosts
+			// close links whose framing they reject.
+			return Finding{Cause: FramingLengthHeader,
+				Detail: fmt.Sprintf("the host closed the link at the first message (%s) without answering anything: it does not accept this framing (%s)", o.MTI, o.Framing.Describe()),
+				Fix:    "check the host's length-header format and TPDU (possim diagnose --target finds them) and set the terminal's to match"}
+		}
+		return Finding{Cause: LinkClosed, Detail: o.LinkErr}
+	case link.FailWriteTimeout:
+		return Finding{Cause: LinkWriteTimeout, Detail: o.LinkErr}
+	case link.FailIdle:
+		return Finding{Cause: LinkIdleTimeout, Detail: o.LinkErr}
+	}
+	return Finding{Cause: LinkDown, Detail: o.LinkErr}
+}
+
+// FrameFinding names the cause of a frame that failed to parse: stray bytes
+// after good frames, or a length header of another format (saying which).
+func FrameFinding(bad []byte, framesBefore int, fr iso.Framing, reason string) Finding {
+	s := Sniff(bad)
+	if framesBefore > 0 {
+		return Finding{Cause: FramingTrailingBytes,
+			Detail: fmt.Sprintf("%d frame(s) parsed on this link, then bytes that do not start a %s frame (% X): stray bytes after a valid message, not a wrong length format", framesBefore, fr.Length, clip(bad, 8))}
+	}
+	if s.Length != nil && *s.Length != fr.Length {
+		return Finding{Cause: FramingLengthHeader,
+			Detail: fmt.Sprintf("expected a %s length header; the first bytes (% X) read as a %s header (%s)", fr.Length, clip(bad, 6), *s.Length, s.Describe()),
+			Fix:    fmt.Sprintf("set the length header to %s on the side that expects %s", *s.Length, fr.Length)}
+	}
+	if len(fr.TPDU) == 0 && s.TPDU {
+		return Finding{Cause: FramingTPDU, Detail: "the frame starts with a TPDU (0x60 …) where an MTI was expected",
+			Fix: "configure the TPDU on the side that does not expect one (or remove it from the sender)"}
+	}
+	if reason == "" {
+		reason = "the length header does not parse"
+	}
+	return Finding{Cause: FramingLost, Detail: reason}
+}
+
+func clip(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// FrameSniff is what the first bytes of a frame look like.
+type FrameSniff struct {
+	// Length is the length-header format the bytes fit best (nil: none).
+	Length *iso.LengthHeader
+	Value  int  // the length that header says
+	TPDU   bool // a TPDU (0x60) follows the header
+	// ASCIIMTI: four ASCII digits (an ASCII MTI) follow the header.
+	ASCIIMTI bool
+}
+
+// Describe says what the bytes look like.
+func (s FrameSniff) Describe() string {
+	if s.Length == nil {
+		return "no length format fits"
+	}
+	d := fmt.Sprintf("length %d", s.Value)
+	if s.TPDU {
+		d += ", then a TPDU"
+	} else if s.ASCIIMTI {
+		d += ", then an ASCII MTI"
+	}
+	return d
+}
+
+// Sniff guesses the length-header format of a frame's first bytes. b is
+// everything seen from the start of the frame: when one format's length
+// accounts for exactly the bytes seen, that format wins; otherwise four ASCII
+// digits are ascii4, two bytes of decimal nibbles whose binary reading would
+// be implausible (> 4096) are bcd2, and a plausible binary length is binary2.
+func Sniff(b []byte) FrameSniff {
+	var s FrameSniff
+	set := func(h iso.LengthHeader, v int) FrameSniff {
+		s.Length, s.Value = &h, v
+		rest := b[h.Size():]
+		s.TPDU = len(rest) > 0 && rest[0] == 0x60
+		s.ASCIIMTI = len(rest) >= 4 && allDigits(rest[:4])
+		return s
+	}
+	if len(b) < 2 {
+		return s
+	}
+	for _, h := range []iso.LengthHeader{iso.ASCII4, iso.BCD2, iso.Binary2} {
+		if len(b) < h.Size() {
+			continue
+		}
+		if n, err := h.Get(b); err == nil && n > 0 && n+h.Size() == len(b) {
+			return set(h, n)
+		}
+	}
+	if len(b) >= 4 && allDigits(b[:4]) {
+		n, _ := iso.ASCII4.Get(b)
+		return set(iso.ASCII4, n)
+	}
+	bin := int(b[0])<<8 | int(b[1])
+	if n, err := iso.BCD2.Get(b); err == nil && n > 0 && bin > 4096 {
+		return set(iso.BCD2, n)
+	}
+	if bin > 0 && bin <= 8192 {
+		return set(iso.Binary2, bin)
+	}
+	return s
+}
+
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ConnectCause classifies a dial error: refused, timed out, no route, name
+// not resolved, reset.
+func ConnectCause(err error) (ID, string) {
+	if err == nil {
+		return LinkDown, ""
+	}
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr):
+		return HostNameUnresolved, fmt.Sprintf("the name %q does not resolve: %v", dnsErr.Name, dnsErr.Err)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return HostRefused, "the connection was refused: " + err.Error()
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return HostNoRoute, err.Error()
+	case errors.Is(err, syscall.ECONNRESET):
+		return LinkReset, "the connection was reset while it was being opened: " + err.Error()
+	case errors.Is(err, os.ErrDeadlineExceeded), isTimeout(err):
+		return HostUnreachable, "the connection attempt timed out: " + err.Error()
+	}
+	return LinkDown, err.Error()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// MACFinding names the cause of a MAC that did not verify.
+func MACFinding(ve *mac.VerifyError, paddingMismatch bool) Finding {
+	d := ve.Error()
+	switch {
+	case paddingMismatch:
+		return Finding{Cause: MACPaddingMismatch, Detail: d + "; it verifies with the other padding method"}
+	case ve.Kind == mac.NoKey:
+		return Finding{Cause: KeysNotLoaded, Detail: d}
+	case ve.Kind == mac.Corrupted:
+		return Finding{Cause: MACCorrupted, Detail: d}
+	case ve.Kind == mac.WrongKey || ve.Kind == mac.StaleKey || ve.Kind == mac.KeyDesync:
+		return Finding{Cause: MACWrongKey, Detail: d}
+	}
+	return Finding{Cause: MACResponseInvalid, Detail: d}
+}
