@@ -92,7 +92,7 @@ type Host struct {
 	*hostKeys // MACs and working keys (keys.go); nil when off
 
 	linkGone func(*link.Link) // tests: a link's goroutines and jobs are all done
-	pins cardPINs // wrong-PIN counts per card (cards.go)
+	pins     cardPINs         // wrong-PIN counts per card (cards.go)
 
 	rrnSeq, authSeq atomic.Uint64
 	refused         atomic.Uint64
