@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/possim/possim/internal/tlsconf"
 	"github.com/spf13/pflag"
@@ -64,5 +67,15 @@ func printTLS(w io.Writer, cfg *tls.Config, fault string) {
 	fmt.Fprintf(w, "TLS: %s\n", tlsconf.Describe(cfg))
 	if fault != "" {
 		fmt.Fprintf(w, "TLS fault: %s — %s\n", fault, tlsconf.Faults[fault])
+	}
+}
+
+// tlsDial is a probe's dial over TLS; nil (plain TCP) when cfg is nil.
+func tlsDial(cfg *tls.Config) func(context.Context, string, time.Duration) (net.Conn, error) {
+	if cfg == nil {
+		return nil
+	}
+	return func(ctx context.Context, addr string, timeout time.Duration) (net.Conn, error) {
+		return tlsconf.Dial(ctx, addr, cfg, timeout)
 	}
 }

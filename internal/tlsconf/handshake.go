@@ -30,6 +30,10 @@ func (e *HandshakeError) Error() string {
 
 func (e *HandshakeError) Unwrap() error { return e.Err }
 
+// TLSFinding lets internal/diagnose's probe take the cause without
+// importing this package (which imports the catalogue).
+func (e *HandshakeError) TLSFinding() diagnose.Finding { return e.Finding }
+
 // Handshake runs a terminal's TLS handshake on nc within timeout and
 // returns the TLS connection, or a *HandshakeError that names the cause.
 // A host that asks for a client certificate the terminal does not have is
