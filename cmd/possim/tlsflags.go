@@ -22,25 +22,37 @@ type tlsFlags struct {
 	host bool
 }
 
-func (f *tlsFlags) add(fs *pflag.FlagSet, host bool) {
+func (f *tlsFlags) add(fs *pflag.FlagSet, host bool) { f.addNamed(fs, "", "", host) }
+
+// addNamed adds the flags under a name prefix and a usage prefix: the
+// proxy's leg to the host has --upstream-tls, --upstream-tls-ca...
+func (f *tlsFlags) addNamed(fs *pflag.FlagSet, prefix, about string, host bool) {
 	f.host = host
-	fs.BoolVar(&f.o.Enabled, "tls", false, "speak TLS (implied by the other --tls-* flags)")
-	fs.StringVar(&f.o.Dir, "tls-dir", "", "a test PKI written by 'possim tls init DIR': its CA, "+map[bool]string{true: "host certificate and CA key (for --tls-fault)", false: "terminal certificate"}[host])
-	fs.StringVar(&f.o.Cert, "tls-cert", "", map[bool]string{true: "host certificate (PEM)", false: "client certificate for mutual TLS (PEM)"}[host])
-	fs.StringVar(&f.o.Key, "tls-key", "", "private key of --tls-cert (PEM)")
-	fs.StringVar(&f.o.CA, "tls-ca", "", map[bool]string{true: "CA of the client certificates to accept (with --tls-client-auth)", false: "CA to trust for the host's certificate (default: the system's)"}[host])
-	fs.StringVar(&f.o.MinVersion, "tls-min-version", "1.2", "lowest TLS version: 1.0, 1.1, 1.2, 1.3")
+	n := func(s string) string { return prefix + s }
+	pick := func(h, t string) string {
+		if host {
+			return about + h
+		}
+		return about + t
+	}
+	fs.BoolVar(&f.o.Enabled, n("tls"), false, about+"speak TLS (implied by the other --"+n("tls-*")+" flags)")
+	fs.StringVar(&f.o.Dir, n("tls-dir"), "", pick("a test PKI from 'possim tls init DIR': its CA, host certificate and CA key (for --tls-fault)",
+		"a test PKI from 'possim tls init DIR': its CA and terminal certificate"))
+	fs.StringVar(&f.o.Cert, n("tls-cert"), "", pick("host certificate (PEM)", "client certificate for mutual TLS (PEM)"))
+	fs.StringVar(&f.o.Key, n("tls-key"), "", about+"private key of --"+n("tls-cert")+" (PEM)")
+	fs.StringVar(&f.o.CA, n("tls-ca"), "", pick("CA of the client certificates to accept (with --tls-client-auth)", "CA to trust for the host's certificate (default: the system's)"))
+	fs.StringVar(&f.o.MinVersion, n("tls-min-version"), "1.2", about+"lowest TLS version: 1.0, 1.1, 1.2, 1.3")
 	if host {
-		fs.BoolVar(&f.o.ClientAuth, "tls-client-auth", false, "require a client certificate from --tls-ca (mutual TLS)")
-		fs.StringVar(&f.o.CAKey, "tls-ca-key", "", "the CA's key, to sign the certificates of --tls-fault")
+		fs.BoolVar(&f.o.ClientAuth, n("tls-client-auth"), false, about+"require a client certificate from --tls-ca (mutual TLS)")
+		fs.StringVar(&f.o.CAKey, n("tls-ca-key"), "", about+"the CA's key, to sign the certificates of --tls-fault")
 		names := make([]string, 0, len(tlsconf.Faults))
 		for n := range tlsconf.Faults {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		fs.StringVar(&f.o.Fault, "tls-fault", "", "a TLS fault: "+strings.Join(names, ", "))
+		fs.StringVar(&f.o.Fault, n("tls-fault"), "", about+"a TLS fault: "+strings.Join(names, ", "))
 	} else {
-		fs.StringVar(&f.o.ServerName, "tls-server-name", "", "name the host's certificate must carry (default: the target's host)")
+		fs.StringVar(&f.o.ServerName, n("tls-server-name"), "", about+"name the host's certificate must carry (default: the target's host)")
 	}
 }
 
