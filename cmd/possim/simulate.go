@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/load"
 	"github.com/possim/possim/internal/metrics"
+	"github.com/possim/possim/internal/tlsconf"
 	"github.com/possim/possim/terminal"
 )
 
@@ -73,6 +75,7 @@ type simOptions struct {
 	seed       int64
 	quiet      bool
 	capture    captureFlags
+	tls        tlsFlags
 }
 
 func runSimulate(args []string, stdout, stderr io.Writer) int {
@@ -134,7 +137,9 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	var sf securityFlags
 	sf.add(fs, true) // --mac-rc is the embedded host's
 	var cf captureFlags
-	cf.add(fs) // the fleet's side of the links
+	cf.add(fs)           // the fleet's side of the links
+	var tf tlsFlags
+	tf.add(fs, false) // the fleet's; the embedded host gets --tls-dir's host certificate or a throw-away PKI
 	if code, done := parse(fs, args, stderr); done {
 		return nil, code, true
 	}
@@ -144,7 +149,7 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	if fs.NArg() != 0 {
 		return bad("unexpected argument %q", fs.Arg(0))
 	}
-	o := &simOptions{output: *output, hdrLog: *hdrLog, quiet: *quiet, target: *target, results: *results, metrics: *metricsAddr, capture: cf}
+	o := &simOptions{output: *output, hdrLog: *hdrLog, quiet: *quiet, target: *target, results: *results, metrics: *metricsAddr, capture: cf, tls: tf}
 	if *segFlag != "" {
 		sg, err := parseSegment(*segFlag)
 		if err != nil {
@@ -308,9 +313,16 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 	}
 	var h *host.Host
 	fc := o.fleet
+	var hostTLS *tls.Config
+	if o.tls.o.Active() {
+		var err error
+		if hostTLS, fc.TLS, err = o.simTLS(); err != nil {
+			return usageErr(stderr, "simulate", "%v", err)
+		}
+	}
 	if o.target == "" {
 		hc := host.Config{Listen: "127.0.0.1:0", Dialect: fc.Dialect, Match: fc.Match, Rules: o.hostRules,
-			MaxConns: max(1000, fc.Terminals), Security: o.hostSec}
+			MaxConns: max(1000, fc.Terminals), Security: o.hostSec, TLS: hostTLS}
 		// Faults act at the host's end of the links: the same wire
 		// behaviour as at the terminals' end, the host carries out crash,
 		// unsolicited and refuse, and the fleet keeps its message reuse.
@@ -652,4 +664,26 @@ func (s segment) pacer(p load.Pacer) load.Pacer {
 		}
 	}
 	return p
+}
+
+// simTLS builds the fleet's TLS config and, with the embedded host, the
+// host's: from --tls-dir's test PKI, or a throw-away one in memory.
+func (o *simOptions) simTLS() (hostCfg, fleetCfg *tls.Config, err error) {
+	if o.target != "" {
+		fleetCfg, err = o.tls.client(o.target)
+		return nil, fleetCfg, err
+	}
+	if o.tls.o.Dir == "" && o.tls.o.CA == "" {
+		v, err := tlsconf.ParseVersion(o.tls.o.MinVersion)
+		if err != nil {
+			return nil, nil, err
+		}
+		return tlsconf.Ephemeral(v)
+	}
+	hostOpts := tlsconf.Options{Dir: o.tls.o.Dir, CA: o.tls.o.CA, MinVersion: o.tls.o.MinVersion}
+	if hostCfg, err = tlsconf.Server(hostOpts, nil); err != nil {
+		return nil, nil, err
+	}
+	fleetCfg, err = o.tls.client("127.0.0.1:0")
+	return hostCfg, fleetCfg, err
 }

@@ -228,3 +228,21 @@ func loadPool(file string) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
+
+// Ephemeral makes a throw-away PKI in memory: a server configuration for
+// 127.0.0.1/localhost and a client configuration that trusts it. simulate
+// --tls uses it for its embedded host when no certificates are given.
+func Ephemeral(minVersion uint16) (server, client *tls.Config, err error) {
+	ca, err := NewCA("possim ephemeral CA")
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := ca.Issue(HostLeaf())
+	if err != nil {
+		return nil, nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	return &tls.Config{Certificates: []tls.Certificate{c}, MinVersion: minVersion},
+		&tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: minVersion}, nil
+}
