@@ -75,11 +75,12 @@ const DefaultLinkQueue = 64
 
 // Host is a running fake acquirer.
 type Host struct {
-	cfg    Config
-	ln     net.Listener
-	addr   net.Addr
-	ledger *Ledger
-	rules  atomic.Pointer[RuleSet]
+	cfg       Config
+	ln        net.Listener
+	addr      net.Addr
+	ledger    *Ledger
+	originals *originals // approved sales and pre-authorisations by RRN (voids, completions)
+	rules     atomic.Pointer[RuleSet]
 
 	mu      sync.Mutex
 	links   map[*link.Link]struct{}
@@ -147,7 +148,7 @@ func New(cfg Config) (*Host, error) {
 			cfg.WrapConn = func(c net.Conn) net.Conn { return rs.WrapConn(c, fault.Host) }
 		}
 	}
-	h := &Host{cfg: cfg, ledger: NewLedger(), links: make(map[*link.Link]struct{}), stop: make(chan struct{})}
+	h := &Host{cfg: cfg, ledger: NewLedger(), originals: newOriginals(DefaultLedgerMax / 4), links: make(map[*link.Link]struct{}), stop: make(chan struct{})}
 	rs := cfg.Rules
 	if rs == nil {
 		rs = DefaultRules()
@@ -557,6 +558,31 @@ func (h *Host) authorize(in *link.Inbound) (*iso8583.Message, time.Duration, err
 		d = Decision{Rule: "card check", RC: rc}
 		h.events.add(fmt.Sprintf("%s: %s; answered RC %s (%s)", iso.Summary(in.Msg), why, rc, iso.RCMeaning(rc)))
 	}
+	pc := iso.Get(in.Msg, 3)
+	tid := strings.TrimRight(iso.Get(in.Msg, 41), " ")
+	// A void or a completion must name an original this host approved.
+	if IsApproval(d.RC) {
+		switch {
+		case strings.HasPrefix(pc, "02") && in.MTI[1] == '2' && in.MTI[2] == '0':
+			if rc := h.originals.void(iso.Get(in.Msg, 37), tid); rc != "" {
+				d.RC, d.ApprovalCode = rc, ""
+				h.events.add(fmt.Sprintf("void %s of RRN %q: RC %s (%s)", iso.Summary(in.Msg), iso.Get(in.Msg, 37), rc, RCMeaning(rc)))
+			}
+		case in.MTI[1] == '2' && in.MTI[2] == '2': // 0220/0221 completion advice
+			rrn := iso.Get(in.Msg, 37)
+			if f90 := iso.Get(in.Msg, 90); f90 != "" {
+				if _, stan, _, err := ParseField90(f90); err == nil {
+					if r := h.ledger.rrnOf(tid, stan); r != "" {
+						rrn = r
+					}
+				}
+			}
+			if rc := h.originals.complete(rrn, tid); rc != "" {
+				d.RC, d.ApprovalCode = rc, ""
+				h.events.add(fmt.Sprintf("completion %s of RRN %q: RC %s (%s)", iso.Summary(in.Msg), rrn, rc, RCMeaning(rc)))
+			}
+		}
+	}
 	resp, err := h.respond(in, d.RC, echoFinancial)
 	if err != nil {
 		return nil, 0, err
@@ -588,6 +614,9 @@ func (h *Host) authorize(in *link.Inbound) (*iso8583.Message, time.Duration, err
 	}
 	if approved {
 		tx.State = Approved
+		if pc == "000000" && (in.MTI[1] == '1' || in.MTI[1] == '2' && in.MTI[2] == '0') {
+			h.originals.add(rrn, tx.TID, tx.STAN, in.MTI[1] == '1')
+		}
 	} else {
 		tx.State = Declined
 	}

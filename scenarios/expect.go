@@ -88,6 +88,22 @@ func checkOutcome(st *Step, e *StepExpect, o *OutcomeRec) Result {
 			bad = append(bad, fmt.Sprintf("rc: want %s, got %s", strings.Join(e.RC, "|"), got))
 		}
 	}
+	if len(e.Cause) > 0 {
+		ids := make([]string, len(e.Cause))
+		ok := false
+		for i, c := range e.Cause {
+			ids[i] = string(c)
+			ok = ok || c == o.Cause
+		}
+		want = append(want, "cause "+strings.Join(ids, "|"))
+		if !ok {
+			got := string(o.Cause)
+			if got == "" {
+				got = "none"
+			}
+			bad = append(bad, fmt.Sprintf("cause: want %s, got %s", strings.Join(ids, "|"), got))
+		}
+	}
 	if e.LatencyMin > 0 {
 		want = append(want, "latency ≥ "+e.LatencyMin.String())
 		if o.Latency < e.LatencyMin {
@@ -170,7 +186,7 @@ func yesNo(b bool, y, n string) string {
 func joinClasses(cs []terminal.Class) string {
 	s := make([]string, len(cs))
 	for i, c := range cs {
-		s[i] = string(c)
+		s[i] = c.String()
 	}
 	return strings.Join(s, "|")
 }
@@ -595,7 +611,7 @@ func (v *view) termOutcomes(e *Expectation) Result {
 	counts := map[string]int{}
 	for _, o := range v.rn.outcomes {
 		if e.Terminal == "" || o.Terminal == e.Terminal {
-			counts[string(o.Class)]++
+			counts[o.Class.String()]++
 		}
 	}
 	var want, bad []string

@@ -3,6 +3,8 @@ package scenarios
 import (
 	"bytes"
 	"fmt"
+	"github.com/possim/possim/internal/diagnose"
+	"github.com/possim/possim/internal/outcome"
 	"io"
 	"os"
 	"regexp"
@@ -640,8 +642,13 @@ func (sc *Scenario) stepIn(steps []Step, id string) *Step {
 	return nil
 }
 
-var classes = []string{string(terminal.Approved), string(terminal.Declined), string(terminal.Reversed), string(terminal.ReversalPending),
-	string(terminal.TimedOut), string(terminal.LinkFailed), string(terminal.NotSent)}
+var classes = func() []string {
+	var out []string
+	for _, c := range outcome.Classes() {
+		out = append(out, c.String())
+	}
+	return out
+}()
 
 func (d *dec) stepExpect(n, key *yaml.Node, act Action) (*StepExpect, error) {
 	what := "expect"
@@ -660,7 +667,7 @@ func (d *dec) stepExpect(n, key *yaml.Node, act Action) (*StepExpect, error) {
 		e := &StepExpect{Pos: d.pos(key), Connected: o.optBool("connected"), Why: o.str("why", "")}
 		return e, o.err
 	}
-	o, err := d.mapping(n, what, "outcome", "rc", "why", "latency_min", "latency_max", "reversal")
+	o, err := d.mapping(n, what, "outcome", "rc", "why", "cause", "latency_min", "latency_max", "reversal")
 	if err != nil {
 		return nil, err
 	}
@@ -670,7 +677,15 @@ func (d *dec) stepExpect(n, key *yaml.Node, act Action) (*StepExpect, error) {
 			o.fail("outcome", "%q: want one of %s%s", c, strings.Join(classes, ", "), suggestKey(c, classes))
 			break
 		}
-		e.Outcome = append(e.Outcome, terminal.Class(c))
+		cl, _ := outcome.ParseClass(c)
+		e.Outcome = append(e.Outcome, cl)
+	}
+	for _, c := range o.list("cause") {
+		if _, ok := diagnose.Lookup(diagnose.ID(c)); !ok {
+			o.fail("cause", "%q is not a cause in the catalogue (possim diagnose --causes lists them)", c)
+			break
+		}
+		e.Cause = append(e.Cause, diagnose.ID(c))
 	}
 	for _, rc := range o.list("rc") {
 		if len(rc) != 2 {
@@ -697,7 +712,7 @@ func (d *dec) stepExpect(n, key *yaml.Node, act Action) (*StepExpect, error) {
 	return e, o.err
 }
 
-var eventKinds = []string{"sent", "received", "late", "unmatched", "bad_message", "down", "fault", "log"}
+var eventKinds = []string{"sent", "received", "late", "unmatched", "duplicate", "bad_message", "down", "fault", "log"}
 
 func (d *dec) checkSide(o *obj, sc *Scenario, k string) string {
 	s := o.str(k, "")

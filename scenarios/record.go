@@ -143,7 +143,7 @@ func msgFields(e *Event, m *iso8583.Message) {
 
 var linkKinds = map[link.EventKind]string{
 	link.EvSent: "sent", link.EvReceived: "received", link.EvUnmatched: "unmatched", link.EvLate: "late",
-	link.EvBadMessage: "bad_message", link.EvDown: "down",
+	link.EvBadMessage: "bad_message", link.EvDown: "down", link.EvDuplicate: "duplicate",
 }
 
 // linkEvent records a link event seen by side. Fault events are recorded

@@ -180,6 +180,8 @@ func ladderLine(e *Event, width int) string {
 		return arrowT("◀───────") + e.Summary + rc
 	case "late":
 		return arrowT("◀─late──") + e.Summary + rc + "  ! " + e.Detail
+	case "duplicate":
+		return arrowT("◀──dup──") + e.Summary + rc + "  ! " + e.Detail + " [response.duplicate]"
 	case "unmatched":
 		if host {
 			return arrowH("──?─────") + e.Summary + "  ! " + e.Detail

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/possim/possim/internal/diagnose"
+	"github.com/possim/possim/internal/outcome"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -41,10 +43,13 @@ type OutcomeRec struct {
 	RC        string                   `json:"rc,omitempty"`
 	RCMeaning string                   `json:"rc_meaning,omitempty"`
 	Why       string                   `json:"why,omitempty"`
+	Cause     diagnose.ID              `json:"cause,omitempty"`
 	Latency   time.Duration            `json:"latency_ns"`
 	Reversal  *terminal.ReversalResult `json:"reversal,omitempty"`
 	SentAt    time.Time                `json:"-"`
 	DoneAt    time.Time                `json:"-"`
+	// Outcome is the engine's outcome, printed through internal/outcome.
+	Outcome outcome.Outcome `json:"-"`
 }
 
 type termState struct {
@@ -425,12 +430,14 @@ func (rn *runner) begin(st *Step, ts *termState) *pendingOutcome {
 	rn.mu.Unlock()
 	sent := time.Now()
 	ts.term.Begin(st.Tx, func(o terminal.Outcome) {
-		rec := OutcomeRec{Step: st.Index, Terminal: ts.spec.ID, TID: ts.spec.TID, Kind: o.Kind, Class: o.Class, STAN: o.STAN,
-			RC: o.RC, RCMeaning: o.RCMeaning, Why: o.Why, Latency: o.Latency, SentAt: sent, DoneAt: time.Now()}
+		rec := OutcomeRec{Step: st.Index, Terminal: ts.spec.ID, TID: ts.spec.TID, Kind: terminal.Kind(o.Kind), Class: o.Class, STAN: o.STAN,
+			RC: o.RC, RCMeaning: o.RCMeaning, Why: o.Why(), Cause: o.Cause.Cause, Latency: o.Latency, SentAt: sent, DoneAt: time.Now()}
 		if o.Reversal != nil {
 			rv := *o.Reversal
 			rec.Reversal = &rv
 		}
+		rec.Outcome = o
+		rec.Outcome.Reversal = rec.Reversal
 		// A stored reversal's result is updated later by the terminal's
 		// store-and-forward flush, under the terminal's lock: taking the
 		// lock here orders this copy before that update.
@@ -459,29 +466,14 @@ func (rn *runner) begin(st *Step, ts *termState) *pendingOutcome {
 	return p
 }
 
+// outcomeText is the outcome on one line, by the one formatter.
 func outcomeText(o *OutcomeRec) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", o.Kind, strings.ToUpper(strings.ReplaceAll(string(o.Class), "_", " ")))
-	if o.STAN != "" {
-		fmt.Fprintf(&b, " stan=%s", o.STAN)
+	oc := o.Outcome
+	if oc.Kind == "" { // built by hand (tests): from the record's fields
+		oc = outcome.Outcome{Kind: string(o.Kind), Class: o.Class, STAN: o.STAN, RC: o.RC, RCMeaning: o.RCMeaning,
+			Latency: o.Latency, Cause: diagnose.Finding{Cause: o.Cause, Detail: o.Why}, Reversal: o.Reversal}
 	}
-	if o.RC != "" {
-		fmt.Fprintf(&b, " rc=%s (%s)", o.RC, o.RCMeaning)
-	}
-	if o.Latency > 0 {
-		fmt.Fprintf(&b, " in %s", roundLatency(o.Latency))
-	}
-	if o.Why != "" {
-		fmt.Fprintf(&b, " — %s", o.Why)
-	}
-	if r := o.Reversal; r != nil {
-		state := "acknowledged"
-		if !r.Acked {
-			state = "NOT acknowledged, stored to send again"
-		}
-		fmt.Fprintf(&b, "; reversal stan=%s: %d sent, %s", r.STAN, r.Attempts, state)
-	}
-	return b.String()
+	return outcome.Line(&oc)
 }
 
 func (rn *runner) waitFor(ctx context.Context, st *Step) {

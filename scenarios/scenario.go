@@ -13,6 +13,7 @@ package scenarios
 
 import (
 	"fmt"
+	"github.com/possim/possim/internal/diagnose"
 	"strconv"
 	"strings"
 	"time"
@@ -224,7 +225,8 @@ type StepExpect struct {
 	Pos        string
 	Outcome    []terminal.Class
 	RC         []string
-	Why        string // substring of the outcome's why (or the connect error)
+	Cause      []diagnose.ID // the outcome's cause is one of these
+	Why        string        // substring of the outcome's why (or the connect error)
 	LatencyMin time.Duration
 	LatencyMax time.Duration
 	Reversal   *ReversalExpect

@@ -1,7 +1,6 @@
 package terminal
 
 import (
-	"container/heap"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/moov-io/iso8583"
 	"github.com/moov-io/iso8583/field"
+	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/load"
@@ -80,7 +80,7 @@ type Fleet struct {
 	enc   map[*iso8583.Message]*fleetTx // the messages with a wire template
 
 	clock atomic.Pointer[fieldClock]
-	tmr   *fleetTimers
+	sched *link.Scheduler // reversal backoffs of every terminal
 
 	ctx       context.Context // cancelled by CancelPending: stops dials
 	stopDials context.CancelFunc
@@ -94,6 +94,7 @@ type Fleet struct {
 
 	mu         sync.Mutex
 	faults     map[string]int64
+	causes     map[diagnose.ID]int64
 	oldStats   link.Stats // of links that went down
 	reconnects int64
 
@@ -166,9 +167,18 @@ type MixEntry struct {
 // Mix is the share of each transaction type in a load run.
 type Mix []MixEntry
 
-// mixKinds are the kinds a load mix may use: void needs the RRN of an
+// mixKinds are the kinds a load mix may use (Mix in the kind table):
+// void needs the RRN of an
 // earlier transaction, sign-on/off change the terminal's state.
-var mixKinds = []Kind{Purchase, Preauth, Refund, Balance, Echo}
+var mixKinds = func() []Kind {
+	var out []Kind
+	for _, s := range kindTable {
+		if s.Mix {
+			out = append(out, s.Kind)
+		}
+	}
+	return out
+}()
 
 // ParseMix reads "purchase=80,balance=10,refund=10". Weights are
 // non-negative integers (they need not sum to 100); at least one must be
@@ -291,7 +301,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	}
 	f := &Fleet{
 		cfg: cfg, byTID: make(map[string]*Terminal, cfg.Terminals), pools: make(map[Kind]*txPool), enc: make(map[*iso8583.Message]*fleetTx),
-		closing: make(chan struct{}), idle: make(chan struct{}, 1), faults: map[string]int64{},
+		closing: make(chan struct{}), idle: make(chan struct{}, 1), faults: map[string]int64{}, causes: map[diagnose.ID]int64{},
 		reuse: cfg.Observer == nil && cfg.Interceptor == nil,
 	}
 	var total uint64
@@ -312,13 +322,14 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	for i := range cfg.Links {
 		f.links = append(f.links, &fleetLink{idx: i})
 	}
+	f.sched = link.NewScheduler()
 	for i := range cfg.Terminals {
 		tid := fmt.Sprintf("%s%0*d", cfg.TIDPrefix, digits, cfg.TIDOffset+i+1)
 		t, err := New(Config{
 			Target: cfg.Target, Dialect: cfg.Dialect, TID: tid, MID: cfg.MID, Currency: cfg.Currency, STANStart: cfg.STANStart,
 			Timeout: cfg.Timeout, ConnectTimeout: cfg.ConnectTimeout, ReconnectBackoff: cfg.ReconnectBackoff,
 			ReversalAttempts: cfg.ReversalAttempts, ReversalBackoff: cfg.ReversalBackoff,
-			Match: cfg.Match, Logger: cfg.Logger, Security: cfg.Security,
+			Match: cfg.Match, Logger: cfg.Logger, Security: cfg.Security, Scheduler: f.sched,
 		})
 		if err != nil {
 			return nil, err
@@ -347,7 +358,6 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 		}
 	}
 	f.ctx, f.stopDials = context.WithCancel(context.Background())
-	f.tmr = newFleetTimers()
 	return f, nil
 }
 
@@ -435,10 +445,7 @@ func (f *Fleet) dial(ctx context.Context, fl *fleetLink) error {
 	}
 	fl.l.Store(l)
 	for _, t := range fl.terms {
-		t.mu.Lock()
-		t.l, t.signedOn = l, false
-		t.mu.Unlock()
-		t.touch()
+		t.attach(l)
 	}
 	if f.cfg.SignOn {
 		if err := f.signOn(fl, l); err != nil {
@@ -448,41 +455,21 @@ func (f *Fleet) dial(ctx context.Context, fl *fleetLink) error {
 	return nil
 }
 
-// signOn sends 0800/001 for every terminal of fl at once and waits.
+// signOn signs every terminal of fl on at once, through the engine, and
+// waits.
 func (f *Fleet) signOn(fl *fleetLink, l *link.Link) error {
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	var firstErr atomic.Pointer[string]
 	for _, t := range fl.terms {
-		m, err := t.build(SignOnTx(), t.NextSTAN(), time.Now())
-		if err != nil {
-			return err
-		}
 		wg.Add(1)
-		l.Send(m, f.cfg.Timeout, func(r link.Result) {
+		t.Begin(SignOnTx(), func(o Outcome) {
 			defer wg.Done()
-			rc := ""
-			if r.Resp != nil {
-				rc, _ = r.Resp.GetString(39)
-			}
-			if r.Err != nil || !iso.IsApproval(rc) {
+			if o.Class != Approved {
 				failed.Add(1)
-				why := explain(r, f.cfg.Timeout)
-				if r.Err == nil {
-					why = "RC " + rc + " " + iso.RCMeaning(rc)
-				}
+				why := t.cfg.TID + ": " + firstNonEmpty(o.Why(), "RC "+o.RC+" "+o.RCMeaning)
 				firstErr.CompareAndSwap(nil, &why)
-				return
 			}
-			if err := t.installKeys(r.Resp); err != nil { // MACs on: no or bad working keys
-				failed.Add(1)
-				why := t.cfg.TID + ": " + err.Error()
-				firstErr.CompareAndSwap(nil, &why)
-				return
-			}
-			t.mu.Lock()
-			t.signedOn = true
-			t.mu.Unlock()
 		})
 	}
 	wg.Wait()
@@ -552,26 +539,20 @@ func (f *Fleet) supervise(fl *fleetLink) {
 		fl.counted = l
 		f.mu.Unlock()
 		f.cfg.Logger.Warn("fleet link down", "link", fl.idx+1, "why", fmt.Sprint(l.Err()))
-		backoff := f.cfg.ReconnectBackoff
-		for {
+		err := redial(f.ctx, 0, f.cfg.ReconnectBackoff, func() error {
 			if f.cancelled.Load() {
-				return
+				return nil
 			}
-			err := f.dial(f.ctx, fl)
-			if err == nil {
-				f.mu.Lock()
-				f.reconnects++
-				f.mu.Unlock()
-				break
-			}
-			f.cfg.Logger.Warn("fleet reconnect failed", "link", fl.idx+1, "why", err.Error(), "retry_in", backoff)
-			select {
-			case <-f.closing:
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
+			return f.dial(f.ctx, fl)
+		}, func(err error, wait time.Duration) {
+			f.cfg.Logger.Warn("fleet reconnect failed", "link", fl.idx+1, "why", err.Error(), "retry_in", wait)
+		})
+		if err != nil || f.cancelled.Load() {
+			return
 		}
+		f.mu.Lock()
+		f.reconnects++
+		f.mu.Unlock()
 		for _, t := range fl.terms {
 			if t.PendingReversals() > 0 {
 				t.flushSAF()
@@ -590,6 +571,7 @@ func addStats(dst *link.Stats, s link.Stats) {
 	dst.Late += s.Late
 	dst.BadMessages += s.BadMessages
 	dst.Keepalives += s.Keepalives
+	dst.Duplicates += s.Duplicates
 	dst.MaxInflight = max(dst.MaxInflight, s.MaxInflight)
 }
 
@@ -632,6 +614,9 @@ type FleetStats struct {
 	StoredReversals  int64
 	// Faults counts, per fault name, the messages a fault fired on.
 	Faults map[string]int64
+	// Causes counts the failed transactions by cause (declines are in the
+	// report's RC table), and duplicate answers as response.duplicate.
+	Causes map[diagnose.ID]int64
 	// NotSentNoLink counts transactions not sent because their terminal's
 	// link was down.
 	NotSentNoLink int64
@@ -664,6 +649,13 @@ func (f *Fleet) Stats() FleetStats {
 	for _, t := range f.terms {
 		s.PendingReversals += t.PendingReversals()
 	}
+	s.Causes = make(map[diagnose.ID]int64, len(f.causes)+1)
+	for k, v := range f.causes {
+		s.Causes[k] = v
+	}
+	if s.Duplicates > 0 {
+		s.Causes[diagnose.ResponseDuplicate] += int64(s.Duplicates)
+	}
 	s.NotSentNoLink = f.noLink.Load()
 	s.StoredReversals = f.storedReversals.Load()
 	s.NonFinancialTimeouts = f.nonFinancialTimeouts.Load()
@@ -684,7 +676,12 @@ func (f *Fleet) CancelPending() {
 			l.Abort(link.ErrClosedLocally)
 		}
 	}
-	f.tmr.fireAll()
+	for _, t := range f.terms {
+		t.stopping.Store(true)
+	}
+	for _, fn := range f.sched.Close() {
+		fn() // each stores its reversal: the terminals are stopping
+	}
 	if f.outstanding.Load() == 0 {
 		return
 	}
@@ -709,7 +706,6 @@ func (f *Fleet) Close() error {
 		}
 	}
 	f.wg.Wait()
-	f.tmr.close()
 	return nil
 }
 
@@ -762,25 +758,17 @@ func (f *Fleet) template(kind Kind) (*iso8583.Message, error) {
 	return f.terms[0].build(Tx{Kind: kind, Amount: f.cfg.Amount, Card: f.cfg.Card}, "000000", time.Now())
 }
 
-// fleetTx is one transaction in progress. It is pooled per transaction
-// type and keeps its request message between uses.
+// fleetTx is one fleet transaction: the engine's txn, pooled per
+// transaction type with its request message (and that message's wire
+// template) kept between uses.
 type fleetTx struct {
-	f     *Fleet
-	kind  Kind
-	msg   *iso8583.Message
-	dyn   [5]*field.String // fields 7, 11, 12, 13, 41 of msg (nil when absent)
-	wt    *wireTemplate    // msg's packed form, nil: pack it
-	cb    func(link.Result)
-	revCb func(link.Result)
-
-	ltx     *load.Tx
-	term    *Terminal
-	sent    time.Time
-	decided time.Time
-	rr      *ReversalResult
-	backoff time.Duration
-	at      time.Time // reversal repeat due (timer heap)
-	index   int       // in the timer heap
+	txn
+	f    *Fleet
+	kind Kind
+	msg  *iso8583.Message
+	dyn  [5]*field.String // fields 7, 11, 12, 13, 41 of msg (nil when absent)
+	wt   *wireTemplate    // msg's packed form, nil: pack it
+	ltx  *load.Tx
 }
 
 var dynFields = [5]int{7, 11, 12, 13, 41}
@@ -789,9 +777,8 @@ func (f *Fleet) getTx(kind Kind) (*fleetTx, error) {
 	x := f.pools[kind].get()
 	if x == nil {
 		x = &fleetTx{f: f, kind: kind}
-	}
-	if x.cb == nil {
-		x.cb, x.revCb = x.onResult, x.onReversal
+		x.finish = x.complete
+		x.lean = true
 	}
 	if x.msg == nil {
 		m, err := f.template(kind)
@@ -846,8 +833,8 @@ func (p *txPool) put(x *fleetTx) bool {
 	return true
 }
 
-// dropMsg lets go of x's message (kept by the store-and-forward, or not
-// reusable): the next use builds a new one.
+// dropMsg lets go of x's message (not reusable): the next use builds a new
+// one.
 func (x *fleetTx) dropMsg() {
 	if x.wt != nil {
 		x.f.encMu.Lock()
@@ -860,7 +847,8 @@ func (x *fleetTx) dropMsg() {
 
 func (x *fleetTx) release() {
 	f := x.f
-	x.ltx, x.term, x.rr = nil, nil, nil
+	x.ltx = nil
+	x.o.Req, x.o.Resp, x.req = nil, nil, nil
 	if !f.reuse {
 		x.dropMsg()
 	}
@@ -876,23 +864,24 @@ func (x *fleetTx) release() {
 }
 
 // Begin starts transaction tx (load.Target): terminal seq mod K sends the
-// transaction type the mix picks for seq.
+// transaction type the mix picks for seq, through the engine.
 func (f *Fleet) Begin(tx *load.Tx) {
 	kind := f.KindFor(tx.Seq)
 	t := f.TerminalFor(tx.Seq)
 	l := t.Link()
 	if l == nil || f.cancelled.Load() {
 		f.noLink.Add(1)
-		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind)})
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.LinkDown})
 		return
 	}
 	x, err := f.getTx(kind)
 	if err != nil {
-		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind)})
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.RequestFormatError})
 		return
 	}
 	f.outstanding.Add(1)
-	x.ltx, x.term = tx, t
+	x.reset(t, kindIndex[kind])
+	x.ltx = tx
 	now := time.Now()
 	c := f.times(now)
 	var stan [6]byte
@@ -905,7 +894,8 @@ func (f *Fleet) Begin(tx *load.Tx) {
 		case 0:
 			fs.SetValue(c.f7)
 		case 1:
-			fs.SetValue(string(stan[:]))
+			x.o.STAN = string(stan[:])
+			fs.SetValue(x.o.STAN)
 		case 2:
 			fs.SetValue(c.f12)
 		case 3:
@@ -914,127 +904,37 @@ func (f *Fleet) Begin(tx *load.Tx) {
 			fs.SetValue(t.cfg.TID)
 		}
 	}
-	l.Send(x.msg, f.cfg.Timeout, x.cb)
+	x.req = x.msg
+	x.send(l)
 }
 
-// nextSTANInto allocates the next STAN like NextSTAN, written into b
-// without fmt.
-func (t *Terminal) nextSTANInto(b *[6]byte) {
-	var n uint32
-	for {
-		old := t.stan.Load()
-		n = old%999999 + 1
-		if t.stan.CompareAndSwap(old, n) {
-			break
-		}
-	}
-	for i := 5; i >= 0; i-- {
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-}
-
-// onResult is the link's answer to the request: classify it as the single
-// terminal does (Terminal.Begin).
-func (x *fleetTx) onResult(r link.Result) {
-	x.sent, x.decided = r.Sent, r.Done
-	if r.Err == nil {
-		rc, _ := r.Resp.GetString(39)
-		o := load.Declined
-		if iso.IsApproval(rc) {
-			o = load.Approved
-		}
-		x.finish(load.Completion{Outcome: o, RC: load.MakeRC(rc)})
-		return
-	}
+// complete is the engine's end of a fleet transaction: its load
+// completion.
+func (x *fleetTx) complete(*txn) {
 	f := x.f
-	var le *link.LinkError
-	linkFailed := errors.As(r.Err, &le)
-	switch {
-	case !linkFailed && (errors.Is(r.Err, link.ErrQueueFull) || errors.Is(r.Err, link.ErrDuplicateKey) || r.Resp == nil && !errors.Is(r.Err, link.ErrTimeout)):
-		x.finish(load.Completion{Outcome: load.NotSent})
-	case !shapes[x.kind].financial:
-		o := load.LinkFailed
-		if !linkFailed {
-			o = load.TimedOutNoReversal // nothing to reverse
-			f.nonFinancialTimeouts.Add(1)
-		}
-		x.finish(load.Completion{Outcome: o})
-	case linkFailed:
-		// The host may or may not have it: reverse it after a reconnect.
-		x.term.store(x.msg, "link failed before the answer; reversal stored for the next connection")
+	c := load.Completion{Outcome: x.o.Class, TxType: string(x.kind), Sent: x.sent, Done: x.decided,
+		ReversalsSent: x.rev.Attempts, ReversalAcked: x.rev.Acked, Cause: x.o.Cause.Cause}
+	if c.Outcome.Answered() {
+		c.RC = load.MakeRC(x.o.RC)
+	}
+	if c.Outcome == load.TimedOutNoReversal {
+		f.nonFinancialTimeouts.Add(1)
+	}
+	if x.rev.Pending { // left to store-and-forward (timed out or link failed)
 		f.storedReversals.Add(1)
-		x.dropMsg() // kept by the store
-		x.finish(load.Completion{Outcome: load.LinkFailed})
-	default:
-		x.rr = &ReversalResult{STAN: x.term.NextSTAN()}
-		x.backoff = f.cfg.ReversalBackoff
-		x.tryReversal()
 	}
-}
-
-// tryReversal sends the 0400 (or a 0401 repeat).
-func (x *fleetTx) tryReversal() {
-	f, t := x.f, x.term
-	l := t.Link()
-	if l == nil || f.cancelled.Load() {
-		x.storeReversal("no link for the reversal")
-		return
+	if c.Cause != "" && c.Outcome != load.Declined {
+		f.countCause(c.Cause)
 	}
-	rev, err := t.reversalFor(x.msg, x.rr.STAN, x.rr.Attempts > 0, time.Now())
-	if err != nil {
-		x.rr.Why = "cannot build reversal: " + err.Error()
-		x.finishReversal()
-		return
-	}
-	x.rr.Attempts++
-	l.Send(rev, f.cfg.Timeout, x.revCb)
-}
-
-func (x *fleetTx) onReversal(r link.Result) {
-	f := x.f
-	if acknowledges(r) {
-		x.rr.Acked = true
-		x.finishReversal()
-		return
-	}
-	var le *link.LinkError
-	if errors.As(r.Err, &le) {
-		x.storeReversal("link failed during the reversal: " + le.Error())
-		return
-	}
-	if x.rr.Attempts >= f.cfg.ReversalAttempts {
-		x.storeReversal(fmt.Sprintf("no 0410 after %d attempts", x.rr.Attempts))
-		return
-	}
-	x.at = time.Now().Add(x.backoff)
-	x.backoff *= 2
-	if !f.tmr.add(x) { // closing: the timers no longer run
-		x.storeReversal("fleet closing")
-	}
-}
-
-func (x *fleetTx) storeReversal(why string) {
-	x.term.storeResult(x.msg, x.rr, why)
-	x.f.storedReversals.Add(1)
-	x.dropMsg() // kept by the store
-	x.finishReversal()
-}
-
-func (x *fleetTx) finishReversal() {
-	o := load.TimedOutReversed
-	if !x.rr.Acked {
-		o = load.TimedOutReversalPending
-	}
-	x.finish(load.Completion{Outcome: o, ReversalsSent: x.rr.Attempts, ReversalAcked: x.rr.Acked})
-}
-
-func (x *fleetTx) finish(c load.Completion) {
-	c.TxType = string(x.kind)
-	c.Sent, c.Done = x.sent, x.decided
 	tx := x.ltx
 	x.release()
 	tx.Done(c)
+}
+
+func (f *Fleet) countCause(id diagnose.ID) {
+	f.mu.Lock()
+	f.causes[id]++
+	f.mu.Unlock()
 }
 
 // fleetCodec packs the fleet's own requests from their wire template and
@@ -1164,116 +1064,6 @@ func (t *wireTemplate) encode(dst []byte, dyn *[5]*field.String) ([]byte, bool) 
 		copy(at, p)
 	}
 	return dst, true
-}
-
-// fleetTimers runs reversal repeats after their backoff on one goroutine
-// (time.AfterFunc would start a goroutine per repeat: under a blackhole,
-// one per transaction).
-type fleetTimers struct {
-	mu     sync.Mutex
-	h      txHeap
-	wake   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
-	closed bool
-}
-
-type txHeap []*fleetTx
-
-func (h txHeap) Len() int           { return len(h) }
-func (h txHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h txHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i]; h[i].index, h[j].index = i, j }
-func (h *txHeap) Push(v any)        { x := v.(*fleetTx); x.index = len(*h); *h = append(*h, x) }
-func (h *txHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	x.index = -1
-	return x
-}
-
-func newFleetTimers() *fleetTimers {
-	t := &fleetTimers{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	go t.run()
-	return t
-}
-
-// add schedules x.tryReversal at x.at; false once the timers are closed.
-func (t *fleetTimers) add(x *fleetTx) bool {
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return false
-	}
-	heap.Push(&t.h, x)
-	first := x.index == 0
-	t.mu.Unlock()
-	if first {
-		select {
-		case t.wake <- struct{}{}:
-		default:
-		}
-	}
-	return true
-}
-
-func (t *fleetTimers) run() {
-	defer close(t.done)
-	tm := time.NewTimer(time.Hour)
-	defer tm.Stop()
-	var due []*fleetTx
-	for {
-		now := time.Now()
-		t.mu.Lock()
-		for len(t.h) > 0 && !t.h[0].at.After(now) {
-			due = append(due, heap.Pop(&t.h).(*fleetTx))
-		}
-		next := time.Hour
-		if len(t.h) > 0 {
-			next = t.h[0].at.Sub(now)
-		}
-		t.mu.Unlock()
-		for i, x := range due {
-			x.tryReversal()
-			due[i] = nil
-		}
-		due = due[:0]
-		tm.Reset(next)
-		select {
-		case <-tm.C:
-		case <-t.wake:
-		case <-t.stop:
-			return
-		}
-	}
-}
-
-// fireAll runs every waiting repeat now (the fleet is cancelling, so each
-// stores its reversal and completes).
-func (t *fleetTimers) fireAll() {
-	t.mu.Lock()
-	xs := make([]*fleetTx, 0, len(t.h))
-	for len(t.h) > 0 {
-		xs = append(xs, heap.Pop(&t.h).(*fleetTx))
-	}
-	t.mu.Unlock()
-	for _, x := range xs {
-		x.tryReversal()
-	}
-}
-
-func (t *fleetTimers) close() {
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return
-	}
-	t.closed = true
-	t.mu.Unlock()
-	close(t.stop)
-	<-t.done
-	t.fireAll()
 }
 
 var _ load.Target = (*Fleet)(nil)

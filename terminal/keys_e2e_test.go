@@ -281,7 +281,7 @@ func TestKeyAndMACFaultSymptoms(t *testing.T) {
 				c.s.before(t, h, term)
 			}
 			o := buy(term)
-			if o.Class != c.class || !strings.Contains(o.Why, c.why) {
+			if o.Class != c.class || !strings.Contains(o.Why(), c.why) {
 				t.Fatalf("outcome %s\nwant class %s, why containing %q", o, c.class, c.why)
 			}
 			if c.class == terminal.Declined && o.RC != "63" {
@@ -352,7 +352,7 @@ func TestSignOnKeyFailures(t *testing.T) {
 	// Not signed on: nothing is sent without a key.
 	term = macTerm(t, h, func(c *terminal.Config) { c.SignOnAtConnect = false; c.TID = "TERM0002" })
 	connect(t, term)
-	if o := buy(term); o.Class != terminal.NotSent || !strings.Contains(o.Why, "no working MAC key") {
+	if o := buy(term); o.Class != terminal.NotSent || !strings.Contains(o.Why(), "no working MAC key") {
 		t.Fatal(o)
 	}
 	// kcv-wrong on a key change: the terminal refuses, the host goes back.

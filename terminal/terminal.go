@@ -12,15 +12,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/tlsconf"
+	"github.com/possim/possim/internal/outcome"
 )
 
 // Config of a terminal. Zero values get defaults.
@@ -39,6 +41,7 @@ type Config struct {
 	ReconnectBackoff time.Duration // default 200 ms, doubling up to 5 s
 
 	SignOnAtConnect  bool          // send 0800/001 when the link comes up
+	SignOnAgain      bool          // Run: sign on again after the host signed the terminal off
 	EchoIdle         time.Duration // echo test after this long idle (Run only); 0: never
 	ReversalAttempts int           // 0400 + 0401 repeats before the reversal is stored; default 3
 	ReversalBackoff  time.Duration // wait before a repeat, doubling; default 1 s
@@ -63,31 +66,52 @@ type Config struct {
 	// TLS, when set, runs a TLS handshake on every connection (a failed
 	// one is named by internal/tlsconf); nil: plain TCP.
 	TLS *tls.Config
+
+	// Store keeps the STAN counter, the transactions and the reversals to
+	// send (store-and-forward): a Journal on disk, or nil for memory only.
+	// The terminal continues the store's STANs when it is after STANStart.
+	Store Store
+	// Scheduler runs reversal backoffs; nil: the terminal starts its own
+	// (a fleet shares one among its terminals).
+	Scheduler *link.Scheduler
+	// OnFlush is told of each stored reversal that store-and-forward got
+	// acknowledged.
+	OnFlush func(*Record)
 }
 
 // Terminal is one POS with its own TID and STAN sequence.
 type Terminal struct {
-	cfg  Config
-	stan atomic.Uint32
+	cfg      Config
+	stan     atomic.Uint32
+	store    Store
+	sched    *link.Scheduler
+	ownSched bool
+	stopping atomic.Bool
 
 	mu       sync.Mutex
 	l        *link.Link
 	lastErr  string
+	lastWhy  diagnose.ID
 	signedOn bool
-	saf      []*pendingReversal
 	flushing bool
-	inFlush  int // stored reversals a flush has taken out of saf and not yet settled
+	inFlush  int // stored reversals a flush has taken and not yet settled
+	// recent answers seen after their request ended, by STAN: duplicates
+	// and late answers (bounded: cleared when it grows past recentMax).
+	dups map[string]int
+	late map[string]*LateAnswer
+	// live are the reversal stories of this process's outcomes waiting in
+	// store-and-forward, by reversal STAN: a flush updates them.
+	live map[string]*ReversalResult
 
 	lastTraffic atomic.Int64 // unix nanos
 
 	*termKeys // MACs and working keys (keys.go); nil when off
 }
 
-type pendingReversal struct {
-	orig   *iso8583.Message
-	stan   string
-	result *ReversalResult
-}
+// LateAnswer is an answer that came after its request timed out.
+type LateAnswer = outcome.LateAnswer
+
+const recentMax = 1024
 
 // New returns a terminal; it connects on Connect.
 func New(cfg Config) (*Terminal, error) {
@@ -104,14 +128,14 @@ func New(cfg Config) (*Terminal, error) {
 	if cfg.TID == "" {
 		cfg.TID = "POSSIM01"
 	}
-	if len(cfg.TID) > 8 {
-		return nil, fmt.Errorf("TID %q is longer than 8 characters (field 41)", cfg.TID)
+	if err := CheckTID(cfg.TID); err != nil {
+		return nil, err
 	}
 	if cfg.MID == "" {
 		cfg.MID = "POSSIM-MERCHANT"
 	}
-	if len(cfg.MID) > 15 {
-		return nil, fmt.Errorf("MID %q is longer than 15 characters (field 42)", cfg.MID)
+	if err := CheckMID(cfg.MID); err != nil {
+		return nil, err
 	}
 	if cfg.Currency == "" {
 		cfg.Currency = "978"
@@ -145,15 +169,25 @@ func New(cfg Config) (*Terminal, error) {
 			cfg.WrapConn = func(c net.Conn) net.Conn { return rs.WrapConn(c, fault.Terminal) }
 		}
 	}
-	t := &Terminal{cfg: cfg}
+	t := &Terminal{cfg: cfg, store: cfg.Store, sched: cfg.Scheduler}
+	if t.store == nil {
+		t.store = newMemStore()
+	}
 	start := cfg.STANStart
 	if start == 0 {
 		start = 1
 	}
-	t.stan.Store(start - 1)
+	last := start - 1
+	if js := t.store.LastSTAN(); js > last {
+		last = js // STANs continue across runs
+	}
+	t.stan.Store(last % 999999)
 	var err error
 	if t.termKeys, err = newTermKeys(t, cfg.Security); err != nil {
 		return nil, err
+	}
+	if t.sched == nil {
+		t.sched, t.ownSched = link.NewScheduler(), true
 	}
 	return t, nil
 }
@@ -161,14 +195,33 @@ func New(cfg Config) (*Terminal, error) {
 // TID is the terminal's id.
 func (t *Terminal) TID() string { return t.cfg.TID }
 
-// NextSTAN allocates the next STAN (000001..999999, wrapping).
-func (t *Terminal) NextSTAN() string {
+// Store is the terminal's store (journal or memory).
+func (t *Terminal) Store() Store { return t.store }
+
+// nextSTAN is the one STAN allocator: 1..999999, wrapping.
+func (t *Terminal) nextSTAN() uint32 {
 	for {
 		old := t.stan.Load()
 		n := old%999999 + 1
 		if t.stan.CompareAndSwap(old, n) {
-			return fmt.Sprintf("%06d", n)
+			return n
 		}
+	}
+}
+
+// NextSTAN allocates the next STAN as six digits.
+func (t *Terminal) NextSTAN() string {
+	var b [6]byte
+	t.nextSTANInto(&b)
+	return string(b[:])
+}
+
+// nextSTANInto allocates the next STAN, written into b without fmt.
+func (t *Terminal) nextSTANInto(b *[6]byte) {
+	n := t.nextSTAN()
+	for i := 5; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
 	}
 }
 
@@ -189,26 +242,16 @@ func (t *Terminal) Link() *link.Link {
 // Connect dials the host (retrying with backoff), signs on when configured
 // and sends stored reversals. It returns the classified reason on failure.
 func (t *Terminal) Connect(ctx context.Context) error {
-	backoff := t.cfg.ReconnectBackoff
-	var last error
-	for attempt := 1; attempt <= t.cfg.ConnectAttempts; attempt++ {
-		if err := t.connectOnce(ctx); err == nil {
-			return nil
-		} else {
-			last = err
-		}
-		if attempt == t.cfg.ConnectAttempts {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
-	return last
+	return redial(ctx, t.cfg.ConnectAttempts, t.cfg.ReconnectBackoff, func() error { return t.connectOnce(ctx) }, nil)
 }
+
+// ConnectError is a failed connect with its cause.
+type ConnectError struct {
+	Cause diagnose.ID
+	Why   string
+}
+
+func (e *ConnectError) Error() string { return e.Why }
 
 func (t *Terminal) connectOnce(ctx context.Context) error {
 	if t.Link() != nil {
@@ -217,15 +260,20 @@ func (t *Terminal) connectOnce(ctx context.Context) error {
 	d := net.Dialer{Timeout: t.cfg.ConnectTimeout}
 	nc, err := d.DialContext(ctx, "tcp", t.cfg.Target)
 	if err != nil {
-		why := DialError(t.cfg.Target, err)
-		t.setErr(why)
-		return errors.New(why)
+		why, cause := dialCause(t.cfg.Target, err)
+		t.setErr(why, cause)
+		return &ConnectError{Cause: cause, Why: why}
 	}
 	if t.cfg.TLS != nil {
 		tc, err := tlsconf.Handshake(ctx, nc, t.cfg.TLS, t.cfg.ConnectTimeout)
 		if err != nil {
-			t.setErr(err.Error())
-			return err
+			cause := diagnose.TLSHandshakeFailed
+			var he *tlsconf.HandshakeError
+			if errors.As(err, &he) {
+				cause = he.Finding.Cause
+			}
+			t.setErr(err.Error(), cause)
+			return &ConnectError{Cause: cause, Why: err.Error()}
 		}
 		nc = tc
 	}
@@ -244,21 +292,13 @@ func (t *Terminal) connectOnce(ctx context.Context) error {
 		lc.Codec = t.cfg.Codec(link.DialectCodec{D: t.cfg.Dialect})
 	}
 	l := link.New(nc, lc).Start()
-	t.mu.Lock()
-	old := t.l
-	t.l = l
-	t.signedOn = false
-	t.mu.Unlock()
-	if old != nil {
-		old.Close()
-	}
-	t.touch()
+	t.attach(l)
 	t.cfg.Logger.Info("link up", "tid", t.cfg.TID, "target", t.cfg.Target)
 	if t.cfg.SignOnAtConnect {
 		o := t.Do(SignOnTx())
 		if o.Class != Approved {
-			why := fmt.Sprintf("sign-on failed: %s %s", o.Class, firstNonEmpty(o.Why, o.RC+" "+o.RCMeaning))
-			t.setErr(why)
+			why := fmt.Sprintf("sign-on failed: %s %s", o.Class, firstNonEmpty(o.Why(), o.RC+" "+o.RCMeaning))
+			t.setErr(why, o.Cause.Cause)
 			// A link without a sign-on is no use: drop it, so that the next
 			// attempt starts over instead of finding it "connected".
 			t.mu.Lock()
@@ -267,35 +307,86 @@ func (t *Terminal) connectOnce(ctx context.Context) error {
 			}
 			t.mu.Unlock()
 			l.Close()
-			return errors.New(why)
+			return &ConnectError{Cause: o.Cause.Cause, Why: why}
 		}
 	}
 	t.flushSAF()
 	return nil
 }
 
+// attach makes l the terminal's link (the fleet attaches its shared links).
+func (t *Terminal) attach(l *link.Link) {
+	t.mu.Lock()
+	old := t.l
+	t.l, t.signedOn = l, false
+	t.mu.Unlock()
+	if old != nil && old != l {
+		old.Abort(link.ErrClosedLocally)
+	}
+	t.touch()
+}
+
 // SignOnTx is the sign-on transaction.
 func SignOnTx() Tx { return Tx{Kind: SignOn} }
 
 func firstNonEmpty(a, b string) string {
-	if a != "" {
+	if strings.TrimSpace(a) != "" {
 		return a
 	}
 	return b
 }
 
-func (t *Terminal) setErr(s string) {
+func (t *Terminal) setErr(s string, cause diagnose.ID) {
 	t.mu.Lock()
-	t.lastErr = s
+	t.lastErr, t.lastWhy = s, cause
 	t.mu.Unlock()
 }
 
 func (t *Terminal) observe(e link.Event) {
-	if e.Kind == link.EvReceived {
+	switch e.Kind {
+	case link.EvReceived:
 		t.touch()
+	case link.EvDuplicate, link.EvLate:
+		t.noteRecent(e)
 	}
 	if t.cfg.Observer != nil {
 		t.cfg.Observer(e)
+	}
+}
+
+// noteRecent remembers a duplicate or late answer for Settle.
+func (t *Terminal) noteRecent(e link.Event) {
+	if e.Msg == nil {
+		return
+	}
+	stan := str(e.Msg, 11)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dups == nil || len(t.dups)+len(t.late) > recentMax {
+		t.dups, t.late = map[string]int{}, map[string]*LateAnswer{}
+	}
+	if e.Kind == link.EvDuplicate {
+		t.dups[stan]++
+	} else {
+		t.late[stan] = &LateAnswer{After: e.Late, RC: str(e.Msg, 39)}
+	}
+}
+
+// Settle waits up to d for what may still come for o after it ended — a
+// late answer to a timed-out request, a duplicate of an answer — and adds
+// it to o. It returns early once the link has nothing in flight and a late
+// answer (when o timed out) has been seen.
+func (t *Terminal) Settle(o *Outcome, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for {
+		t.mu.Lock()
+		n, late := t.dups[o.STAN], t.late[o.STAN]
+		t.mu.Unlock()
+		o.Duplicates, o.Late = n, late
+		if time.Now().After(deadline) || late != nil || t.stopping.Load() || t.Link() == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -327,9 +418,40 @@ func (t *Terminal) handleHost(l *link.Link, in *link.Inbound) {
 	}
 	_ = iso.Set(resp, 39, rc)
 	_ = l.Reply(in, resp)
+	t.cfg.Logger.Info("host network management answered", "code", code, "rc", rc)
 }
 
-// Close drops the link. Stored reversals stay in memory.
+// SetSignOnAgain makes Run sign on again after a host sign-off.
+func (t *Terminal) SetSignOnAgain(on bool) { t.cfg.SignOnAgain = on }
+
+// SignedOn reports whether the terminal is signed on (a host sign-off
+// clears it).
+func (t *Terminal) SignedOn() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.signedOn
+}
+
+// Stop makes the terminal give up on what is in progress: no more
+// reversal repeats (each is stored at once), the link is closed (requests
+// in flight end, reversals in flight are stored). Safe to call from a
+// signal handler's goroutine; Close still has to be called.
+func (t *Terminal) Stop() {
+	if t.stopping.Swap(true) {
+		return
+	}
+	if t.ownSched {
+		for _, fn := range t.sched.Close() {
+			fn() // each sees stopping and stores its reversal
+		}
+	}
+	if l := t.Link(); l != nil {
+		l.Abort(link.ErrClosedLocally)
+	}
+}
+
+// Close drops the link and stops the terminal's scheduler. Stored
+// reversals stay in the store (on disk with a journal).
 func (t *Terminal) Close() error {
 	t.mu.Lock()
 	l := t.l
@@ -337,6 +459,12 @@ func (t *Terminal) Close() error {
 	t.mu.Unlock()
 	if l != nil {
 		l.Close()
+	}
+	if t.ownSched {
+		t.stopping.Store(true)
+		for _, fn := range t.sched.Close() {
+			fn()
+		}
 	}
 	return nil
 }
@@ -351,208 +479,58 @@ func (t *Terminal) Do(tx Tx) Outcome {
 // Begin starts tx and calls done exactly once with its outcome, from a link
 // goroutine (done must not block).
 func (t *Terminal) Begin(tx Tx, done func(Outcome)) {
-	o := Outcome{Kind: tx.Kind}
+	sp, ok := kindIndex[tx.Kind]
+	x := &txn{finish: func(x *txn) { done(x.o) }}
+	if !ok {
+		sp = &KindSpec{Kind: tx.Kind}
+		x.reset(t, sp)
+		x.notSent(diagnose.RequestFormatError, fmt.Sprintf("unknown transaction kind %q", tx.Kind))
+		return
+	}
+	x.reset(t, sp)
 	l := t.Link()
-	if l == nil {
-		o.Class = NotSent
+	if l == nil || t.stopping.Load() {
 		t.mu.Lock()
-		o.Why = "no link to the host"
+		why, cause := "no link to the host", diagnose.LinkDown
 		if t.lastErr != "" {
-			o.Why += ": " + t.lastErr
+			why += ": " + t.lastErr
+			if t.lastWhy != "" {
+				cause = t.lastWhy
+			}
 		}
 		t.mu.Unlock()
-		done(o)
+		if t.stopping.Load() {
+			why, cause = "the terminal is stopping", diagnose.TerminalInterrupted
+		}
+		x.notSent(cause, why)
 		return
 	}
-	o.STAN = t.NextSTAN()
-	req, err := t.build(tx, o.STAN, time.Now())
+	x.o.STAN = t.NextSTAN()
+	req, err := t.build(tx, x.o.STAN, time.Now())
 	if err != nil {
-		o.Class, o.Why = NotSent, "cannot build the request: "+err.Error()
-		done(o)
+		x.notSent(diagnose.RequestFormatError, "cannot build the request: "+err.Error())
 		return
 	}
-	o.Req = req
-	t.touch()
-	died := t.cfg.Faults.Dies(req)
-	l.Send(req, t.cfg.Timeout, func(r link.Result) {
-		o.Latency = r.Done.Sub(r.Sent)
-		if died {
-			o.Class = LinkFailed
-			o.Why = "terminal died after sending (fault die): no answer awaited, nothing reversed"
-			if r.Err == nil {
-				fill(&o, r.Resp)
-			}
-			done(o)
-			return
-		}
-		if r.Err == nil {
-			fill(&o, r.Resp)
-			o.Class = Declined
-			if iso.IsApproval(o.RC) {
-				o.Class = Approved
-				if tx.Kind == SignOn {
-					if err := t.installKeys(r.Resp); err != nil { // KCV mismatch...
-						o.Class, o.Why = Declined, err.Error()
-						done(o)
-						return
-					}
-					t.mu.Lock()
-					t.signedOn = true
-					t.mu.Unlock()
-				}
-			}
-			done(o)
-			return
-		}
-		if r.Resp != nil {
-			fill(&o, r.Resp)
-		}
-		o.Why = explain(r, t.cfg.Timeout)
-		if why := macWhy(r.Err); why != "" {
-			o.Why = why // an answer whose MAC failed: not trusted
-		}
-		var le *link.LinkError
-		linkFailed := errors.As(r.Err, &le)
-		switch {
-		case !linkFailed && (errors.Is(r.Err, link.ErrQueueFull) || errors.Is(r.Err, link.ErrDuplicateKey) || r.Resp == nil && !errors.Is(r.Err, link.ErrTimeout)):
-			o.Class = NotSent
-			done(o)
-		case !shapes[tx.Kind].financial:
-			o.Class = TimedOut
-			if linkFailed {
-				o.Class = LinkFailed
-			}
-			done(o)
-		case linkFailed:
-			// The host may or may not have the request: reverse it once a
-			// link is back (store-and-forward).
-			o.Class = LinkFailed
-			o.Reversal = t.store(req, "link failed before the answer; reversal stored for the next connection")
-			done(o)
-		default:
-			// Timeout, or an answer that cannot be trusted (bad MAC, wrong
-			// MTI, unreadable): the terminal reverses.
-			t.reverse(req, func(rr *ReversalResult) {
-				o.Reversal = rr
-				o.Class = Reversed
-				if !rr.Acked {
-					o.Class = ReversalPending
-				}
-				done(o)
-			})
-		}
-	})
-	if died {
-		l.AbortAfterWrite(errors.New("terminal died (fault die)"))
-	}
-}
-
-// reverse sends 0400 then 0401 repeats with backoff until a 0410 arrives or
-// the attempts run out; then the reversal is stored.
-func (t *Terminal) reverse(orig *iso8583.Message, done func(*ReversalResult)) {
-	rr := &ReversalResult{STAN: t.NextSTAN()}
-	backoff := t.cfg.ReversalBackoff
-	var try func()
-	try = func() {
-		l := t.Link()
-		if l == nil {
-			done(t.storeResult(orig, rr, "no link for the reversal"))
-			return
-		}
-		rev, err := t.reversalFor(orig, rr.STAN, rr.Attempts > 0, time.Now())
-		if err != nil {
-			rr.Why = "cannot build reversal: " + err.Error()
-			done(rr)
-			return
-		}
-		rr.Attempts++
-		l.Send(rev, t.cfg.Timeout, func(r link.Result) {
-			if acknowledges(r) {
-				rr.Acked = true
-				done(rr)
-				return
-			}
-			var le *link.LinkError
-			if errors.As(r.Err, &le) {
-				done(t.storeResult(orig, rr, "link failed during the reversal: "+le.Error()))
-				return
-			}
-			if rr.Attempts >= t.cfg.ReversalAttempts {
-				done(t.storeResult(orig, rr, fmt.Sprintf("no 0410 after %d attempts", rr.Attempts)))
-				return
-			}
-			wait := backoff
-			backoff *= 2
-			time.AfterFunc(wait, try)
-		})
-	}
-	try()
-}
-
-func (t *Terminal) storeResult(orig *iso8583.Message, rr *ReversalResult, why string) *ReversalResult {
-	rr.Pending, rr.Why = true, why
-	t.mu.Lock()
-	t.saf = append(t.saf, &pendingReversal{orig: orig, stan: rr.STAN, result: rr})
-	t.mu.Unlock()
-	return rr
-}
-
-func (t *Terminal) store(orig *iso8583.Message, why string) *ReversalResult {
-	return t.storeResult(orig, &ReversalResult{STAN: t.NextSTAN()}, why)
+	x.req = req
+	x.send(l)
 }
 
 // PendingReversals is how many reversals wait in store-and-forward.
 func (t *Terminal) PendingReversals() int {
+	due, _ := t.store.Due()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.saf) + t.inFlush
+	if t.flushing {
+		return max(len(due), t.inFlush)
+	}
+	return len(due)
 }
 
-// flushSAF sends stored reversals (as 0401 repeats) one by one; those
-// acknowledged leave the store.
-func (t *Terminal) flushSAF() {
-	t.mu.Lock()
-	if t.flushing || len(t.saf) == 0 {
-		t.mu.Unlock()
-		return
-	}
-	t.flushing = true
-	queue := t.saf
-	t.saf = nil
-	t.inFlush = len(queue) // still pending for PendingReversals while they are sent
-	t.mu.Unlock()
-	var keep []*pendingReversal
-	for _, p := range queue {
-		l := t.Link()
-		if l == nil {
-			keep = append(keep, p)
-			continue
-		}
-		rev, err := t.reversalFor(p.orig, p.stan, true, time.Now())
-		if err != nil {
-			keep = append(keep, p)
-			continue
-		}
-		t.mu.Lock()
-		p.result.Attempts++
-		t.mu.Unlock()
-		r := l.Call(rev, t.cfg.Timeout)
-		if acknowledges(r) {
-			t.mu.Lock()
-			p.result.Acked, p.result.Pending = true, false
-			p.result.Why = "sent from store-and-forward after reconnect"
-			t.inFlush--
-			t.mu.Unlock()
-			t.cfg.Logger.Info("stored reversal acknowledged", "stan", p.stan)
-			continue
-		}
-		keep = append(keep, p)
-	}
-	t.mu.Lock()
-	t.saf = append(keep, t.saf...)
-	t.inFlush = 0
-	t.flushing = false
-	t.mu.Unlock()
+// FlushSAF sends the stored reversals now (the terminal must be
+// connected); it returns how many are still pending.
+func (t *Terminal) FlushSAF() int {
+	t.flushSAF()
+	return t.PendingReversals()
 }
 
 // Run keeps the terminal connected until ctx ends: reconnects with backoff
@@ -560,7 +538,6 @@ func (t *Terminal) flushSAF() {
 // an echo test after EchoIdle without traffic; a failed echo drops the link
 // (how a half-open link is found).
 func (t *Terminal) Run(ctx context.Context) {
-	backoff := t.cfg.ReconnectBackoff
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -569,20 +546,29 @@ func (t *Terminal) Run(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
+		if t.stopping.Load() {
+			return
+		}
 		l := t.Link()
 		if l == nil {
-			if err := t.connectOnce(ctx); err != nil {
-				t.cfg.Logger.Warn("reconnect failed", "tid", t.cfg.TID, "why", err.Error(), "retry_in", backoff)
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(backoff):
+			_ = redial(ctx, 0, t.cfg.ReconnectBackoff, func() error {
+				if t.stopping.Load() {
+					return nil
 				}
-				backoff = min(2*backoff, 5*time.Second)
+				return t.connectOnce(ctx)
+			}, func(err error, wait time.Duration) {
+				t.cfg.Logger.Warn("reconnect failed", "tid", t.cfg.TID, "why", err.Error(), "retry_in", wait)
+			})
+			continue
+		}
+		if t.cfg.SignOnAgain && t.cfg.SignOnAtConnect && !t.SignedOn() {
+			// The host signed the terminal off: sign on again before the
+			// next transaction, as a POS does.
+			if o := t.Do(SignOnTx()); o.Class != Approved {
+				t.cfg.Logger.Warn("sign-on failed: dropping the link", "tid", t.cfg.TID, "why", o.Why())
+				l.Abort(fmt.Errorf("sign-on failed: %s", o.Why()))
 				continue
 			}
-			backoff = t.cfg.ReconnectBackoff
-			continue
 		}
 		if t.PendingReversals() > 0 {
 			t.flushSAF()
@@ -591,19 +577,9 @@ func (t *Terminal) Run(ctx context.Context) {
 		if t.cfg.EchoIdle > 0 && idle >= t.cfg.EchoIdle {
 			o := t.Do(Tx{Kind: Echo})
 			if o.Class != Approved {
-				t.cfg.Logger.Warn("echo test failed: dropping the link", "tid", t.cfg.TID, "why", o.Why)
-				l.Abort(fmt.Errorf("echo test failed: %s", o.Why))
+				t.cfg.Logger.Warn("echo test failed: dropping the link", "tid", t.cfg.TID, "why", o.Why())
+				l.Abort(fmt.Errorf("echo test failed: %s", o.Why()))
 			}
 		}
 	}
-}
-
-// acknowledges: any 04x0 answer means the host has the reversal, even one
-// whose other fields are odd.
-func acknowledges(r link.Result) bool {
-	if r.Resp == nil || untrusted(r.Err) { // a 0410 whose MAC fails proves nothing
-		return false
-	}
-	mti, _ := r.Resp.GetMTI()
-	return iso.Class(mti) == '4' && iso.IsResponse(mti)
 }

@@ -108,8 +108,8 @@ func TestTimeoutReversesAndHostAgrees(t *testing.T) {
 	if o.Class != terminal.Reversed || o.Reversal == nil || !o.Reversal.Acked || o.Reversal.Attempts != 1 {
 		t.Fatalf("want reversed, got %s", o)
 	}
-	if !strings.Contains(o.Why, "response timeout") {
-		t.Fatalf("why: %q", o.Why)
+	if !strings.Contains(o.Why(), "response timeout") {
+		t.Fatalf("why: %q", o.Why())
 	}
 	if c := h.Ledger().Counts(); c.Reversed != 1 {
 		t.Fatalf("host ledger %+v", c)
@@ -197,6 +197,9 @@ func TestAgainstMoovServer(t *testing.T) {
 			}
 		}
 		_ = iso.Set(resp, 39, "00")
+		if mti[1] != '8' {
+			_ = iso.Set(resp, 38, "A1B2C3") // a POS takes no approval without its code
+		}
 		_ = c.Reply(resp)
 	}
 	srv := server.New(ascii.Spec, readLen, writeLen, connection.InboundMessageHandler(handler))

@@ -22,7 +22,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{},
 		{"nosuch"},
 		{"terminal"},
-		{"terminal", "purchase", "--amount", "12.3"},
+		{"terminal", "purchase", "--amount", "12.345"},
 		{"terminal", "fly"},
 		{"terminal", "--bogus", "purchase"},
 		{"terminal", "--dialect", "spec87", "purchase"},
@@ -84,7 +84,7 @@ func TestTerminalCommand(t *testing.T) {
 		t.Fatalf("purchase: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCmd("terminal", "--target", addr, "--pan", "4000000000000069", "purchase")
-	if code != 0 || !strings.Contains(out, "rc=54 (expired card)") {
+	if code != 1 || !strings.Contains(out, "rc=54 (expired card)") { // not approved: exit 1
 		t.Fatalf("decline: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCmd("terminal", "--target", addr, "--timeout", "200ms", "--reversal-backoff", "10ms",

@@ -139,7 +139,7 @@ func TestSimulateBadFlagsExit2(t *testing.T) {
 		{[]string{"--tps", "10", "--fault", "nope"}, "--fault"},
 		{[]string{"--tps", "10", "--fault", "die"}, "not yet supported"},
 		{[]string{"--tps", "10", "--target", "127.0.0.1:1", "--fault", "crash:down=1s"}, "needs the embedded host"},
-		{[]string{"--tps", "10", "--amount", "1.2"}, "--amount"},
+		{[]string{"--tps", "10", "--amount", "1.234"}, "--amount"},
 		{[]string{"--tps", "10", "--bogus"}, "unknown flag"},
 		{[]string{"--tps", "10", "extra"}, "unexpected argument"},
 		{[]string{"--tps", "10", "--target", "127.0.0.1:1", "--host-rules", "x.yaml"}, "--host-rules"},

@@ -1,114 +1,778 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/possim/possim/internal/outcome"
 	"github.com/possim/possim/terminal"
+	"github.com/spf13/pflag"
 )
 
 func init() {
-	register("terminal", "act as a POS terminal: send one transaction to a host", runTerminal)
+	register("terminal", "act as a POS terminal: one transaction, or `run`, `journal`, `saf`", runTerminal)
+}
+
+const terminalExamples = `
+Examples:
+  possim terminal purchase --amount 12.34 --target 127.0.0.1:8583
+  possim terminal void                      # voids the last approved sale in the journal
+  possim terminal run --echo-idle 30s       # stays connected; reads "purchase 12.34" lines from stdin
+  possim terminal journal                   # recent transactions of TID POSSIM01
+  possim terminal saf list|flush|clear      # reversals waiting in store-and-forward
+`
+
+// termOpts are the flags the terminal commands share.
+type termOpts struct {
+	target, tid, mid, journal           string
+	timeout, connectTimeout, revBackoff time.Duration
+	attempts, revAttempts               int
+	stan                                uint64
+	noSignOn                            bool
+	df                                  dialectFlags
+	ff                                  faultFlags
+	sf                                  securityFlags
+	verbose                             bool
+	output                              string
+	cf                                  captureFlags
+	tf                                  tlsFlags
+}
+
+func (o *termOpts) add(fs *pflag.FlagSet) {
+	fs.StringVar(&o.target, "target", "127.0.0.1:8583", "host address (host:port)")
+	o.df.add(fs)
+	fs.StringVar(&o.tid, "tid", "POSSIM01", "terminal id (field 41, 1 to 8 printable characters)")
+	fs.StringVar(&o.mid, "mid", "POSSIM-MERCHANT", "merchant id (field 42, 1 to 15 printable characters)")
+	fs.StringVar(&o.journal, "journal", "", "journal file (STANs, transactions, stored reversals); default one per TID under $XDG_STATE_HOME/possim/ or ~/.local/state/possim/; 'none' for none")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "response timeout; then the terminal reverses")
+	fs.DurationVar(&o.connectTimeout, "connect-timeout", 5*time.Second, "TCP connect timeout")
+	fs.IntVar(&o.attempts, "connect-attempts", 3, "connect tries, with backoff between them")
+	fs.BoolVar(&o.noSignOn, "no-signon", false, "do not sign on when the link comes up")
+	fs.IntVar(&o.revAttempts, "reversal-attempts", 3, "0400 + 0401 repeats before the reversal is stored")
+	fs.DurationVar(&o.revBackoff, "reversal-backoff", time.Second, "wait before the first 0401 repeat (doubles)")
+	fs.Uint64Var(&o.stan, "stan", 1, "first STAN to use (1-999999; the journal's STANs continue when higher)")
+	o.ff.add(fs, false)
+	o.sf.add(fs, false)
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print masked dumps of every message")
+	fs.StringVarP(&o.output, "output", "o", "text", "text or json")
+	o.cf.add(fs)
+	o.tf.add(fs, false)
+}
+
+// check validates the shared flags; the message names the flag.
+func (o *termOpts) check() error {
+	switch {
+	case o.timeout <= 0:
+		return errors.New("--timeout must be positive")
+	case o.connectTimeout <= 0:
+		return errors.New("--connect-timeout must be positive")
+	case o.attempts < 1:
+		return errors.New("--connect-attempts must be at least 1")
+	case o.revAttempts < 1:
+		return errors.New("--reversal-attempts must be at least 1")
+	case o.revBackoff <= 0:
+		return errors.New("--reversal-backoff must be positive")
+	case o.output != "text" && o.output != "json":
+		return fmt.Errorf("--output %q: want text or json", o.output)
+	}
+	if err := terminal.CheckSTAN(o.stan); err != nil {
+		return fmt.Errorf("--stan: %v", err)
+	}
+	if err := terminal.CheckTID(o.tid); err != nil {
+		return fmt.Errorf("--tid: %v", err)
+	}
+	if err := terminal.CheckMID(o.mid); err != nil {
+		return fmt.Errorf("--mid: %v", err)
+	}
+	host, port, err := net.SplitHostPort(o.target)
+	if err != nil {
+		return fmt.Errorf("--target %q: want host:port: %v", o.target, err)
+	}
+	if _, err := net.DefaultResolver.LookupPort(context.Background(), "tcp", port); err != nil {
+		return fmt.Errorf("--target %q: bad port %q", o.target, port)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+		return fmt.Errorf("--target %q does not resolve: %v", o.target, err)
+	}
+	return nil
+}
+
+// openJournal opens the journal the flags name (nil with --journal none).
+func (o *termOpts) openJournal() (*terminal.Journal, error) {
+	path := o.journal
+	if path == "none" {
+		return nil, nil
+	}
+	if path == "" {
+		p, err := terminal.DefaultJournalPath(o.tid)
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	return terminal.OpenJournal(path)
+}
+
+// newTerminal builds the terminal the flags describe.
+func (o *termOpts) newTerminal(stdout io.Writer, j *terminal.Journal, signOn bool, echoIdle time.Duration) (*terminal.Terminal, error) {
+	dl, match, err := o.df.build()
+	if err != nil {
+		return nil, err
+	}
+	faults, err := o.ff.build(dl)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := o.sf.terminalSecurity()
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := o.tf.client(o.target)
+	if err != nil {
+		return nil, err
+	}
+	if o.output == "text" {
+		printTLS(stdout, tlsCfg, "")
+	}
+	tr := newTranscript(stdout, "terminal", "host", o.verbose)
+	cfg := terminal.Config{
+		TLS: tlsCfg,
+		Target: o.target, Dialect: dl, Match: match, TID: o.tid, MID: o.mid,
+		Timeout: o.timeout, ConnectTimeout: o.connectTimeout, ConnectAttempts: o.attempts,
+		SignOnAtConnect: signOn && !o.noSignOn, EchoIdle: echoIdle, ReversalAttempts: o.revAttempts, ReversalBackoff: o.revBackoff,
+		STANStart: uint32(o.stan), Faults: faults, Security: sec,
+		OnFlush: func(r *terminal.Record) {
+			fmt.Fprintf(stdout, "stored reversal stan=%s of %s stan=%s acknowledged (store-and-forward)\n", r.RevSTAN, r.Kind, r.STAN)
+		},
+	}
+	if o.output == "text" {
+		cfg.Observer = tr.event
+	}
+	if j != nil {
+		cfg.Store = j
+	}
+	// --pcap / --trace: the files are closed by closeCapture when the
+	// command ends.
+	if err := o.cf.open(); err != nil {
+		return nil, err
+	}
+	cfg.Observer = o.cf.observe("terminal", o.target, cfg.Observer)
+	if w := o.cf.terminalWrap(faults); w != nil {
+		cfg.WrapConn = w
+	}
+	return terminal.New(cfg)
+}
+
+// stopper turns SIGINT/SIGTERM into a stop: the first stops retrying (the
+// pending reversal stays in the journal), a second exits at once.
+type stopper struct {
+	mu   sync.Mutex
+	sig  os.Signal
+	ch   chan os.Signal
+	term *terminal.Terminal
+	stop context.CancelFunc
+	out  io.Writer
+	note string
+}
+
+func newStopper(out io.Writer, cancel context.CancelFunc) *stopper {
+	s := &stopper{ch: make(chan os.Signal, 2), stop: cancel, out: out}
+	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM)
+	go s.loop()
+	return s
+}
+
+func (s *stopper) loop() {
+	for sig := range s.ch {
+		s.mu.Lock()
+		first := s.sig == nil
+		if first {
+			s.sig = sig
+		}
+		t, note := s.term, s.note
+		s.mu.Unlock()
+		if !first {
+			fmt.Fprintf(s.out, "\n%s again: exiting at once\n", sig)
+			os.Exit(exitFor(sig))
+		}
+		fmt.Fprintf(s.out, "\n%s: stopping (no more retries)%s; press Ctrl-C again to exit at once\n", sig, note)
+		s.stop()
+		if t != nil {
+			t.Stop()
+		}
+	}
+}
+
+func (s *stopper) set(t *terminal.Terminal, note string) {
+	s.mu.Lock()
+	s.term, s.note = t, note
+	s.mu.Unlock()
+}
+
+// code is the exit code for a signal received, or -1.
+func (s *stopper) code() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sig == nil {
+		return -1
+	}
+	return exitFor(s.sig)
+}
+
+func (s *stopper) close() { signal.Stop(s.ch); close(s.ch) }
+
+func exitFor(sig os.Signal) int {
+	if sig == syscall.SIGTERM {
+		return 143
+	}
+	return 130
 }
 
 func runTerminal(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("terminal", "terminal [flags] <purchase|preauth|refund|void|balance|echo|signon|signoff>", stderr)
-	var df dialectFlags
-	target := fs.String("target", "127.0.0.1:8583", "host address (host:port)")
-	df.add(fs)
-	tid := fs.String("tid", "POSSIM01", "terminal id (field 41, up to 8 characters)")
-	mid := fs.String("mid", "POSSIM-MERCHANT", "merchant id (field 42, up to 15 characters)")
-	amount := fs.String("amount", "10.00", "amount in major units with two decimals")
-	pan := fs.String("pan", terminal.DefaultCard.PAN, "card number (printed masked)")
+	if len(args) > 0 {
+		switch args[0] {
+		case "run":
+			return runTerminalRun(args[1:], stdout, stderr)
+		case "journal":
+			return runTerminalJournal(args[1:], stdout, stderr)
+		case "saf":
+			return runTerminalSAF(args[1:], stdout, stderr)
+		}
+	}
+	fs := newFlags("terminal", "terminal [flags] <"+terminal.KindNames("|")+">\n       possim terminal run|journal|saf [flags]"+terminalExamples, stderr)
+	var o termOpts
+	o.add(fs)
+	amount := fs.String("amount", "10.00", "amount in major units, at most two decimals")
+	pan := fs.String("pan", terminal.DefaultCard.PAN, "card number, 12-19 digits with a valid Luhn check (printed masked)")
 	expiry := fs.String("expiry", terminal.DefaultCard.Expiry, "card expiry YYMM")
-	rrn := fs.String("rrn", "", "original RRN (void)")
-	timeout := fs.Duration("timeout", 10*time.Second, "response timeout; then the terminal reverses")
-	connectTimeout := fs.Duration("connect-timeout", 5*time.Second, "TCP connect timeout")
-	attempts := fs.Int("connect-attempts", 3, "connect tries, with backoff between them")
-	noSignOn := fs.Bool("no-signon", false, "do not sign on when the link comes up")
-	revAttempts := fs.Int("reversal-attempts", 3, "0400 + 0401 repeats before the reversal is stored")
-	revBackoff := fs.Duration("reversal-backoff", time.Second, "wait before the first 0401 repeat (doubles)")
-	stan := fs.Uint32("stan", 1, "first STAN to use")
-	var ff faultFlags
-	ff.add(fs, false)
-	var sf securityFlags
-	sf.add(fs, false)
-	var tf tlsFlags
-	tf.add(fs, false)
-	verbose := fs.BoolP("verbose", "v", false, "print masked dumps of every message")
-	var cf captureFlags
-	cf.add(fs)
+	allowInvalid := fs.Bool("allow-invalid-card", false, "send a card number or expiry that fails the checks (negative tests of someone else's host)")
+	rrn := fs.String("rrn", "", "original RRN (void, completion); default: the last approved sale (preauth) in the journal")
+	linger := fs.Duration("linger", 2*time.Second, "after a timeout, keep the link open this long so a late answer is seen and classified")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
 	if fs.NArg() != 1 {
-		return usageErr(stderr, "terminal", "want exactly one transaction type, got %d arguments", fs.NArg())
+		return usageErr(stderr, "terminal", "want exactly one transaction type (%s), got %d arguments", terminal.KindNames(", "), fs.NArg())
 	}
 	kind, err := terminal.ParseKind(fs.Arg(0))
 	if err != nil {
 		return usageErr(stderr, "terminal", "%v", err)
 	}
+	sp, _ := terminal.Spec(kind)
 	amt, err := terminal.ParseAmount(*amount)
+	if err == nil && sp.Amount {
+		err = terminal.CheckAmount(amt)
+	}
 	if err != nil {
 		return usageErr(stderr, "terminal", "--amount: %v", err)
 	}
-	dl, match, err := df.build()
+	if !*allowInvalid && sp.Card {
+		if err := terminal.CheckPAN(*pan); err != nil {
+			return usageErr(stderr, "terminal", "--pan: %v (--allow-invalid-card sends it anyway)", err)
+		}
+		if err := terminal.CheckExpiry(*expiry); err != nil {
+			return usageErr(stderr, "terminal", "--expiry: %v (--allow-invalid-card sends it anyway)", err)
+		}
+	}
+	if *linger < 0 {
+		return usageErr(stderr, "terminal", "--linger must not be negative")
+	}
+	if err := o.check(); err != nil {
+		return usageErr(stderr, "terminal", "%v", err)
+	}
+	j, err := o.openJournal()
 	if err != nil {
 		return usageErr(stderr, "terminal", "%v", err)
 	}
-	if *timeout <= 0 || *connectTimeout <= 0 || *attempts < 1 || *revAttempts < 1 {
-		return usageErr(stderr, "terminal", "timeouts must be positive and attempts at least 1")
+	if j != nil {
+		defer j.Close()
 	}
-	faults, err := ff.build(dl)
+	tx := terminal.Tx{Kind: kind, Amount: amt, Card: terminal.Card{PAN: *pan, Expiry: *expiry}, OrigRRN: *rrn}
+	orig, err := originalFor(j, &tx)
 	if err != nil {
 		return usageErr(stderr, "terminal", "%v", err)
 	}
-	sec, err := sf.terminalSecurity()
+	term, err := o.newTerminal(stdout, j, kind != terminal.SignOn, 0)
 	if err != nil {
 		return usageErr(stderr, "terminal", "%v", err)
 	}
-	tlsCfg, err := tf.client(*target)
-	if err != nil {
-		return usageErr(stderr, "terminal", "%v", err)
+	defer o.cf.close(stderr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := newStopper(stdout, cancel)
+	defer st.close()
+	note := ""
+	if j != nil {
+		note = "; a pending reversal stays in the journal " + j.Path()
 	}
-	tr := newTranscript(stdout, "terminal", "host", *verbose)
-	if err := cf.open(); err != nil {
-		return usageErr(stderr, "terminal", "%v", err)
+	st.set(term, note)
+	dl, _, _ := o.df.build()
+	if o.output == "text" {
+		fmt.Fprintf(stdout, "terminal %s → %s (%s, %s)\n", o.tid, o.target, dl.Name, dl.Framing.Describe())
+		if j != nil {
+			fmt.Fprintf(stdout, "journal %s (pending reversals: %d)\n", j.Path(), term.PendingReversals())
+		}
+		if s := o.sf; s.tmk != "" || os.Getenv("POSSIM_TMK") != "" {
+			if sec, _ := s.terminalSecurity(); sec != nil {
+				fmt.Fprintln(stdout, sec) // check values only
+			}
+		}
 	}
-	defer cf.close(stderr)
-	term, err := terminal.New(terminal.Config{
-		Target: *target, Dialect: dl, Match: match, TID: *tid, MID: *mid,
-		Timeout: *timeout, ConnectTimeout: *connectTimeout, ConnectAttempts: *attempts,
-		SignOnAtConnect: !*noSignOn && kind != terminal.SignOn, ReversalAttempts: *revAttempts, ReversalBackoff: *revBackoff,
-		Observer: cf.observe("terminal", *target, tr.event), STANStart: *stan, Faults: faults, Security: sec, TLS: tlsCfg,
-		WrapConn: cf.terminalWrap(faults),
-	})
-	if err != nil {
-		return usageErr(stderr, "terminal", "%v", err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	fmt.Fprintf(stdout, "terminal %s → %s (%s, %s)\n", *tid, *target, dl.Name, dl.Framing.Describe())
-	if sec != nil {
-		fmt.Fprintln(stdout, sec) // check values only
-	}
-	printTLS(stdout, tlsCfg, "")
+	var out terminal.Outcome
 	if err := term.Connect(ctx); err != nil {
-		fmt.Fprintf(stdout, "\n%-8s %s\n         why: %v\n", kind, "NOT SENT", err)
-		return 1
+		out = terminal.Outcome{Kind: string(kind), Class: outcome.NotSent, TID: o.tid}
+		var ce *terminal.ConnectError
+		if errors.As(err, &ce) {
+			out.Cause.Cause, out.Cause.Detail = ce.Cause, ce.Why
+		} else {
+			out.Cause.Cause, out.Cause.Detail = "terminal.interrupted", err.Error()
+		}
+	} else {
+		out = term.Do(tx)
+		if st.code() < 0 {
+			wait := 150 * time.Millisecond // a duplicate answer comes right after the first
+			if out.Class.TimedOut() {
+				wait = *linger
+			}
+			term.Settle(&out, wait)
+		}
+		if out.Class == outcome.Approved && j != nil && orig != nil {
+			markOriginal(j, kind, orig)
+		}
 	}
-	defer term.Close()
-	o := term.Do(terminal.Tx{Kind: kind, Amount: amt, Card: terminal.Card{PAN: *pan, Expiry: *expiry}, OrigRRN: *rrn})
-	fmt.Fprintf(stdout, "\n%s\n", o)
-	if ki, ok := term.Keys(); ok {
-		fmt.Fprintf(stdout, "working keys: %s\n", ki)
+	if c := st.code(); c >= 0 && out.Reversal != nil && out.Reversal.Pending && j != nil {
+		out.Notes = append(out.Notes, "interrupted: the reversal is kept in the journal "+j.Path()+" and is sent at the next connection (possim terminal saf flush)")
 	}
-	if o.Class == terminal.Approved || o.Class == terminal.Declined {
+	term.Close()
+	if o.output == "json" {
+		_ = outcome.JSON(stdout, &out)
+	} else {
+		fmt.Fprintln(stdout)
+		outcome.Text(stdout, &out)
+		if ki, ok := term.Keys(); ok {
+			fmt.Fprintf(stdout, "working keys: %s\n", ki)
+		}
+	}
+	if c := st.code(); c >= 0 {
+		return c
+	}
+	if out.Class == outcome.Approved {
 		return 0
 	}
 	return 1
+}
+
+// originalFor fills in what a void, completion or reversal needs from the
+// journal; it returns the journal record of the original, if any.
+func originalFor(j *terminal.Journal, tx *terminal.Tx) (*terminal.Record, error) {
+	var kinds []terminal.Kind
+	switch tx.Kind {
+	case terminal.Void:
+		kinds = []terminal.Kind{terminal.Purchase}
+	case terminal.Completion:
+		kinds = []terminal.Kind{terminal.Preauth}
+	case terminal.Reversal:
+		kinds = []terminal.Kind{terminal.Purchase, terminal.Preauth, terminal.Refund, terminal.Completion, terminal.Void}
+	default:
+		return nil, nil
+	}
+	if tx.OrigRRN != "" && tx.Kind == terminal.Void {
+		return nil, nil
+	}
+	if j == nil {
+		if tx.Kind == terminal.Reversal || tx.OrigRRN == "" {
+			return nil, fmt.Errorf("%s needs the original: pass --rrn, or use a journal (not --journal none)", tx.Kind)
+		}
+		return nil, nil
+	}
+	rec, err := j.LastApproved(kinds...)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		if tx.OrigRRN != "" {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%s: no approved %s in the journal %s: pass --rrn", tx.Kind, kinds[0], j.Path())
+	}
+	if tx.OrigRRN == "" {
+		tx.OrigRRN = rec.RRN
+	}
+	tx.Orig = rec.Orig
+	if tx.Amount == 0 || tx.Kind == terminal.Void {
+		tx.Amount = rec.Amount
+	}
+	return rec, nil
+}
+
+// markOriginal records in the journal what an approved void, completion
+// or reversal did to its original.
+func markOriginal(j *terminal.Journal, kind terminal.Kind, orig *terminal.Record) {
+	switch kind {
+	case terminal.Void, terminal.Completion:
+		_ = j.MarkVoided(orig)
+	case terminal.Reversal:
+		orig.RevState = terminal.RevAcked
+		_ = j.Acked(orig)
+	}
+}
+
+// runTerminalRun is `possim terminal run`: a terminal that stays connected.
+func runTerminalRun(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("terminal run", `terminal run [flags]
+
+Stays connected like a real POS: signs on, sends an echo test after
+--echo-idle without traffic, answers the host's network management (echo,
+sign-off, key change), reconnects with backoff and flushes store-and-forward
+after each reconnect. Transactions come one per line from stdin
+("purchase 12.34", "refund 5.00", "void", "void RRN", "balance", "echo",
+"quit") or every --every.
+
+Examples:
+  printf 'purchase 12.34\nbalance\n' | possim terminal run
+  possim terminal run --every 5s --tx 'purchase 1.00' --echo-idle 30s`, stderr)
+	var o termOpts
+	o.add(fs)
+	echoIdle := fs.Duration("echo-idle", 60*time.Second, "echo test after this long without traffic (0: never)")
+	every := fs.Duration("every", 0, "send --tx every D instead of reading stdin")
+	txLine := fs.String("tx", "purchase 10.00", "the transaction --every sends")
+	if code, done := parse(fs, args, stderr); done {
+		return code
+	}
+	if fs.NArg() != 0 {
+		return usageErr(stderr, "terminal run", "unexpected argument %q: transactions come from stdin or --every", fs.Arg(0))
+	}
+	if err := o.check(); err != nil {
+		return usageErr(stderr, "terminal run", "%v", err)
+	}
+	if *echoIdle < 0 || *every < 0 {
+		return usageErr(stderr, "terminal run", "--echo-idle and --every must not be negative")
+	}
+	if _, err := parseTxLine(*txLine); err != nil {
+		return usageErr(stderr, "terminal run", "--tx: %v", err)
+	}
+	j, err := o.openJournal()
+	if err != nil {
+		return usageErr(stderr, "terminal run", "%v", err)
+	}
+	if j != nil {
+		defer j.Close()
+	}
+	term, err := o.newTerminal(stdout, j, true, *echoIdle)
+	if err != nil {
+		return usageErr(stderr, "terminal run", "%v", err)
+	}
+	defer o.cf.close(stderr)
+	term.SetSignOnAgain(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := newStopper(stdout, cancel)
+	defer st.close()
+	note := ""
+	if j != nil {
+		note = "; pending reversals stay in the journal " + j.Path()
+	}
+	st.set(term, note)
+	var mu sync.Mutex
+	print := func(o *terminal.Outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		outcome.Text(stdout, o)
+	}
+	if err := term.Connect(ctx); err != nil {
+		fmt.Fprintf(stdout, "connect failed: %v (retrying in the background)\n", err)
+	}
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); term.Run(ctx) }()
+	lines := make(chan string)
+	if *every > 0 {
+		go func() {
+			tk := time.NewTicker(*every)
+			defer tk.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					close(lines)
+					return
+				case <-tk.C:
+					lines <- *txLine
+				}
+			}
+		}()
+	} else {
+		go func() {
+			sc := bufio.NewScanner(os.Stdin)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+	}
+	failed := 0
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case line, ok := <-lines:
+			if !ok {
+				break loop
+			}
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if line == "quit" || line == "exit" {
+				break loop
+			}
+			tx, err := parseTxLine(line)
+			if err != nil {
+				fmt.Fprintf(stdout, "? %v\n", err)
+				continue
+			}
+			orig, err := originalFor(j, &tx)
+			if err != nil {
+				fmt.Fprintf(stdout, "? %v\n", err)
+				continue
+			}
+			out := term.Do(tx)
+			if out.Class == outcome.Approved && j != nil && orig != nil {
+				markOriginal(j, tx.Kind, orig)
+			}
+			if out.Class != outcome.Approved {
+				failed++
+			}
+			print(&out)
+		}
+	}
+	cancel()
+	term.Stop()
+	<-loopDone
+	term.Close()
+	if n := term.PendingReversals(); n > 0 && j != nil {
+		fmt.Fprintf(stdout, "%d reversal(s) kept in the journal %s for the next connection\n", n, j.Path())
+	}
+	if c := st.code(); c >= 0 {
+		return c
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// parseTxLine reads "purchase 12.34", "void [RRN]", "balance".
+func parseTxLine(line string) (terminal.Tx, error) {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return terminal.Tx{}, errors.New("empty line")
+	}
+	kind, err := terminal.ParseKind(f[0])
+	if err != nil {
+		return terminal.Tx{}, err
+	}
+	sp, _ := terminal.Spec(kind)
+	tx := terminal.Tx{Kind: kind, Amount: 1000}
+	if len(f) > 1 {
+		if sp.Original == terminal.ByRRN || sp.Original == terminal.ByRRNAnd90 && len(f) > 2 {
+			tx.OrigRRN = f[len(f)-1]
+			f = f[:len(f)-1]
+		}
+	}
+	if len(f) > 1 {
+		if !sp.Amount {
+			return tx, fmt.Errorf("%s takes no amount", kind)
+		}
+		if tx.Amount, err = terminal.ParseAmount(f[1]); err == nil {
+			err = terminal.CheckAmount(tx.Amount)
+		}
+		if err != nil {
+			return tx, err
+		}
+	}
+	if len(f) > 2 {
+		return tx, fmt.Errorf("%q: want KIND [AMOUNT] [RRN]", line)
+	}
+	return tx, nil
+}
+
+// runTerminalJournal is `possim terminal journal`.
+func runTerminalJournal(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("terminal journal", `terminal journal [--journal FILE | --tid TID] [--last N]
+
+Lists the journal's recent transactions, newest first, with their outcome
+and the state of their reversal.
+
+Examples:
+  possim terminal journal
+  possim terminal journal --tid SHOP0001 --last 50`, stderr)
+	journal := fs.String("journal", "", "journal file (default: the TID's under the state directory)")
+	tid := fs.String("tid", "POSSIM01", "terminal id whose default journal to read")
+	last := fs.Int("last", 20, "how many transactions (0: all)")
+	if code, done := parse(fs, args, stderr); done {
+		return code
+	}
+	j, code := openJournalFlag(*journal, *tid, "terminal journal", stderr)
+	if j == nil {
+		return code
+	}
+	defer j.Close()
+	recs, err := j.Records(*last)
+	if err != nil {
+		fmt.Fprintf(stderr, "possim terminal journal: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "journal %s: last STAN %06d\n", j.Path(), j.LastSTAN())
+	for _, r := range recs {
+		fmt.Fprintln(stdout, recordLine(r))
+	}
+	return 0
+}
+
+func recordLine(r *terminal.Record) string {
+	class := r.Class
+	if class == "" {
+		class = "in_flight"
+	}
+	s := fmt.Sprintf("%s  %-10s stan=%s  %-24s", r.At.Local().Format("2006-01-02 15:04:05"), r.Kind, r.STAN, class)
+	if r.Amount != 0 {
+		s += "  " + terminal.FormatAmount(r.Amount)
+	}
+	if r.PANMasked != "" {
+		s += "  " + r.PANMasked
+	}
+	if r.RC != "" {
+		s += "  rc=" + r.RC
+	}
+	if r.RRN != "" {
+		s += "  rrn=" + r.RRN
+	}
+	if r.AuthCode != "" {
+		s += "  auth=" + r.AuthCode
+	}
+	if r.Cause != "" {
+		s += "  [" + string(r.Cause) + "]"
+	}
+	if r.RevState != terminal.RevNone {
+		s += fmt.Sprintf("  reversal stan=%s %s", r.RevSTAN, r.RevState)
+	}
+	if r.Voided {
+		s += "  voided"
+	}
+	return s
+}
+
+func openJournalFlag(path, tid, cmd string, stderr io.Writer) (*terminal.Journal, int) {
+	if path == "none" {
+		usageErr(stderr, cmd, "--journal none: there is no journal to read")
+		return nil, 2
+	}
+	if path == "" {
+		if err := terminal.CheckTID(tid); err != nil {
+			return nil, usageErr(stderr, cmd, "--tid: %v", err)
+		}
+		p, err := terminal.DefaultJournalPath(tid)
+		if err != nil {
+			return nil, usageErr(stderr, cmd, "%v", err)
+		}
+		path = p
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, usageErr(stderr, cmd, "journal %s: %v", path, err)
+	}
+	j, err := terminal.OpenJournal(path)
+	if err != nil {
+		return nil, usageErr(stderr, cmd, "%v", err)
+	}
+	return j, 0
+}
+
+// runTerminalSAF is `possim terminal saf list|flush|clear`.
+func runTerminalSAF(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("terminal saf", `terminal saf list|flush|clear [flags]
+
+The store-and-forward queue: reversals the host has not acknowledged yet.
+list shows them, flush connects and sends them (exit 1 if some stay), clear
+drops them without sending (they are then never sent: reconcile by hand).
+
+Examples:
+  possim terminal saf list
+  possim terminal saf flush --target 127.0.0.1:8583
+  possim terminal saf clear --tid SHOP0001`, stderr)
+	var o termOpts
+	o.add(fs)
+	if code, done := parse(fs, args, stderr); done {
+		return code
+	}
+	if fs.NArg() != 1 || (fs.Arg(0) != "list" && fs.Arg(0) != "flush" && fs.Arg(0) != "clear") {
+		return usageErr(stderr, "terminal saf", "want one of list, flush, clear")
+	}
+	if o.journal == "none" {
+		return usageErr(stderr, "terminal saf", "--journal none: store-and-forward needs a journal")
+	}
+	if err := o.check(); err != nil {
+		return usageErr(stderr, "terminal saf", "%v", err)
+	}
+	j, err := o.openJournal()
+	if err != nil {
+		return usageErr(stderr, "terminal saf", "%v", err)
+	}
+	defer j.Close()
+	due, err := j.Due()
+	if err != nil {
+		fmt.Fprintf(stderr, "possim terminal saf: %v\n", err)
+		return 1
+	}
+	switch fs.Arg(0) {
+	case "list":
+		fmt.Fprintf(stdout, "journal %s: %d reversal(s) waiting\n", j.Path(), len(due))
+		for _, r := range due {
+			fmt.Fprintln(stdout, recordLine(r))
+		}
+		return 0
+	case "clear":
+		n, err := j.Clear()
+		if err != nil {
+			fmt.Fprintf(stderr, "possim terminal saf: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "journal %s: %d reversal(s) dropped without sending\n", j.Path(), n)
+		return 0
+	}
+	term, err := o.newTerminal(stdout, j, true, 0)
+	if err != nil {
+		return usageErr(stderr, "terminal saf", "%v", err)
+	}
+	defer o.cf.close(stderr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := newStopper(stdout, cancel)
+	defer st.close()
+	st.set(term, "; the reversals stay in the journal "+j.Path())
+	if err := term.Connect(ctx); err != nil { // Connect flushes
+		fmt.Fprintf(stdout, "connect failed: %v\n", err)
+		return 1
+	}
+	left := term.FlushSAF()
+	term.Close()
+	fmt.Fprintf(stdout, "journal %s: %d reversal(s) sent and acknowledged, %d still waiting\n", j.Path(), len(due)-left, left)
+	if c := st.code(); c >= 0 {
+		return c
+	}
+	if left > 0 {
+		return 1
+	}
+	return 0
 }

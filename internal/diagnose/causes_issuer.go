@@ -86,6 +86,10 @@ func ForRC(rc string) ID {
 		return CardInvalid
 	case "55", "75":
 		return CardPINIncorrect
+	case "12":
+		return VoidUnknownOriginal
+	case "94":
+		return RequestDuplicate
 	}
 	return IssuerDeclined
 }

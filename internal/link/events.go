@@ -17,10 +17,11 @@ const (
 	EvBadMessage                  // a frame or message could not be read
 	EvDown                        // the link ended
 	EvFault                       // a fault fired on a message (Detail names it)
+	EvDuplicate                   // a second response to a request already answered (Late: since the first)
 )
 
 func (k EventKind) String() string {
-	return [...]string{"sent", "received", "unmatched", "late", "bad-message", "down", "fault"}[k]
+	return [...]string{"sent", "received", "unmatched", "late", "bad-message", "down", "fault", "duplicate"}[k]
 }
 
 // Event is reported to Config.Observer. Msg may be nil.

@@ -35,20 +35,38 @@ func TestInterceptDropMeansTimeout(t *testing.T) {
 	}
 }
 
-func TestInterceptDuplicateIsUnmatched(t *testing.T) {
-	ev := make(chan Event, 4)
-	cc := Config{Observer: func(e Event) {
-		if e.Kind == EvUnmatched {
-			ev <- e
+// A second answer to an answered request is a duplicate, not an
+// unmatched answer; without the answered-keys memory it is unmatched.
+func TestInterceptDuplicateIsDuplicate(t *testing.T) {
+	for _, mem := range []int{0, -1} {
+		ev := make(chan Event, 4)
+		cc := Config{AnsweredMemory: mem, Observer: func(e Event) {
+			if e.Kind == EvUnmatched || e.Kind == EvDuplicate {
+				ev <- e
+			}
+		}}
+		c, s := pair(t, cc, hostWith(func(*iso8583.Message) Plan { return Plan{Copies: 1} }))
+		if r := c.Call(req(t, "T1", 1), time.Second); r.Err != nil {
+			t.Fatal(r.Err)
 		}
-	}}
-	c, s := pair(t, cc, hostWith(func(*iso8583.Message) Plan { return Plan{Copies: 1} }))
-	defer s.Close()
-	defer c.Close()
-	if r := c.Call(req(t, "T1", 1), time.Second); r.Err != nil {
-		t.Fatal(r.Err)
+		want := EvDuplicate
+		if mem < 0 {
+			want = EvUnmatched
+		}
+		select {
+		case e := <-ev:
+			if e.Kind != want {
+				t.Fatalf("memory %d: the copy is %s (%s), want %s", mem, e.Kind, e.Detail, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("memory %d: no event for the copy", mem)
+		}
+		if mem == 0 && c.Stats().Duplicates != 1 {
+			t.Fatalf("stats %+v", c.Stats())
+		}
+		s.Close()
+		c.Close()
 	}
-	<-ev // the copy matches nothing any more
 }
 
 func TestInterceptHoldSwapsOrder(t *testing.T) {

@@ -106,12 +106,17 @@ type Config struct {
 	// late responses; default 4096. The memory grows with timeouts and
 	// costs nothing on a link that never timed out.
 	LateMemory int
+	// AnsweredMemory is how many recently answered keys are remembered to
+	// tell a second answer to an answered request (a duplicate) from an
+	// answer that matches nothing; default 1024, negative: none.
+	AnsweredMemory int
 }
 
 // Stats are a link's counters.
 type Stats struct {
 	FramesIn, FramesOut, BytesIn, BytesOut, Writes uint64
 	Unmatched, Late, BadMessages, Keepalives       uint64
+	Duplicates                                     uint64 // second answers to answered requests
 	MaxInflight                                    int
 }
 
@@ -127,11 +132,12 @@ type Link struct {
 	closing chan struct{}
 	wg      sync.WaitGroup
 	jobs    sync.WaitGroup // frames handed to the pool and not yet processed
-	sched   *sched
+	sched   *Scheduler
 
 	mu       sync.Mutex
 	inflight map[Key]*pending
 	expired  *expiredRing
+	answered *expiredRing // nil: AnsweredMemory < 0
 	closed   bool
 	err      error
 	maxInfl  int
@@ -141,7 +147,7 @@ type Link struct {
 	abortCause atomic.Pointer[error]  // set by AbortAfterWrite
 
 	framesIn, framesOut, bytesIn, bytesOut, writes atomic.Uint64
-	unmatched, late, bad, keepalives               atomic.Uint64
+	unmatched, late, bad, keepalives, dups         atomic.Uint64
 
 	started   time.Time
 	writerOn  atomic.Bool  // a writer goroutine is running (see kick)
@@ -157,7 +163,7 @@ type pending struct {
 	done     func(Result)
 	sent     time.Time
 	deadline time.Time
-	t        *timer
+	t        *Timer
 }
 
 // New wraps nc; call Start to run it.
@@ -183,8 +189,16 @@ func New(nc net.Conn, cfg Config) *Link {
 	if cfg.LateMemory <= 0 {
 		cfg.LateMemory = 4096
 	}
+	var answered *expiredRing
+	if cfg.AnsweredMemory == 0 {
+		cfg.AnsweredMemory = 1024
+	}
+	if cfg.AnsweredMemory > 0 {
+		answered = newExpiredRing(cfg.AnsweredMemory)
+	}
 	return &Link{
-		cfg: cfg, nc: nc, codec: cfg.Codec, fr: cfg.Dialect.Framing, match: cfg.Match,
+		answered: answered,
+		cfg:      cfg, nc: nc, codec: cfg.Codec, fr: cfg.Dialect.Framing, match: cfg.Match,
 		out:      make(chan []byte, cfg.QueueLen),
 		closing:  make(chan struct{}),
 		inflight: make(map[Key]*pending),
@@ -247,7 +261,7 @@ func (l *Link) kick() {
 // and an idle goroutine is most of what an idle link costs. Called with
 // l.mu held and the link not closed, so the reader (counted in l.wg) is
 // still running and l.wg.Add cannot race Close's Wait.
-func (l *Link) scheduler() *sched {
+func (l *Link) scheduler() *Scheduler {
 	if l.sched == nil {
 		l.sched = newSched(&l.wg)
 	}
@@ -308,7 +322,7 @@ func (l *Link) Stats() Stats {
 	return Stats{
 		FramesIn: l.framesIn.Load(), FramesOut: l.framesOut.Load(), BytesIn: l.bytesIn.Load(),
 		BytesOut: l.bytesOut.Load(), Writes: l.writes.Load(), Unmatched: l.unmatched.Load(),
-		Late: l.late.Load(), BadMessages: l.bad.Load(), Keepalives: l.keepalives.Load(), MaxInflight: mx,
+		Late: l.late.Load(), BadMessages: l.bad.Load(), Keepalives: l.keepalives.Load(), Duplicates: l.dups.Load(), MaxInflight: mx,
 	}
 }
 
@@ -821,11 +835,26 @@ func (l *Link) onResponse(msg *iso8583.Message, mti string, derr error, now time
 	p, ok := l.inflight[k]
 	if !ok {
 		deadline, late := l.expired.take(k)
+		var answeredAt time.Time
+		dup := false
+		if !late && l.answered != nil {
+			answeredAt, dup = l.answered.at[k]
+		}
 		var reason string
-		if !late {
+		if !late && !dup {
 			reason = unmatchedReason(k, l.inflight)
 		}
+		if late && l.answered != nil {
+			l.answered.add(k, now) // a copy of the late answer is a duplicate
+		}
 		l.mu.Unlock()
+		if dup {
+			l.dups.Add(1)
+			since := max(0, now.Sub(answeredAt)) // frames read together are processed in parallel
+			l.emit(Event{Kind: EvDuplicate, Time: now, Msg: msg, Late: since,
+				Detail: fmt.Sprintf("second answer for %s, %s after the first", k, since.Round(time.Microsecond))})
+			return
+		}
 		if late {
 			l.late.Add(1)
 			l.emit(Event{Kind: EvLate, Time: now, Msg: msg, Late: now.Sub(deadline),
@@ -837,6 +866,9 @@ func (l *Link) onResponse(msg *iso8583.Message, mti string, derr error, now time
 		return
 	}
 	delete(l.inflight, k)
+	if l.answered != nil {
+		l.answered.add(k, now)
+	}
 	l.mu.Unlock()
 	l.sched.cancel(p.t)
 	r := Result{Req: p.req, Resp: msg, Sent: p.sent, Done: now, Err: derr}

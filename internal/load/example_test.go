@@ -77,7 +77,7 @@ func Example() {
 	// Output:
 	// [    1s] offered 300/s  achieved 333/s  in flight 0  p50 2ms  p99 2ms  timeouts 1 (1)  errors 1 (1)  late 0 (0)
 	// check: <nil>
-	// requests: 500 outcomes: [449 50 1 0 0 0 0]
+	// requests: 500 outcomes: [449 50 1 0 0 0 0 0]
 	// p99<10ms             ok=true  actual=2ms
 	// p99.9<10ms           ok=false actual=5s
 	// approved_rate>0.85   ok=true  actual=0.898

@@ -5,95 +5,36 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/possim/possim/internal/outcome"
 )
 
-// Outcome is how one transaction ended. Every transaction ends in exactly one
-// outcome (DESIGN.md §5), so the counts per outcome add up to the number of
-// transactions; [Report.Check] verifies it.
-type Outcome uint8
+// Outcome is how one transaction ended: the one outcome class of
+// internal/outcome (DESIGN.md §9), under the name load has always used.
+// Every transaction ends in exactly one outcome (DESIGN.md §5), so the
+// counts per outcome add up to the number of transactions; [Report.Check]
+// verifies it.
+type Outcome = outcome.Class
 
+// The outcomes, as in internal/outcome.
 const (
-	// Approved: a matched response arrived in time with an approving RC.
-	Approved Outcome = iota
-	// Declined: a matched response arrived in time with any other RC. The
-	// host did its job; the answer was no.
-	Declined
-	// TimedOutReversed: no response in time; a reversal was sent and
-	// acknowledged.
-	TimedOutReversed
-	// TimedOutReversalPending: no response in time; the reversal was not
-	// (yet) acknowledged when the run ended: it is left in store-and-forward.
-	TimedOutReversalPending
-	// TimedOutNoReversal: no response in time for a transaction that moves
-	// no money (balance inquiry, echo): there is nothing to reverse.
-	TimedOutNoReversal
-	// LinkFailed: the request was written but the link broke before an
-	// answer or a timeout.
-	LinkFailed
-	// NotSent: the request was never written (no link, run cancelled...).
-	NotSent
+	Approved                = outcome.Approved
+	Declined                = outcome.Declined
+	TimedOutReversed        = outcome.TimedOutReversed
+	TimedOutReversalPending = outcome.TimedOutReversalPending
+	TimedOutNoReversal      = outcome.TimedOutNoReversal
+	LinkFailed              = outcome.LinkFailed
+	NotSent                 = outcome.NotSent
+	// Failed: answered, but the answer failed the terminal's checks.
+	Failed = outcome.Failed
 
 	// NumOutcomes is the number of outcomes; arrays indexed by Outcome use
 	// it as their length.
-	NumOutcomes = int(NotSent) + 1
+	NumOutcomes = outcome.NumClasses
 )
 
-var outcomeNames = [NumOutcomes]string{
-	"approved",
-	"declined",
-	"timeout_reversed",
-	"timeout_reversal_pending",
-	"timed_out",
-	"link_failed",
-	"not_sent",
-}
-
-// String returns the snake_case name used in reports and JSON.
-func (o Outcome) String() string {
-	if int(o) < NumOutcomes {
-		return outcomeNames[o]
-	}
-	return fmt.Sprintf("outcome(%d)", uint8(o))
-}
-
-// Valid reports whether o is one of the defined outcomes.
-func (o Outcome) Valid() bool { return int(o) < NumOutcomes }
-
-// Answered reports whether the host answered in time (approved or declined).
-func (o Outcome) Answered() bool { return o == Approved || o == Declined }
-
-// TimedOut reports whether the transaction timed out (reversed or not).
-func (o Outcome) TimedOut() bool {
-	return o == TimedOutReversed || o == TimedOutReversalPending || o == TimedOutNoReversal
-}
-
-// ParseOutcome is the inverse of [Outcome.String].
-func ParseOutcome(s string) (Outcome, error) {
-	for i, n := range outcomeNames {
-		if n == s {
-			return Outcome(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown outcome %q (want one of %v)", s, outcomeNames)
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (o Outcome) MarshalText() ([]byte, error) {
-	if !o.Valid() {
-		return nil, fmt.Errorf("invalid outcome %d", uint8(o))
-	}
-	return []byte(outcomeNames[o]), nil
-}
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (o *Outcome) UnmarshalText(b []byte) error {
-	v, err := ParseOutcome(string(b))
-	if err != nil {
-		return err
-	}
-	*o = v
-	return nil
-}
+// ParseOutcome is the inverse of Outcome.String.
+func ParseOutcome(s string) (Outcome, error) { return outcome.ParseClass(s) }
 
 // RC is an ISO 8583 response code (field 39), two characters. A value type
 // rather than a string so that a Result carries no pointer for it. The zero
@@ -204,7 +145,7 @@ func (c OutcomeCounts) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, "%q:%d", outcomeNames[i], v)
+		fmt.Fprintf(&b, "%q:%d", Outcome(i).String(), v)
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil

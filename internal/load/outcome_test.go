@@ -7,7 +7,7 @@ import (
 )
 
 func TestOutcomeNames(t *testing.T) {
-	want := []string{"approved", "declined", "timeout_reversed", "timeout_reversal_pending", "timed_out", "link_failed", "not_sent"}
+	want := []string{"approved", "declined", "timeout_reversed", "timeout_reversal_pending", "timed_out", "link_failed", "not_sent", "failed"}
 	if len(want) != NumOutcomes {
 		t.Fatalf("NumOutcomes = %d", NumOutcomes)
 	}
@@ -61,7 +61,7 @@ func TestOutcomeCountsJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"approved":10,"declined":5,"timeout_reversed":3,"timeout_reversal_pending":2,"timed_out":0,"link_failed":1,"not_sent":0}`
+	want := `{"approved":10,"declined":5,"timeout_reversed":3,"timeout_reversal_pending":2,"timed_out":0,"link_failed":1,"not_sent":0,"failed":0}`
 	if string(b) != want {
 		t.Errorf("got %s\nwant %s", b, want)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/possim/possim/internal/diagnose"
 	"io"
 	"runtime"
 	"sync"
@@ -39,9 +40,6 @@ type Completion struct {
 	Outcome Outcome
 	RC      RC     // answered transactions
 	TxType  string // "purchase", "balance"...: a constant string, not built per transaction
-	// Cause is the cause id of a failure (a constant string from the
-	// cause catalogue); "" counts it under the outcome's name.
-	Cause string
 	// Sent is when the request was handed to the link (zero: when Begin was
 	// called). Done is when the outcome was decided — the response read,
 	// the timeout fired, the link failure seen — not when a reversal that
@@ -51,6 +49,10 @@ type Completion struct {
 	// transaction; ReversalAcked is set when one was answered.
 	ReversalsSent int
 	ReversalAcked bool
+	// Cause is the catalogue id of why the transaction did not simply
+	// succeed ("" for a plain approval; a failure without one counts under
+	// the outcome's name): simulate counts errors by cause.
+	Cause diagnose.ID
 }
 
 // Tx is one scheduled transaction handed to a Target. The runner owns it
@@ -919,7 +921,7 @@ func (w *worker) record(tx *Tx) {
 		RC:       c.RC,
 		Late:     tx.Late,
 		TxType:   c.TxType,
-		Cause:    c.Cause,
+		Cause:    string(c.Cause),
 	})
 	w.revSent += int64(c.ReversalsSent)
 	if c.ReversalAcked {

@@ -24,6 +24,7 @@ import (
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/outcome"
 	"github.com/possim/possim/internal/proxy"
 	"github.com/possim/possim/scenarios"
 	"github.com/possim/possim/terminal"
@@ -366,13 +367,12 @@ func (s *session) start(tx terminal.Tx, source string) int64 {
 func fillOutcome(v *TxView, o terminal.Outcome) {
 	v.Done = true
 	v.Class, v.STAN, v.RC, v.RCMeaning, v.AuthCode = string(o.Class), o.STAN, o.RC, o.RCMeaning, o.AuthCode
-	v.LatencyMS, v.Why = msF(o.Latency), o.Why
+	v.LatencyMS, v.Why = msF(o.Latency), o.Why()
 	if r := o.Reversal; r != nil {
 		v.Reversal = reversalText(r.STAN, r.Attempts, r.Acked, r.Why)
 	}
-	if o.Class != terminal.Approved {
-		f := findingFor(string(o.Class), o.RC, o.Why)
-		v.Cause = causeView(f)
+	if o.Class != outcome.Approved {
+		v.Cause = causeView(findingOf(o))
 	}
 	v.Screen = screenFor(v)
 }
@@ -389,51 +389,18 @@ func reversalText(stan string, attempts int, acked bool, why string) string {
 	return t
 }
 
-// findingFor names the cause of a failed transaction from what the
-// terminal saw. It is the terminal's view only (DESIGN.md §9): when the
-// engine's outcome carries its own diagnose.Finding, use that instead.
-func findingFor(class, rc, why string) diagnose.Finding {
-	w := strings.ToLower(why)
-	has := func(s ...string) bool {
-		for _, x := range s {
-			if strings.Contains(w, x) {
-				return true
-			}
-		}
-		return false
+// findingOf is the cause of a failed transaction: the engine's own
+// finding (DESIGN.md §9: the studio does not word failures itself); an
+// outcome that carries none is named by its class.
+func findingOf(o outcome.Outcome) diagnose.Finding {
+	if o.Cause.Cause != "" {
+		return o.Cause
 	}
-	f := diagnose.Finding{Detail: why}
+	f := diagnose.Finding{Detail: o.Why()}
 	switch {
-	case has("kcv", "check value"):
-		f.Cause = diagnose.KeysKCVMismatch
-	case has("mac"):
-		f.Cause = diagnose.MACResponseInvalid
-		if class == "declined" {
-			f.Cause = diagnose.MACRejectedByHost
-		}
-	case class == "declined":
-		f.Cause = diagnose.ForRC(rc)
-	case has("wrong mti", "wrong message type", "sent 0", "got 0") && has("got"):
-		f.Cause = diagnose.ResponseWrongMTI
-	case has("could not be read", "cannot unpack", "unreadable"):
-		f.Cause = diagnose.FramingUnreadable
-	case has("died"):
-		f.Cause = diagnose.TerminalDied
-	case has("refused"):
-		f.Cause = diagnose.HostRefused
-	case has("connect timeout", "unreachable"):
-		f.Cause = diagnose.HostUnreachable
-	case has("queue full", "duplicate key"):
-		f.Cause = diagnose.TerminalQueueFull
-	case has("reset"):
-		f.Cause = diagnose.LinkReset
-	case has("write timeout", "stopped reading"):
-		f.Cause = diagnose.LinkWriteTimeout
-	case has("idle"):
-		f.Cause = diagnose.LinkIdleTimeout
-	case has("closed", "eof"):
-		f.Cause = diagnose.LinkClosed
-	case class == "timeout_reversed" || class == "timeout_reversal_pending" || class == "timed_out" || has("timeout"):
+	case o.Class == outcome.Declined:
+		f.Cause = diagnose.ForRC(o.RC)
+	case o.Class.TimedOut():
 		f.Cause = diagnose.ResponseTimeout
 	default:
 		f.Cause = diagnose.LinkDown
@@ -863,8 +830,8 @@ func (s *session) Play(name string, speed int, paused bool) error {
 			if r := o.Reversal; r != nil {
 				v.Reversal = reversalText(r.STAN, r.Attempts, r.Acked, r.Why)
 			}
-			if o.Class != terminal.Approved {
-				v.Cause = causeView(findingFor(string(o.Class), o.RC, o.Why))
+			if o.Class != outcome.Approved {
+				v.Cause = causeView(findingOf(o.Outcome))
 			}
 			s.hub.TxDone(v)
 		},
