@@ -21,8 +21,8 @@ import (
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
-	"github.com/possim/possim/internal/tlsconf"
 	"github.com/possim/possim/internal/outcome"
+	"github.com/possim/possim/internal/tlsconf"
 )
 
 // Config of a terminal. Zero values get defaults.

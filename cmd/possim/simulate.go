@@ -137,7 +137,7 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	var sf securityFlags
 	sf.add(fs, true) // --mac-rc is the embedded host's
 	var cf captureFlags
-	cf.add(fs)           // the fleet's side of the links
+	cf.add(fs) // the fleet's side of the links
 	var tf tlsFlags
 	tf.add(fs, false) // the fleet's; the embedded host gets --tls-dir's host certificate or a throw-away PKI
 	if code, done := parse(fs, args, stderr); done {

@@ -148,7 +148,7 @@ func (o *termOpts) newTerminal(stdout io.Writer, j *terminal.Journal, signOn boo
 	}
 	tr := newTranscript(stdout, "terminal", "host", o.verbose)
 	cfg := terminal.Config{
-		TLS: tlsCfg,
+		TLS:    tlsCfg,
 		Target: o.target, Dialect: dl, Match: match, TID: o.tid, MID: o.mid,
 		Timeout: o.timeout, ConnectTimeout: o.connectTimeout, ConnectAttempts: o.attempts,
 		SignOnAtConnect: signOn && !o.noSignOn, EchoIdle: echoIdle, ReversalAttempts: o.revAttempts, ReversalBackoff: o.revBackoff,
