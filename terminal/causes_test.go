@@ -23,6 +23,10 @@ var producedCauses = map[string]diagnose.ID{
 	"ResponseWrongMTI": diagnose.ResponseWrongMTI, "TerminalDied": diagnose.TerminalDied,
 	"TerminalInterrupted": diagnose.TerminalInterrupted, "TerminalQueueFull": diagnose.TerminalQueueFull,
 	"ResponseLate": diagnose.ResponseLate,
+	// TLS: the handshake's cause comes from internal/tlsconf.
+	"TLSHandshakeFailed": diagnose.TLSHandshakeFailed, "TLSCertExpired": diagnose.TLSCertExpired, "TLSUnknownCA": diagnose.TLSUnknownCA,
+	"TLSNameMismatch": diagnose.TLSNameMismatch, "TLSOldVersion": diagnose.TLSOldVersion, "TLSClientCertRequired": diagnose.TLSClientCertRequired,
+	"TLSHandshakeStalled": diagnose.TLSHandshakeStalled, "TLSNotTLS": diagnose.TLSNotTLS,
 }
 
 // Every cause id the terminal can produce is in the catalogue: the ones

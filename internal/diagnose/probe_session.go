@@ -104,12 +104,12 @@ func (p *prober) open(ctx context.Context, d *iso.Dialect) (*session, error) {
 			}
 			r := d.NewMessage()
 			r.MTI(mti)
-			for _, id := range []int{7, 11, 41, 70} {
+			for _, id := range []int{7, 11, 24, 41, 70} {
 				if v := iso.Get(in.Msg, id); v != "" {
 					_ = iso.Set(r, id, v)
 				}
 			}
-			_ = iso.Set(r, 39, "00")
+			_ = d.SetRC(r, "00")
 			_ = l.Reply(in, r)
 		})}).Start()
 	s.last = time.Now()
@@ -139,7 +139,7 @@ func (s *session) failure(m *iso8583.Message, r link.Result, idle time.Duration)
 	o := Observation{MTI: mti, Took: r.Done.Sub(r.Sent), Timeout: s.p.cfg.Timeout, SignOnRTT: s.signOnRTT,
 		EchoRTT: s.echoRTT, AnsweredBefore: s.answered, Idle: idle, Framing: s.d.Framing, SentMAC: iso.Has(m, 64) || iso.Has(m, 128)}
 	if r.Resp != nil {
-		o.RC = iso.Get(r.Resp, 39)
+		o.RC = s.d.RC(r.Resp)
 	}
 	var le *link.LinkError
 	switch {
@@ -277,7 +277,7 @@ func (p *prober) signOn(s *session) bool {
 		return false
 	}
 	s.signOnRTT = c.Took
-	rc := iso.Get(r.Resp, 39)
+	rc := s.d.RC(r.Resp)
 	if rc != "00" {
 		c.Status, c.Summary = StatusFail, fmt.Sprintf("sign-on answered RC %s (%s)", rc, iso.RCMeaning(rc))
 		f, _ := Diagnose(Observation{MTI: "0800", Outcome: Answered, RC: rc, SentMAC: false})
@@ -392,7 +392,7 @@ const testCard = "4761739001010010"
 
 func (p *prober) financial(s *session) bool {
 	m := s.d.NewMessage()
-	m.MTI("0200")
+	m.MTI(s.d.MTI(iso.FinancialRequest))
 	now := time.Now()
 	stan := p.nextSTAN()
 	fields := []struct {
@@ -410,7 +410,7 @@ func (p *prober) financial(s *session) bool {
 		c.Status, c.Summary = StatusFail, fmt.Sprintf("test purchase (0200 STAN %s, 1.00) failed: %v", stan, r.Err)
 		c.Findings = []Finding{s.failure(m, r, 0)}
 	} else {
-		rc := iso.Get(r.Resp, 39)
+		rc := s.d.RC(r.Resp)
 		c.Summary = fmt.Sprintf("test purchase 0200 STAN %s answered RC %s (%s) in %s", stan, rc, iso.RCMeaning(rc), fmtDur(c.Took))
 		var diffs []string
 		for _, id := range []int{3, 4, 11, 41, 49} {
@@ -442,11 +442,11 @@ func (p *prober) financial(s *session) bool {
 	// The reversal undoes the test purchase whatever its answer (an unknown
 	// outcome is exactly what a reversal is for).
 	rv := s.d.NewMessage()
-	rv.MTI("0400")
+	rv.MTI(s.d.MTI(iso.ReversalRequest))
 	for _, id := range []int{2, 3, 4, 7, 11, 12, 13, 14, 22, 25, 41, 42, 49} {
 		_ = iso.Set(rv, id, iso.Get(m, id))
 	}
-	_ = iso.Set(rv, 90, fmt.Sprintf("0200%s%s%022d", stan, iso.Get(m, 7), 0))
+	_ = iso.Set(rv, s.d.OriginalDataField(), fmt.Sprintf("%s%s%s%022d", s.d.MTI(iso.FinancialRequest), stan, iso.Get(m, 7), 0))
 	rr := s.call(rv)
 	switch {
 	case rr.Err != nil:
@@ -457,9 +457,9 @@ func (p *prober) financial(s *session) bool {
 			f = Finding{Cause: ReversalUnacknowledged, Detail: "the 0400 for the test purchase got no 0410: " + f.Explanation()}
 		}
 		c.Findings = append(c.Findings, f)
-	case iso.Get(rr.Resp, 39) != "00":
+	case s.d.RC(rr.Resp) != "00":
 		c.Status = StatusFail
-		c.Findings = append(c.Findings, Finding{Cause: ReversalUnacknowledged, Detail: "the 0410 answered RC " + iso.Get(rr.Resp, 39)})
+		c.Findings = append(c.Findings, Finding{Cause: ReversalUnacknowledged, Detail: "the 0410 answered RC " + s.d.RC(rr.Resp)})
 	default:
 		c.Details = append(c.Details, fmt.Sprintf("reversal 0400 acknowledged (0410 RC 00) in %s", fmtDur(rr.Done.Sub(rr.Sent))))
 	}

@@ -97,9 +97,7 @@ func (d *Dialect) NetworkCode(m *iso8583.Message) string {
 		if c, ok := functionNetwork[fc]; ok {
 			return c
 		}
-		if fc != "" {
-			return "fc" + fc // not one we know: never equal to a 1987 code
-		}
+		return "fc" + fc // none, or not one we know: never equal to a 1987 code
 	}
 	return Get(m, 70)
 }
@@ -270,3 +268,4 @@ func (d *Dialect) SetEntryMode(m *iso8583.Message, mode string) error {
 	code := []byte("510101" + string(input) + string(pin) + "1144")
 	return Set(m, 22, string(code))
 }
+
