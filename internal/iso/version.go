@@ -268,4 +268,3 @@ func (d *Dialect) SetEntryMode(m *iso8583.Message, mode string) error {
 	code := []byte("510101" + string(input) + string(pin) + "1144")
 	return Set(m, 22, string(code))
 }
-
