@@ -51,7 +51,7 @@ func str(m *iso8583.Message, id int) string {
 // checkAnswer applies the POS checks to a matched response of the right
 // type. It returns the verdict; approved and declined need no action.
 func checkAnswer(sp *KindSpec, req, resp *iso8583.Message) verdict {
-	rc := str(resp, 39)
+	rc := iso.RCOf(resp) // a 1993 action code in the 1987 vocabulary
 	bad := func(cause diagnose.ID, detail string) verdict {
 		v := verdict{class: outcome.Failed, cause: cause, detail: detail}
 		if sp.Reversible {

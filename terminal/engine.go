@@ -123,7 +123,7 @@ func amountOf(m *iso8583.Message) int64 {
 // fill copies what the answer says into the outcome.
 func (x *txn) fill(resp *iso8583.Message) {
 	x.o.Resp = resp
-	x.o.RC = str(resp, 39)
+	x.o.RC = iso.RCOf(resp)
 	x.o.RCMeaning = iso.RCMeaning(x.o.RC)
 	x.o.RRN = str(resp, 37)
 	if a := str(resp, 38); a != "" {

@@ -124,8 +124,16 @@ func ParseKind(s string) (Kind, error) {
 type Card struct {
 	PAN    string
 	Expiry string // YYMM
-	// EntryMode is field 22: 051 chip, 021 magstripe, 012 manual.
+	// EntryMode is field 22: 051 chip, 021 magstripe, 012 manual; ""
+	// follows from Read (carddata.go).
 	EntryMode string
+	// Read is how the card is read: chip (EMV data in 55), swipe (track 2
+	// in 35), fallback (stripe after a failed chip read), manual; "" is
+	// the plain default (entry mode 051, no ICC data).
+	Read string
+	// PIN, when set, goes in field 52 as a format 0 PIN block under the
+	// PIN working key; it is never printed or stored.
+	PIN string
 }
 
 // DefaultCard is a test Visa card the default host rules approve.
@@ -141,6 +149,8 @@ type Tx struct {
 	// Orig is the original a completion or a reversal names (field 90 and
 	// what a reversal copies); the journal supplies it.
 	Orig *OrigFields
+	// Fields override request fields last (--field N=VALUE; "" removes).
+	Fields []FieldValue
 }
 
 // OrigFields are the fields of an original request a reversal (or a
@@ -182,6 +192,15 @@ func (o *OrigFields) persistable() *OrigFields {
 func (o *OrigFields) field90() string {
 	f := o.MTI + o.Fields[11] + o.Fields[7] + fmt.Sprintf("%011s%011s", o.Fields[32], "")
 	return strings.ReplaceAll(f, " ", "0")
+}
+
+// originalData is field 90 (1987) or, in ISO 8583:1993, field 56
+// (LLVAR n..35): original MTI, STAN and transmission date-time.
+func (o *OrigFields) originalData(d *iso.Dialect) string {
+	if !d.Is1993() {
+		return o.field90()
+	}
+	return o.MTI + o.Fields[11] + o.Fields[7]
 }
 
 // ParseAmount reads "12.34" or "12" (major units, at most two decimals)
@@ -233,27 +252,33 @@ func (t *Terminal) build(tx Tx, stan string, now time.Time) (*iso8583.Message, e
 		}
 		return t.reversalFor(tx.Orig, sp.MTI, stan, false, now)
 	}
-	m := t.cfg.Dialect.NewMessage()
-	m.MTI(sp.MTI)
+	d := t.cfg.Dialect
+	m := d.NewMessage()
+	m.MTI(d.Translate(sp.MTI)) // 0200, or 1200 in ISO 8583:1993
 	utc := now.UTC()
 	fields := []kv{{7, utc.Format("0102150405")}, {11, stan}, {41, t.cfg.TID}}
-	if sp.NMIC != "" {
-		fields = append(fields, kv{70, sp.NMIC})
-	}
 	if sp.PC != "" {
 		fields = append(fields, kv{3, sp.PC})
 		local := now.Local()
-		fields = append(fields, kv{12, local.Format("150405")}, kv{13, local.Format("0102")})
+		if d.Is1993() {
+			fields = append(fields, kv{12, local.Format("060102150405")})
+		} else {
+			fields = append(fields, kv{12, local.Format("150405")}, kv{13, local.Format("0102")})
+		}
 	}
+	card := tx.Card
 	if sp.Card {
-		card := tx.Card
 		if card.PAN == "" {
 			card = DefaultCard
 		}
-		if card.EntryMode == "" {
-			card.EntryMode = "051"
+		cond := "00"
+		if d.Is1993() {
+			cond = "" // 1993's 25 is a message reason code, not the POS condition
 		}
-		fields = append(fields, kv{2, card.PAN}, kv{14, card.Expiry}, kv{22, card.EntryMode}, kv{25, "00"},
+		if t.cfg.POSCondition != "" {
+			cond = t.cfg.POSCondition
+		}
+		fields = append(fields, kv{2, card.PAN}, kv{14, card.Expiry}, kv{25, cond},
 			kv{42, t.cfg.MID}, kv{49, t.cfg.Currency})
 	}
 	if sp.Amount {
@@ -265,7 +290,7 @@ func (t *Terminal) build(tx Tx, stan string, now time.Time) (*iso8583.Message, e
 	case ByRRNAnd90:
 		fields = append(fields, kv{37, tx.OrigRRN})
 		if tx.Orig != nil {
-			fields = append(fields, kv{90, tx.Orig.field90()})
+			fields = append(fields, kv{d.OriginalDataField(), tx.Orig.originalData(d)})
 		}
 	}
 	for _, f := range fields {
@@ -276,17 +301,34 @@ func (t *Terminal) build(tx Tx, stan string, now time.Time) (*iso8583.Message, e
 			return nil, fmt.Errorf("field %d: %w", f.id, err)
 		}
 	}
+	if sp.NMIC != "" {
+		if err := d.SetNetworkCode(m, sp.NMIC); err != nil { // 70, or 1993's function code in 24
+			return nil, err
+		}
+	}
+	if sp.Card {
+		if t.cfg.EntryMode != "" {
+			card.EntryMode = t.cfg.EntryMode
+		}
+		if err := t.cardFields(m, card, tx, sp.PC, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyFields(m, append(t.cfg.Fields, tx.Fields...)); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
 // reversalFor builds the reversal (mti, or its repeat) of orig, with its
 // own STAN and field 90 pointing at the original.
 func (t *Terminal) reversalFor(orig *OrigFields, mti, stan string, repeat bool, now time.Time) (*iso8583.Message, error) {
-	m := t.cfg.Dialect.NewMessage()
+	d := t.cfg.Dialect
+	m := d.NewMessage()
 	if repeat {
 		mti = mti[:3] + "1"
 	}
-	m.MTI(mti)
+	m.MTI(d.Translate(mti))
 	for _, id := range reversalCopies {
 		if id == 7 || id == 11 || id == 37 {
 			continue
@@ -303,7 +345,7 @@ func (t *Terminal) reversalFor(orig *OrigFields, mti, stan string, repeat bool, 
 	if err := iso.Set(m, 11, stan); err != nil {
 		return nil, err
 	}
-	if err := iso.Set(m, 90, orig.field90()); err != nil {
+	if err := iso.Set(m, d.OriginalDataField(), orig.originalData(d)); err != nil {
 		return nil, err
 	}
 	return m, nil
