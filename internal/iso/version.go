@@ -172,7 +172,6 @@ func (d *Dialect) RC(m *iso8583.Message) string {
 	return "A" + v
 }
 
-
 // SetRC sets a response code given in the 1987 vocabulary. In a 1993
 // dialect it becomes the action code; resp's MTI says which of the
 // "accepted" codes an approval is (400 reversal, 800 network management).
