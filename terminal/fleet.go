@@ -99,6 +99,7 @@ type Fleet struct {
 	reconnects int64
 
 	noLink, nonFinancialTimeouts atomic.Int64
+	perTxConns                   atomic.Int64 // connections opened for one transaction each (PerTx)
 	storedReversals              atomic.Int64 // reversals put in store-and-forward
 }
 
@@ -127,6 +128,10 @@ type FleetConfig struct {
 	ConnectTimeout   time.Duration // default 5 s
 	ReconnectBackoff time.Duration // default 200 ms, doubling to 5 s
 	SignOn           bool          // each terminal signs on (0800/001) when its link comes up; forced on with Security
+	// PerTx opens a connection per transaction and closes it after the
+	// answer (or the reversal), as GPRS/4G terminals do; the sign-on (when
+	// on) happens once, on the first links, whose keys the terminals keep.
+	PerTx            bool
 	ReversalAttempts int           // default 3
 	ReversalBackoff  time.Duration // default 1 s, doubling
 
@@ -399,6 +404,16 @@ func (f *Fleet) Connect(ctx context.Context) error {
 		f.Close()
 		return err
 	}
+	if f.cfg.PerTx {
+		// The first links carried the sign-ons (the terminals keep their
+		// keys); from now on every transaction has a connection of its own.
+		for _, fl := range f.links {
+			if l := fl.l.Load(); l != nil {
+				l.Close()
+			}
+		}
+		return nil
+	}
 	for _, fl := range f.links {
 		f.wg.Add(1)
 		go f.supervise(fl)
@@ -406,17 +421,18 @@ func (f *Fleet) Connect(ctx context.Context) error {
 	return nil
 }
 
-// dial opens fl's link, hands it to its terminals and signs them on.
-func (f *Fleet) dial(ctx context.Context, fl *fleetLink) error {
+// openLink connects to the host (TLS included) and starts a link with the
+// fleet's handler, observer and codec: the one dial of the fleet.
+func (f *Fleet) openLink(ctx context.Context) (*link.Link, error) {
 	d := net.Dialer{Timeout: f.terms[0].cfg.ConnectTimeout}
 	nc, err := d.DialContext(ctx, "tcp", f.cfg.Target)
 	if err != nil {
-		return errors.New(DialError(f.cfg.Target, err))
+		return nil, errors.New(DialError(f.cfg.Target, err))
 	}
 	if f.cfg.TLS != nil {
 		tc, err := tlsconf.Handshake(ctx, nc, f.cfg.TLS, f.terms[0].cfg.ConnectTimeout)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		nc = tc
 	}
@@ -438,7 +454,15 @@ func (f *Fleet) dial(ctx context.Context, fl *fleetLink) error {
 	} else if len(f.wire) > 0 {
 		lc.Codec = fleetCodec{f: f, inner: link.DialectCodec{D: f.cfg.Dialect}}
 	}
-	l := link.New(nc, lc).Start()
+	return link.New(nc, lc).Start(), nil
+}
+
+// dial opens fl's link, hands it to its terminals and signs them on.
+func (f *Fleet) dial(ctx context.Context, fl *fleetLink) error {
+	l, err := f.openLink(ctx)
+	if err != nil {
+		return err
+	}
 	if f.cancelled.Load() {
 		l.Close()
 		return errors.New("fleet closed")
@@ -620,6 +644,9 @@ type FleetStats struct {
 	// NotSentNoLink counts transactions not sent because their terminal's
 	// link was down.
 	NotSentNoLink int64
+	// PerTxConnections are the connections opened for one transaction
+	// each (FleetConfig.PerTx).
+	PerTxConnections int64
 	// NonFinancialTimeouts counts timed-out transactions that move no money
 	// (balance, echo): nothing to reverse. The load report has no outcome
 	// of its own for them; they are counted as timeout_reversed.
@@ -657,6 +684,7 @@ func (f *Fleet) Stats() FleetStats {
 		s.Causes[diagnose.ResponseDuplicate] += int64(s.Duplicates)
 	}
 	s.NotSentNoLink = f.noLink.Load()
+	s.PerTxConnections = f.perTxConns.Load()
 	s.StoredReversals = f.storedReversals.Load()
 	s.NonFinancialTimeouts = f.nonFinancialTimeouts.Load()
 	return s
@@ -869,7 +897,9 @@ func (f *Fleet) Begin(tx *load.Tx) {
 	kind := f.KindFor(tx.Seq)
 	t := f.TerminalFor(tx.Seq)
 	l := t.Link()
-	if l == nil || f.cancelled.Load() {
+	if f.cfg.PerTx {
+		l = nil // dialled below, for this transaction alone
+	} else if l == nil || f.cancelled.Load() {
 		f.noLink.Add(1)
 		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.LinkDown})
 		return
@@ -905,6 +935,30 @@ func (f *Fleet) Begin(tx *load.Tx) {
 		}
 	}
 	x.req = x.msg
+	if f.cfg.PerTx {
+		f.perTxConns.Add(1)
+		go f.sendPerTx(x, tx, kind) // the dial must not hold the load worker
+		return
+	}
+	x.send(l)
+}
+
+// sendPerTx opens the transaction's own connection and sends it there;
+// complete closes the connection.
+func (f *Fleet) sendPerTx(x *fleetTx, tx *load.Tx, kind Kind) {
+	if f.cancelled.Load() {
+		x.release()
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.LinkDown})
+		return
+	}
+	l, err := f.openLink(context.Background())
+	if err != nil {
+		f.noLink.Add(1)
+		x.release()
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.HostRefused})
+		return
+	}
+	x.perTx = l
 	x.send(l)
 }
 
@@ -927,6 +981,10 @@ func (x *fleetTx) complete(*txn) {
 		f.countCause(c.Cause)
 	}
 	tx := x.ltx
+	if l := x.perTx; l != nil {
+		x.perTx = nil
+		go l.Close() // the answer (or the reversal's) is in: hang up, off the link's own goroutine
+	}
 	x.release()
 	tx.Done(c)
 }

@@ -138,6 +138,7 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	sf.add(fs, true) // --mac-rc is the embedded host's
 	var cf captureFlags
 	cf.add(fs) // the fleet's side of the links
+	connMode := fs.String("connection", "shared", "shared: long-lived links the terminals share; per-tx: a new connection per transaction, closed after the answer (GPRS-style terminals)")
 	var tf tlsFlags
 	tf.add(fs, false) // the fleet's; the embedded host gets --tls-dir's host certificate or a throw-away PKI
 	if code, done := parse(fs, args, stderr); done {
@@ -286,12 +287,15 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	}
 	o.fleet = terminal.FleetConfig{
 		Target: o.target, Dialect: dl, Match: match, Terminals: *terminals, Links: *links,
-		Mix: mix, Amount: amt, Seed: o.seed, Timeout: *timeout, SignOn: !*noSignOn,
+		Mix: mix, Amount: amt, Seed: o.seed, Timeout: *timeout, SignOn: !*noSignOn, PerTx: *connMode == "per-tx",
 		ReversalAttempts: *revAttempts, ReversalBackoff: *revBackoff, Security: termSec,
 		TIDOffset: tidOffset, STANStart: stanStart,
 	}
 	if *drain == 0 {
 		*drain = *timeout
+	}
+	if *connMode != "shared" && *connMode != "per-tx" {
+		return bad("--connection %q: want shared or per-tx", *connMode)
 	}
 	if *pacerKind != "precise" && *pacerKind != "go" {
 		return bad("--pacer %q: want precise or go", *pacerKind)
@@ -473,6 +477,9 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 	}
 	rep.Notes = append(rep.Notes, fmt.Sprintf("%d terminals on %d links to %s (%s); %.1f frames per write; %d reconnects",
 		fc.Terminals, fc.Links, where, fc.Dialect.Name, extra.FramesPerWrite, st.Reconnects))
+	if st.PerTxConnections > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("per-tx: %d new connections, one per transaction (%.0f/s)", st.PerTxConnections, float64(st.PerTxConnections)/max(rep.Elapsed.Seconds(), 1e-9)))
+	}
 	if st.NonFinancialTimeouts > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d timed-out non-financial transactions (balance, echo) had nothing to reverse (counted as timed_out)", st.NonFinancialTimeouts))
 	}
