@@ -28,7 +28,7 @@ import (
 
 // txn is one transaction in progress.
 type txn struct {
-	t     *Terminal
+	t *Terminal
 	// perTx is the connection of this transaction alone (a fleet in
 	// per-transaction mode): its reversal goes there too. nil: the
 	// terminal's link.
