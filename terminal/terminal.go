@@ -662,3 +662,16 @@ func (t *Terminal) SwitchOver() string {
 	defer t.mu.Unlock()
 	return t.switchOver
 }
+
+// Hangup drops the link and keeps everything else (scheduler, stored
+// reversals, keys): the end of a per-transaction connection; the next
+// Connect dials again.
+func (t *Terminal) Hangup() {
+	t.mu.Lock()
+	l := t.l
+	t.l = nil
+	t.mu.Unlock()
+	if l != nil {
+		l.Close()
+	}
+}

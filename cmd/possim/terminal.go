@@ -525,9 +525,14 @@ Examples:
 	echoIdle := fs.Duration("echo-idle", 60*time.Second, "echo test after this long without traffic (0: never)")
 	every := fs.Duration("every", 0, "send --tx every D instead of reading stdin")
 	txLine := fs.String("tx", "purchase 10.00", "the transaction --every sends")
+	connMode := fs.String("connection", "shared", "shared: one long-lived connection; per-tx: connect (and sign on) for each transaction and hang up after its answer or reversal, as GPRS terminals do")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
+	if *connMode != "shared" && *connMode != "per-tx" {
+		return usageErr(stderr, "terminal run", "--connection %q: want shared or per-tx", *connMode)
+	}
+	perTx := *connMode == "per-tx"
 	if fs.NArg() != 0 {
 		return usageErr(stderr, "terminal run", "unexpected argument %q: transactions come from stdin or --every", fs.Arg(0))
 	}
@@ -568,11 +573,15 @@ Examples:
 		defer mu.Unlock()
 		outcome.Text(stdout, o)
 	}
-	if err := term.Connect(ctx); err != nil {
-		fmt.Fprintf(stdout, "connect failed: %v (retrying in the background)\n", err)
-	}
 	loopDone := make(chan struct{})
-	go func() { defer close(loopDone); term.Run(ctx) }()
+	if perTx {
+		close(loopDone) // no background link to keep: each transaction dials
+	} else {
+		if err := term.Connect(ctx); err != nil {
+			fmt.Fprintf(stdout, "connect failed: %v (retrying in the background)\n", err)
+		}
+		go func() { defer close(loopDone); term.Run(ctx) }()
+	}
 	lines := make(chan string)
 	if *every > 0 {
 		go func() {
@@ -624,7 +633,12 @@ loop:
 				fmt.Fprintf(stdout, "? %v\n", err)
 				continue
 			}
-			out := term.Do(tx)
+			var out terminal.Outcome
+			if perTx {
+				out = perTxDo(ctx, term, tx)
+			} else {
+				out = term.Do(tx)
+			}
 			if out.Class == outcome.Approved && j != nil && orig != nil {
 				markOriginal(j, tx.Kind, orig)
 			}
@@ -852,4 +866,23 @@ Examples:
 		return 1
 	}
 	return 0
+}
+
+// perTxDo is one transaction on a connection of its own: connect (signing
+// on, flushing stored reversals), send, hang up once the answer — or the
+// reversal's — is in.
+func perTxDo(ctx context.Context, term *terminal.Terminal, tx terminal.Tx) terminal.Outcome {
+	if err := term.Connect(ctx); err != nil {
+		out := terminal.Outcome{Kind: string(tx.Kind), Class: outcome.NotSent, TID: term.TID()}
+		var ce *terminal.ConnectError
+		if errors.As(err, &ce) {
+			out.Cause.Cause, out.Cause.Detail = ce.Cause, ce.Why
+		} else {
+			out.Cause.Cause, out.Cause.Detail = "terminal.interrupted", err.Error()
+		}
+		return out
+	}
+	out := term.Do(tx)
+	term.Hangup()
+	return out
 }
