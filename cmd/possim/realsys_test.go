@@ -14,6 +14,7 @@ import (
 	"github.com/moov-io/iso8583/specs"
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/mac"
 	"github.com/possim/possim/internal/tlsconf"
 )
 
@@ -192,5 +193,61 @@ func TestTerminalWithUserDialectFile(t *testing.T) {
 	}
 	if code, _, errOut := runCmd("terminal", "--spec", "x.json", "--dialect-file", "y.yaml", "echo"); code != 2 || !strings.Contains(errOut, "give one") {
 		t.Fatal(code, errOut)
+	}
+}
+
+// simulate --connection per-tx: a new connection per transaction, each
+// counted, every transaction approved; the host sees them come and go.
+func TestSimulatePerTx(t *testing.T) {
+	code, out, errOut := runCmd("simulate", "--connection", "per-tx", "--tps", "300", "--duration", "1s", "--terminals", "20", "-q")
+	if code != 0 || !strings.Contains(out, "per-tx: 300 new connections") || !strings.Contains(out, "approved                  300") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCmd("simulate", "--connection", "sometimes", "--tps", "1", "--duration", "1s"); code != 2 || !strings.Contains(errOut, "want shared or per-tx") {
+		t.Fatal(code, errOut)
+	}
+}
+
+// The terminal command with test cards through the binary's flags: a PIN
+// transaction needs the TMK, a wrong PIN is declined 55, and a 1993 host
+// and terminal agree; nothing secret is printed.
+func TestTerminalCardsAndISO93(t *testing.T) {
+	tmkHex := "0123456789ABCDEFFEDCBA9876543210"
+	for _, name := range []string{"iso87ascii", "iso93ascii"} {
+		d, _ := iso.Lookup(name)
+		tmk, _ := mac.ParseHexKey(tmkHex)
+		h, _ := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d, Security: &host.Security{TMK: tmk}})
+		if err := h.Start(); err != nil {
+			t.Fatal(err)
+		}
+		addr := h.Addr().String()
+		base := []string{"terminal", "--journal", "none", "--target", addr, "--dialect", name, "--tmk", tmkHex}
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--card", "pin", "purchase", "-v"}, "APPROVED"},
+			{[]string{"--card", "pin", "--pin", "9999", "purchase"}, "rc=55"},
+			{[]string{"--card", "swipe", "purchase", "-v"}, "APPROVED"},
+			{[]string{"--card", "fallback", "purchase"}, "APPROVED"},
+			{[]string{"--card", "chip", "--field", "48=LOYALTY", "balance"}, "APPROVED"},
+		} {
+			code, out, errOut := runCmd(append(append([]string{}, base...), tc.args...)...)
+			if (code != 0 && tc.want == "APPROVED") || !strings.Contains(out, tc.want) {
+				t.Errorf("%s %v: exit %d\n%s%s", name, tc.args, code, out, errOut)
+			}
+			for _, secret := range []string{"4000000000000507", "4000000000000200", "=2812", "1234F"} {
+				if strings.Contains(out, secret) {
+					t.Errorf("%s %v printed %q", name, tc.args, secret)
+				}
+			}
+		}
+		h.Close()
+	}
+	if code, _, errOut := runCmd("terminal", "--journal", "none", "--card", "pin", "purchase"); code != 2 || !strings.Contains(errOut, "--tmk") {
+		t.Fatalf("PIN without keys: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCmd("terminal", "--journal", "none", "--field", "11=1", "purchase"); code != 2 || !strings.Contains(errOut, "--field") {
+		t.Fatalf("bad --field: %d %s", code, errOut)
 	}
 }
