@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -249,5 +250,39 @@ func TestTerminalCardsAndISO93(t *testing.T) {
 	}
 	if code, _, errOut := runCmd("terminal", "--journal", "none", "--field", "11=1", "purchase"); code != 2 || !strings.Contains(errOut, "--field") {
 		t.Fatalf("bad --field: %d %s", code, errOut)
+	}
+}
+
+// terminal send --message: a message written as YAML fields or as hex.
+func TestTerminalSendMessage(t *testing.T) {
+	d, _ := iso.Lookup("iso87ascii")
+	h, _ := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d})
+	if err := h.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	dir := t.TempDir()
+	y := filepath.Join(dir, "sale.yaml")
+	_ = os.WriteFile(y, []byte("mti: \"0200\"\nfields: {2: \"4000000000000002\", 3: \"000000\", 4: \"1000\", 7: \"1202101500\", 11: \"000001\", 41: \"POSSIM01\", 42: \"M1\", 49: \"978\"}\n"), 0o600)
+	code, out, errOut := runCmd("terminal", "send", "--message", y, "--target", h.Addr().String())
+	if code != 0 || !strings.Contains(out, "answer: 0210") || !strings.Contains(out, "rc=51") || strings.Contains(out, "4000000000000002") {
+		t.Fatalf("yaml: %d\n%s%s", code, out, errOut)
+	}
+	m := d.NewMessage()
+	m.MTI("0800")
+	for id, v := range map[int]string{7: "1202101500", 11: "000002", 41: "POSSIM01", 70: "301"} {
+		_ = iso.Set(m, id, v)
+	}
+	b, _ := m.Pack()
+	x := filepath.Join(dir, "echo.hex")
+	_ = os.WriteFile(x, []byte(strings.ToUpper(fmt.Sprintf("%x", b))+"\n"), 0o600)
+	code, out, _ = runCmd("terminal", "send", "--message", x, "--target", h.Addr().String())
+	if code != 0 || !strings.Contains(out, "answer: 0810") || !strings.Contains(out, "rc=00") {
+		t.Fatalf("hex: %d\n%s", code, out)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	_ = os.WriteFile(bad, []byte("mti: \"0200\"\nfields: {999: \"x\"}\n"), 0o600)
+	if code, _, errOut := runCmd("terminal", "send", "--message", bad); code != 2 || !strings.Contains(errOut, "bad.yaml:2") {
+		t.Fatalf("bad: %d %s", code, errOut)
 	}
 }

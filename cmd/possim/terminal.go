@@ -285,6 +285,8 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "run":
 			return runTerminalRun(args[1:], stdout, stderr)
+		case "send":
+			return runTerminalSend(args[1:], stdout, stderr)
 		case "journal":
 			return runTerminalJournal(args[1:], stdout, stderr)
 		case "saf":
