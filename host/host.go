@@ -95,6 +95,8 @@ type Host struct {
 	linkGone func(*link.Link) // tests: a link's goroutines and jobs are all done
 	pins     cardPINs         // wrong-PIN counts per card (cards.go)
 
+	warnings logLimit // bad messages from peers: a flood must not flood the log
+
 	rrnSeq, authSeq atomic.Uint64
 	refused         atomic.Uint64
 	evicted         atomic.Uint64
@@ -293,7 +295,11 @@ func (h *Host) acceptLoop(ln net.Listener) {
 			nc.Close()
 			continue
 		}
-		if len(h.links) >= h.cfg.MaxConns && !h.evictIdlest(nc.RemoteAddr()) {
+		var victim *link.Link
+		if len(h.links) >= h.cfg.MaxConns {
+			victim = h.idlest()
+		}
+		if len(h.links) >= h.cfg.MaxConns && victim == nil {
 			h.mu.Unlock()
 			nc.Close()
 			n := h.refused.Add(1)
@@ -309,7 +315,13 @@ func (h *Host) acceptLoop(ln net.Listener) {
 		l := h.newLink(nc)
 		l.Start() // before anyone (DropLinks, Close) can see it in h.links
 		h.links[l] = struct{}{}
+		if victim != nil {
+			delete(h.links, victim) // counted out now; its linkDown finishes the rest
+		}
 		h.mu.Unlock()
+		if victim != nil {
+			h.evict(victim, nc.RemoteAddr())
+		}
 		h.events.add(fmt.Sprintf("link up from %s", nc.RemoteAddr()))
 		// Debug, not Info: under a flood of connections a log line per
 		// accept is most of what accepting costs, and the accept loop is
@@ -319,11 +331,10 @@ func (h *Host) acceptLoop(ln net.Listener) {
 	}
 }
 
-// evictIdlest closes the link idle longest that has nothing in flight, to
-// make room for a connection from peer; false if every link is busy.
-// Called with h.mu held. A linear scan: it runs only at the limit, and a
-// scan of 10 000 links takes tens of microseconds.
-func (h *Host) evictIdlest(peer net.Addr) bool {
+// idlest is the link idle longest with nothing in flight, nil if every
+// link is busy. Called with h.mu held. A linear scan: it runs only at the
+// limit, and a scan of 10 000 links takes tens of microseconds.
+func (h *Host) idlest() *link.Link {
 	var victim *link.Link
 	var since time.Time
 	for l := range h.links {
@@ -332,16 +343,17 @@ func (h *Host) evictIdlest(peer net.Addr) bool {
 			victim, since = l, at
 		}
 	}
-	if victim == nil {
-		return false
-	}
-	delete(h.links, victim) // counted out now; its watcher finishes the rest
-	idle := time.Since(since).Round(time.Millisecond)
+	return victim
+}
+
+// evict closes victim to make room for a connection from peer, and says
+// so. Called without h.mu: closing runs the link's observers.
+func (h *Host) evict(victim *link.Link, peer net.Addr) {
+	idle := time.Since(victim.LastActive()).Round(time.Millisecond)
 	victim.Abort(fmt.Errorf("evicted: the host is at its limit of %d links and this one was idle longest (%s)", h.cfg.MaxConns, idle))
 	n := h.evicted.Add(1)
 	h.events.add(fmt.Sprintf("link from %s evicted (idle %s) for a new connection from %s: limit of %d links", victim.Conn().RemoteAddr(), idle, peer, h.cfg.MaxConns))
 	h.cfg.Logger.Warn("link evicted", "peer", victim.Conn().RemoteAddr().String(), "idle", idle, "for", peer.String(), "max_conns", h.cfg.MaxConns, "evicted_total", n)
-	return true
 }
 
 func (h *Host) newLink(nc net.Conn) *link.Link {
@@ -365,7 +377,13 @@ func (h *Host) newLink(nc net.Conn) *link.Link {
 		switch e.Kind {
 		case link.EvBadMessage, link.EvUnmatched, link.EvLate:
 			h.events.add(fmt.Sprintf("%s from %s: %s", e.Kind, nc.RemoteAddr(), e.Detail))
-			h.cfg.Logger.Warn(e.Kind.String(), "peer", nc.RemoteAddr().String(), "detail", e.Detail)
+			if n, ok := h.warnings.allow(time.Now()); ok {
+				attrs := []any{"peer", nc.RemoteAddr().String(), "detail", e.Detail}
+				if n > 0 {
+					attrs = append(attrs, "suppressed_before", n)
+				}
+				h.cfg.Logger.Warn(e.Kind.String(), attrs...)
+			}
 		}
 		if h.cfg.Observer != nil {
 			h.cfg.Observer(l, e)
@@ -750,6 +768,32 @@ func (h *Host) SendNetwork(code string, timeout time.Duration) int {
 		n++
 	}
 	return n
+}
+
+// logLimit lets through at most logBurst lines per second; the next line
+// let through says how many were held back.
+type logLimit struct {
+	mu         sync.Mutex
+	second     int64
+	n          int
+	suppressed int
+}
+
+const logBurst = 20
+
+func (l *logLimit) allow(now time.Time) (suppressed int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := now.Unix(); s != l.second {
+		l.second, l.n = s, 0
+	}
+	if l.n >= logBurst {
+		l.suppressed++
+		return 0, false
+	}
+	l.n++
+	suppressed, l.suppressed = l.suppressed, 0
+	return suppressed, true
 }
 
 // eventLog is a bounded list of recent notable events.

@@ -59,7 +59,7 @@ steps:                              # required: played in order; at: 1.5s waits 
   - send: purchase                  # purchase, preauth, refund, void, balance, echo, signon, signoff
     terminal: T1                    # default: the first terminal
     amount: "12.34"                 # currency units
-    # card: "4000000000000002"      # a test card (see possim host --rules-help)
+    # card: "4000000000000002"      # a test card (see possim docs rules)
     expect: {outcome: approved, rc: "00", latency_max: 400ms}
   - add_fault: {type: drop, mti: "0210", count: 1, name: lost-answer}
     on: host                        # host (default) or a terminal id

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"net/http"
 	"net/url"
@@ -30,15 +31,49 @@ func runFaults(args []string, stdout, stderr io.Writer) int {
 			return faultsClient(args[0], args[1:], stdout, stderr)
 		}
 	}
-	fs := newFlags("faults", "faults [add|rm|ls|set --control ADDR ...]", stderr)
+	fs := newFlags("faults", "faults [TYPE]\n       possim faults add|rm|ls|set --control ADDR ...\n\n"+
+		"Lists the fault types (wrapped to the terminal's width, or 100 columns),\n"+
+		"or shows one TYPE in full: attributes, streams, which side carries it out.\n\n"+
+		"Examples:\n"+
+		"  possim faults                    # every type, one block each\n"+
+		"  possim faults delay              # one type in full\n"+
+		"  possim faults ls --control 127.0.0.1:8474", stderr)
+	width := fs.Int("width", 0, "wrap at this many columns (default: the terminal's width, or 100)")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
-	if err := fault.WriteCatalogue(stdout); err != nil {
+	w := *width
+	if w <= 0 {
+		w = screenWidth()
+	}
+	var err error
+	switch fs.NArg() {
+	case 0:
+		err = fault.WriteCatalogueWidth(stdout, w)
+	case 1:
+		if err = fault.WriteType(stdout, fs.Arg(0), w); err != nil {
+			return usageErr(stderr, "faults", "%v", err)
+		}
+	default:
+		return usageErr(stderr, "faults", "give one fault type, or none for the list")
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// screenWidth is the terminal's width: $COLUMNS, else the width of the
+// terminal on standard output, else 100 (a pipe or a file).
+func screenWidth() int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if ws, err := unix.IoctlGetWinsize(int(os.Stdout.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
+		return int(ws.Col)
+	}
+	return 100
 }
 
 // faultsClient is a small client of the control API, so a trainer does
@@ -229,6 +264,10 @@ type faultFlags struct {
 	controlToken string
 	tokenFile    string
 	extra        []fault.Rule // from a config file
+	// side is where the rules are carried out: a fault another side
+	// carries out (die on a host, crash on a terminal) is a usage error
+	// rather than a rule that silently does nothing.
+	side fault.Side
 }
 
 func (f *faultFlags) add(fs *pflag.FlagSet, withControl bool) {
@@ -258,13 +297,16 @@ func (f *faultFlags) build(d *iso.Dialect) (*fault.RuleSet, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(more) == 0 {
+			return nil, fmt.Errorf("--faults %s: the file has no fault rules (want a 'faults:' list, see possim faults)", f.file)
+		}
 		rules = append(rules, more...)
 	}
 	rules = append(rules, f.extra...)
 	if len(rules) == 0 && f.control == "" {
 		return nil, nil
 	}
-	return fault.New(rules, fault.Options{Seed: f.seed, Dialect: d})
+	return fault.New(rules, fault.Options{Seed: f.seed, Dialect: d, Side: f.side})
 }
 
 // startControl serves the control API if asked; the returned stop is never nil.

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/possim/possim/internal/fault"
 	"io"
 	"log/slog"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,12 +28,13 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	configFile := fs.String("config", "", "host config (YAML): listen, dialect, rules, faults, tmk... — flags given on the command line win")
 	rulesFile := fs.String("rules", "", "authorization rules (YAML); default: the built-in test-card rules")
 	showRules := fs.Bool("show-rules", false, "print the rules in force and exit")
+	configHelp := fs.Bool("config-help", false, "print the keys of a --config file and exit (also: possim docs host-config)")
 	maxConns := fs.Int("max-conns", host.DefaultMaxConns, "most links at once; at the limit the link idle longest with nothing in flight is closed for a new one, and only if all are busy is the new one refused")
 	idle := fs.Duration("idle-timeout", 10*time.Minute, "close a link with no complete frame for this long")
 	firstFrame := fs.Duration("first-frame-timeout", 10*time.Second, "close a connection whose first frame is not complete this long after it was accepted")
 	frameTimeout := fs.Duration("frame-timeout", 5*time.Second, "close a link whose frame is not complete this long after its first byte, however slowly bytes trickle in")
 	linkQueue := fs.Int("link-queue", host.DefaultLinkQueue, "answers that may wait for a link's writer (per link; each slot is allocated up front)")
-	var ff faultFlags
+	ff := faultFlags{side: fault.Host}
 	ff.add(fs, true)
 	var sf securityFlags
 	sf.add(fs, true)
@@ -46,6 +49,10 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() != 0 {
 		return usageErr(stderr, "host", "unexpected argument %q", fs.Arg(0))
+	}
+	if *configHelp {
+		writeHostConfigHelp(stdout, fs)
+		return 0
 	}
 	hc := &hostConfig{}
 	if *configFile != "" {
@@ -119,8 +126,10 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, "host", "%v", err)
 	}
 	if err := h.Start(); err != nil {
-		fmt.Fprintf(stderr, "possim host: %v\n", err)
-		return 1
+		// A host that cannot listen (a malformed address, a port in use, an
+		// address not on this machine) is a configuration error.
+		fmt.Fprintf(stderr, "possim host: --listen %s: %v (give a free host:port on this machine)\n", cfg.Listen, strings.TrimPrefix(err.Error(), "host: "))
+		return 2
 	}
 	fmt.Fprintf(stdout, "possim host listening on %s (%s: %s); Ctrl-C to stop\n", h.Addr(), dl.Name, dl.Framing.Describe())
 	if sec != nil {

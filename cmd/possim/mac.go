@@ -35,6 +35,10 @@ const macUsage = `Usage: possim mac <compute|verify> [flags]
             right and, if not, what it should have been
 
 Run 'possim mac compute --help' for the flags.
+
+Examples:
+  possim mac compute --alg x9.19 --key "$MAC_KEY" --data 4E6F772069732074
+  possim mac verify --alg x9.19 --key "$MAC_KEY" --message captured.hex --dialect iso87ascii
 `
 
 func runMAC(args []string, stdout, stderr io.Writer) int {
@@ -413,7 +417,8 @@ func runMACVerify(args []string, stdout, stderr io.Writer) int {
 }
 
 func runKey(args []string, stdout, stderr io.Writer) int {
-	const usage = "Usage: possim key kcv --key HEX [--type tdes|aes]\n\n  kcv   print the key's check value (never the key)\n"
+	const usage = "Usage: possim key kcv --key HEX [--type tdes|aes]\n\n  kcv   print the key's check value (never the key)\n\n" +
+		"Examples:\n  possim key kcv --key \"$TMK\"                 # compare with the host's KCV\n  possim key kcv --type aes --key \"$AES_KEY\"\n"
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2

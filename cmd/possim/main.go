@@ -45,7 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// Transcripts print from link goroutines while the command prints its
 	// own lines: one lock per writer keeps lines whole.
-	stdout, stderr = &syncWriter{w: stdout}, &syncWriter{w: stderr}
+	out := &syncWriter{w: stdout}
+	stdout, stderr = out, &syncWriter{w: stderr, help: out}
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "possim: unknown command %q\n\n", args[0])
@@ -77,10 +78,24 @@ func newFlags(name, synopsis string, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
+	help := helpWriter(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: possim %s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
+		fmt.Fprintf(help, "Usage: possim %s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
+		if ex := commandExamples[name]; ex != "" && !strings.Contains(synopsis, "Examples:") {
+			fmt.Fprintf(help, "\nExamples:\n%s", ex)
+		}
 	}
 	return fs
+}
+
+// helpWriter is where --help goes: standard output (so that `possim X
+// --help | less` works), found through the stderr writer run() made; a
+// usage error still prints its message on stderr.
+func helpWriter(stderr io.Writer) io.Writer {
+	if sw, ok := stderr.(*syncWriter); ok && sw.help != nil {
+		return sw.help
+	}
+	return stderr
 }
 
 // parse parses flags; it returns (exit code, done). --help exits 0, a bad
@@ -115,6 +130,8 @@ func init() {
 type syncWriter struct {
 	mu sync.Mutex
 	w  io.Writer
+	// help, on the stderr writer, is the stdout writer: where --help goes.
+	help io.Writer
 }
 
 func (s *syncWriter) Write(p []byte) (int, error) {

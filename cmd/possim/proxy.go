@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/possim/possim/internal/fault"
 	"io"
 	"log/slog"
 	"os/signal"
@@ -23,7 +24,7 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	upstream := fs.String("upstream", "", "the real host (host:port)")
 	var df dialectFlags
 	df.add(fs)
-	var ff faultFlags
+	ff := faultFlags{side: fault.ProxyDownstream}
 	ff.add(fs, true)
 	var downTLS, upTLS tlsFlags
 	downTLS.addNamed(fs, "", "terminal side: ", true)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/possim/possim/internal/fault"
 	"io"
 	"net"
 	"os"
@@ -64,6 +65,7 @@ func (o *termOpts) add(fs *pflag.FlagSet) {
 	fs.IntVar(&o.revAttempts, "reversal-attempts", 3, "0400 + 0401 repeats before the reversal is stored")
 	fs.DurationVar(&o.revBackoff, "reversal-backoff", time.Second, "wait before the first 0401 repeat (doubles)")
 	fs.Uint64Var(&o.stan, "stan", 1, "first STAN to use (1-999999; the journal's STANs continue when higher)")
+	o.ff.side = fault.Terminal
 	o.ff.add(fs, false)
 	o.sf.add(fs, false)
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print masked dumps of every message")

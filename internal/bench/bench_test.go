@@ -144,3 +144,20 @@ func BenchmarkPacer1000(b *testing.B) {
 		b.ReportMetric(float64(o.SendLag.P99.Microseconds()), "lag-p99-µs")
 	}
 }
+
+// BenchmarkLinks1000 is 1 000 terminals on 1 000 links at 5 000/s, for
+// profiling what a link costs (go test -bench Links1000 -cpuprofile
+// -memprofile).
+func BenchmarkLinks1000(b *testing.B) {
+	p, err := StartPipeline(PipelineConfig{Terminals: 1000, Links: 1000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	for b.Loop() {
+		o := RunOpen(p, 5000, 3*time.Second)
+		b.ReportMetric(float64(o.CPUPerTx.Microseconds()), "cpu-µs/tx")
+		b.ReportMetric(float64(o.Latency.P99.Microseconds()), "p99-µs")
+		b.ReportMetric(float64(RSS())/(1<<20), "rss-MiB")
+	}
+}

@@ -64,6 +64,6 @@ func init() {
 		Evidence:      "RC 94 in the response",
 		Fix:           "nothing to redo: the first one stands; check the journal before retrying",
 		Checklist:     CheckNone,
-		ChecklistNote: "",
+		ChecklistNote: "no checklist item helps: the host is right, the transaction was already done; the terminal's journal shows it",
 	})
 }

@@ -17,7 +17,7 @@ func init() {
 			Attributes: []Attribute{
 				{Name: "copies", Kind: KindInt, Default: "1", Doc: "extra copies written right after the message", check: positive(16)},
 			},
-			Symptom: "The message arrives twice: the extra copy of a response matches nothing (unmatched, or late after a timeout).",
+			Symptom: "The message arrives twice: the extra copy of a response answers a request already answered (the terminal reports response.duplicate; late after a timeout).",
 		},
 		msg: func(a attrs) (msgFault, error) { return duplicateFault{a.int("copies"), false}, nil },
 	})

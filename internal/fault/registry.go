@@ -7,8 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 )
 
 // Level says where a fault acts.
@@ -111,54 +111,141 @@ func Lookup(name string) (TypeInfo, bool) {
 	return t.TypeInfo, true
 }
 
-// WriteCatalogue renders the catalogue as a text table followed by the
-// attributes of every type, for `possim faults`.
-func WriteCatalogue(w io.Writer) error {
-	cat := Catalogue()
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TYPE\tLEVEL\tSTREAM\tATTRIBUTES\tSYMPTOM")
-	for _, t := range cat {
-		var names []string
-		for _, a := range t.Attributes {
-			s := a.Name
-			if a.Default != "" {
-				s += "=" + a.Default
+// WriteCatalogue renders the catalogue for a 100-column screen.
+func WriteCatalogue(w io.Writer) error { return WriteCatalogueWidth(w, 100) }
+
+// WriteCatalogueWidth renders the catalogue, one type a block, wrapped to
+// width columns: the type, where it acts and its default stream, then its
+// symptom and attributes indented beneath, so a narrow terminal never
+// breaks a line in the middle of a column.
+func WriteCatalogueWidth(w io.Writer, width int) error {
+	width = max(width, 40)
+	ew := &errWriter{w: w}
+	for _, t := range Catalogue() {
+		fmt.Fprintf(ew, "%s  (%s)\n", t.Name, where(t))
+		wrapTo(ew, "    ", t.Symptom, width)
+		if len(t.Attributes) > 0 {
+			var names []string
+			for _, a := range t.Attributes {
+				s := a.Name
+				if a.Default != "" {
+					s += "=" + a.Default
+				}
+				names = append(names, s)
 			}
-			names = append(names, s)
+			wrapTo(ew, "    attributes: ", strings.Join(names, " "), width)
 		}
-		attrs := strings.Join(names, " ")
-		if attrs == "" {
-			attrs = "-"
-		}
-		st := t.DefaultStream.String()
-		if t.Level == LevelHost {
-			st = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Level, st, attrs, t.Symptom)
 	}
-	if err := tw.Flush(); err != nil {
+	fmt.Fprintln(ew)
+	wrapTo(ew, "Rule keys: ", ruleKeysHelp, width)
+	wrapTo(ew, "Syntax:    ", "--fault 'TYPE[:key=value,...]', e.g. --fault 'delay:mti=0210,p=0.1,delay=35s'", width)
+	wrapTo(ew, "", "Run 'possim faults TYPE' for one type in full: its attributes, their kinds and defaults, and which side carries it out.", width)
+	return ew.err
+}
+
+// WriteType renders one fault type in full.
+func WriteType(w io.Writer, name string, width int) error {
+	if _, err := lookupType(name); err != nil {
 		return err
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Rule keys: "+ruleKeysHelp)
-	fmt.Fprintln(w, "Syntax:    --fault 'TYPE[:key=value,...]', e.g. --fault 'delay:mti=0210,p=0.1,delay=35s'")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Attributes:")
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, t := range cat {
+	t, _ := Lookup(name)
+	width = max(width, 40)
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "%s  (%s)\n\n", t.Name, where(t))
+	wrapTo(ew, "", t.Symptom, width)
+	if c := carriers(t.Name, t.Level); c != nil {
+		wrapTo(ew, "", "Carried out by "+sideNames(c)+".", width)
+	}
+	if t.Level == LevelMessage || t.Level == LevelLink {
+		var st []string
+		for _, s := range t.Streams {
+			st = append(st, s.String())
+		}
+		wrapTo(ew, "", fmt.Sprintf("Streams: %s (default %s).", strings.Join(st, ", "), t.DefaultStream), width)
+	}
+	fmt.Fprintln(ew)
+	if len(t.Attributes) == 0 {
+		fmt.Fprintln(ew, "Attributes: none")
+	} else {
+		fmt.Fprintln(ew, "Attributes:")
 		for _, a := range t.Attributes {
 			kind := a.Kind
 			if a.Kind == KindEnum {
 				kind = strings.Join(a.Values, "|")
 			}
-			def := a.Default
-			if a.Required {
-				def = "(required)"
+			def := "default " + a.Default
+			switch {
+			case a.Required:
+				def = "required"
+			case a.Default == "":
+				def = "no default"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", t.Name, a.Name, kind, def, a.Doc)
+			fmt.Fprintf(ew, "  %s (%s, %s)\n", a.Name, kind, def)
+			wrapTo(ew, "      ", a.Doc, width)
 		}
 	}
-	return tw.Flush()
+	fmt.Fprintln(ew)
+	wrapTo(ew, "Rule keys: ", ruleKeysHelp, width)
+	wrapTo(ew, "Example:   ", "--fault '"+exampleSpec(t)+"'", width)
+	return ew.err
+}
+
+func where(t TypeInfo) string {
+	if t.Level == LevelHost || t.Level == LevelTerminal {
+		return string(t.Level) + " action"
+	}
+	return fmt.Sprintf("%s fault, default stream %s", t.Level, t.DefaultStream)
+}
+
+func exampleSpec(t TypeInfo) string {
+	var kv []string
+	for _, a := range t.Attributes {
+		if a.Default != "" {
+			kv = append(kv, a.Name+"="+a.Default)
+		}
+	}
+	if len(kv) == 0 {
+		return t.Name
+	}
+	return t.Name + ":" + strings.Join(kv, ",")
+}
+
+// wrapTo writes text after prefix, wrapped at width on spaces; continuation
+// lines are indented to the prefix's width.
+func wrapTo(w io.Writer, prefix, text string, width int) {
+	indent := strings.Repeat(" ", utf8.RuneCountInString(prefix))
+	line, n := prefix, utf8.RuneCountInString(prefix)
+	empty := true
+	for _, word := range strings.Fields(text) {
+		l := utf8.RuneCountInString(word)
+		if !empty && n+1+l > width {
+			fmt.Fprintln(w, line)
+			line, n, empty = indent, len(indent), true
+		}
+		if !empty {
+			line += " "
+			n++
+		}
+		line += word
+		n += l
+		empty = false
+	}
+	fmt.Fprintln(w, line)
+}
+
+// errWriter keeps the first write error so a renderer can check once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
 }
 
 const ruleKeysHelp = "mti=0200|0210 pc=PREFIX tid=TID field.N=VALUE nth=N every=K p=0..1 count=N after=DUR until=DUR stream=upstream|downstream|both name=LABEL"

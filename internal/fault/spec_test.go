@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestParseSpec(t *testing.T) {
@@ -113,8 +114,30 @@ func TestCatalogue(t *testing.T) {
 	if err := WriteCatalogue(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"TYPE", "delay", "delay=1s", "message", "link", "host", "terminal", "Attributes:"} {
+	for _, s := range []string{"delay  (message fault", "delay=1s", "link fault", "host action", "terminal action", "possim faults TYPE"} {
 		contains(t, b.String(), s)
+	}
+	// Wrapped to the width asked for, whatever the symptom's length.
+	for _, width := range []int{60, 100} {
+		var nb bytes.Buffer
+		if err := WriteCatalogueWidth(&nb, width); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(nb.String(), "\n") {
+			if n := utf8.RuneCountInString(l); n > width && strings.Contains(strings.TrimSpace(l), " ") {
+				t.Errorf("width %d: a %d-column line: %q", width, n, l)
+			}
+		}
+	}
+	var one bytes.Buffer
+	if err := WriteType(&one, "crash", 80); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"crash  (host action)", "Carried out by the host", "Attributes:", "down (", "Example:"} {
+		contains(t, one.String(), s)
+	}
+	if err := WriteType(&one, "dely", 80); err == nil || !strings.Contains(err.Error(), `did you mean "delay"`) {
+		t.Errorf("unknown type: %v", err)
 	}
 	if testing.Verbose() {
 		t.Log("\n" + b.String())

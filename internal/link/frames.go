@@ -244,19 +244,31 @@ func (f *FrameReader) armWait() error {
 	if f.dl == nil {
 		return nil
 	}
+	return f.dl.SetReadDeadline(f.waitDeadline())
+}
+
+// waitDeadline is when the wait for the next frame ends: the idle timeout
+// from the last frame (or from the start), and before the first frame the
+// first-frame timeout too, whichever is earlier. Zero: no end.
+func (f *FrameReader) waitDeadline() time.Time {
 	var at time.Time
-	switch {
-	case f.frames == 0 && f.to.First > 0:
-		at = f.created.Add(f.to.First)
-	case f.to.Idle > 0:
+	if f.to.Idle > 0 {
 		from := f.lastDone
 		if from.IsZero() {
 			from = f.created
 		}
 		at = from.Add(f.to.Idle)
 	}
-	return f.dl.SetReadDeadline(at)
+	if f.firstPending() {
+		if first := f.created.Add(f.to.First); at.IsZero() || first.Before(at) {
+			at = first
+		}
+	}
+	return at
 }
+
+// firstPending says the first-frame timeout still applies.
+func (f *FrameReader) firstPending() bool { return f.frames == 0 && f.to.First > 0 }
 
 // arm sets the frame deadline before the first read inside a frame: a
 // frame that arrives whole in one read never pays for it.
@@ -284,7 +296,7 @@ func (f *FrameReader) waitErr(err error) error {
 	if !isDeadline(err) {
 		return err
 	}
-	if f.frames == 0 && f.to.First > 0 {
+	if f.firstPending() && f.waitDeadline().Equal(f.created.Add(f.to.First)) {
 		return &TimeoutError{Reason: fmt.Sprintf("no frame within the %s first-frame timeout", f.to.First)}
 	}
 	return &TimeoutError{Reason: fmt.Sprintf("no frame for %s (idle timeout)", f.to.Idle)}

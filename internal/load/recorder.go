@@ -249,6 +249,35 @@ func (r *Recorder) Record(res Result) {
 	r.seq.Store(r.wseq)
 }
 
+// recordUnstarted adds n transactions that were due from first to last
+// and never started (not sent, late, type txType), decided at at: what n
+// calls of Record would add, in constant time (a run given up far over
+// saturation can have millions).
+func (r *Recorder) recordUnstarted(n int64, first, last, at time.Duration, txType string) {
+	if n <= 0 {
+		return
+	}
+	r.outcomes[NotSent] += n
+	r.late += n
+	cause := CauseOf(NotSent, "")
+	countCause(&r.causes, cause, n)
+	r.countTypeN(txType, NotSent, n)
+	if r.n == 0 || first < r.first {
+		r.first = first
+	}
+	r.last = max(r.last, last)
+	r.lastDone = max(r.lastDone, at)
+	r.n += n
+	r.wseq++
+	r.seq.Store(r.wseq)
+	w := &r.win[r.cur.Load()]
+	countCause(&w.causes, cause, n)
+	w.counts.Outcomes[NotSent] += n
+	w.counts.Late += n
+	r.wseq++
+	r.seq.Store(r.wseq)
+}
+
 func (r *Recorder) countOtherRC(rc RC) {
 	if _, ok := r.rcOther[rc]; !ok && len(r.rcOther) >= maxOtherRCs {
 		rc = overflowRC
@@ -256,10 +285,12 @@ func (r *Recorder) countOtherRC(rc RC) {
 	r.rcOther[rc]++
 }
 
-func (r *Recorder) countType(name string, o Outcome) {
+func (r *Recorder) countType(name string, o Outcome) { r.countTypeN(name, o, 1) }
+
+func (r *Recorder) countTypeN(name string, o Outcome, n int64) {
 	for i := range r.types {
 		if r.types[i].name == name {
-			r.types[i].outcomes[o]++
+			r.types[i].outcomes[o] += n
 			return
 		}
 	}
@@ -267,13 +298,13 @@ func (r *Recorder) countType(name string, o Outcome) {
 		name = OtherTxType
 		for i := range r.types {
 			if r.types[i].name == name {
-				r.types[i].outcomes[o]++
+				r.types[i].outcomes[o] += n
 				return
 			}
 		}
 	}
 	r.types = append(r.types, txStat{name: name})
-	r.types[len(r.types)-1].outcomes[o]++
+	r.types[len(r.types)-1].outcomes[o] += n
 }
 
 // collectWindow hands the window written since the last call to the

@@ -178,9 +178,14 @@ type batch struct{ from, to uint64 }
 // maxBatch bounds how many due transactions one handoff to a worker
 // carries, so that catching up after a stall spreads over the workers;
 // inlineMax is how many due transactions the pacer starts itself per wake.
+// Starting one costs the fleet 1–2 µs, so the pacer alone keeps up with
+// any rate the pipeline can carry, and starts them in schedule order (a
+// terminal's STANs follow its sequence numbers); only a backlog larger
+// than inlineMax (a stall, an overloaded machine) is spread over the
+// workers, where batches can overtake each other.
 const (
 	maxBatch  = 32
-	inlineMax = 4
+	inlineMax = 64
 	// maxSleep bounds one sleep of the pacer, so that it drains its
 	// completions and sees a cancellation at least this often.
 	maxSleep = 20 * time.Millisecond
@@ -633,8 +638,7 @@ loop:
 			continue
 		}
 		// Everything due by now: the first inlineMax are started here,
-		// the rest handed to the workers first so that they run in
-		// parallel with the pacer.
+		// the rest handed to the workers.
 		j := i + 1
 		for j-i < 64*maxBatch {
 			d, ok := p.Due(j)
@@ -644,6 +648,26 @@ loop:
 			j++
 		}
 		inl := min(j, i+inlineMax)
+		// The first ones are started here before the rest is handed out,
+		// so that a terminal's transactions start in schedule order (its
+		// STANs follow the sequence numbers) as far as one goroutine can
+		// keep them.
+		stopped := false
+		for k := i; k < inl; k++ {
+			r.dispatched.Add(1)
+			if !pw.start(k) {
+				pw.cancelRest(k+1, inl)
+				r.dispatched.Add(inl - k - 1)
+				stopped = true
+				break
+			}
+		}
+		if stopped {
+			stoppedAt = time.Since(r.start)
+			i = inl
+			break loop
+		}
+		i = inl
 		for b := inl; b < j; b += maxBatch {
 			e := min(b+maxBatch, j)
 			select {
@@ -651,22 +675,12 @@ loop:
 				r.dispatched.Add(e - b)
 			case <-ctx.Done():
 				stoppedAt = time.Since(r.start)
-				r.countUnstartedInline(pw, i, inl)
 				i = b
 				break loop
 			case <-r.giveUp:
 				stoppedAt = time.Since(r.start)
-				r.countUnstartedInline(pw, i, inl)
 				i = b
 				break loop
-			}
-		}
-		for k := i; k < inl; k++ {
-			r.dispatched.Add(1)
-			if !pw.start(k) {
-				pw.cancelRest(k+1, inl)
-				r.dispatched.Add(inl - k - 1)
-				break
 			}
 		}
 		i = j
@@ -676,29 +690,20 @@ loop:
 		}
 	}
 	// Due by now and never handed out: the generator was held back by the
-	// in-flight limit when the run stopped.
+	// in-flight limit when the run stopped. Counted in one go: far over
+	// saturation they can be millions.
+	end := dueBefore(p, stoppedAt+1)
 	var n int64
-	for ; ; i++ {
-		due, ok := p.Due(i)
-		if !ok || due > stoppedAt {
-			break
-		}
-		r.unstarted.Record(Result{Intended: due, Sent: stoppedAt, Done: stoppedAt, Outcome: NotSent, Late: true, TxType: UnstartedTxType})
-		n++
+	if end > i {
+		first, _ := p.Due(i)
+		last, _ := p.Due(end - 1)
+		n = int64(end - i)
+		r.unstarted.recordUnstarted(n, first, last, stoppedAt, UnstartedTxType)
 	}
 	if end := scheduleLength(p); end > 0 && stoppedAt > end {
 		stoppedAt = end
 	}
 	return paceResult{stoppedAt: stoppedAt, unstarted: n}
-}
-
-// countUnstartedInline records [from, to) as due and never started by the
-// pacer (the run stopped while it was handing out a backlog).
-func (r *Runner) countUnstartedInline(pw *worker, from, to uint64) {
-	if to > from {
-		r.dispatched.Add(to - from)
-		pw.cancelRest(from, to)
-	}
 }
 
 func (w *worker) run() {

@@ -150,9 +150,13 @@ func TestRunnerStallShowsInIntendedLatency(t *testing.T) {
 	if rep.Requests != 2000 || rep.Outcomes[Approved] != 2000 {
 		t.Fatalf("requests %d outcomes %v", rep.Requests, rep.Outcomes)
 	}
-	// ~500 transactions were due in the stall: 490 could not be sent.
-	if rep.LateSends < 400 || rep.LateSends > 600 {
-		t.Errorf("%d late sends, want ~490", rep.LateSends)
+	// ~500 transactions were due in the stall: 490 could not be sent. Those
+	// due while the backlog is caught up after it are late too, and on a
+	// loaded machine (-race, other packages, other jobs) catching up takes
+	// a few hundred milliseconds more (main's runner measured 607–745 at a
+	// load average of 17): the upper bound is the first half of the run.
+	if rep.LateSends < 400 || rep.LateSends > 1000 {
+		t.Errorf("%d late sends, want ~490 (at most 1000)", rep.LateSends)
 	}
 	if rep.MaxInFlight != 10 {
 		t.Errorf("max in flight %d, want the limit 10", rep.MaxInFlight)

@@ -366,7 +366,7 @@ func (s *session) start(tx terminal.Tx, source string) int64 {
 // cause from the catalogue.
 func fillOutcome(v *TxView, o terminal.Outcome) {
 	v.Done = true
-	v.Class, v.STAN, v.RC, v.RCMeaning, v.AuthCode = string(o.Class), o.STAN, o.RC, o.RCMeaning, o.AuthCode
+	v.Class, v.STAN, v.RC, v.RCMeaning, v.AuthCode = o.Class.String(), o.STAN, o.RC, o.RCMeaning, o.AuthCode
 	v.LatencyMS, v.Why = msF(o.Latency), o.Why()
 	if r := o.Reversal; r != nil {
 		v.Reversal = reversalText(r.STAN, r.Attempts, r.Acked, r.Why)
@@ -826,7 +826,7 @@ func (s *session) Play(name string, speed int, paused bool) error {
 		},
 		OnOutcome: func(o scenarios.OutcomeRec) {
 			v := TxView{ID: s.txSeq.Add(1), Kind: string(o.Kind), Source: "scenario", Lane: laneOf(o.Terminal), Done: true,
-				Class: string(o.Class), STAN: o.STAN, RC: o.RC, RCMeaning: o.RCMeaning, LatencyMS: msF(o.Latency), Why: o.Why}
+				Class: o.Class.String(), STAN: o.STAN, RC: o.RC, RCMeaning: o.RCMeaning, LatencyMS: msF(o.Latency), Why: o.Why}
 			if r := o.Reversal; r != nil {
 				v.Reversal = reversalText(r.STAN, r.Attempts, r.Acked, r.Why)
 			}

@@ -52,6 +52,7 @@ type Result struct {
 	FloodBuy    []time.Duration // purchases during the flood
 	FloodErrors int
 	FloodTook   time.Duration
+	FloodCPU    time.Duration // the host's CPU time during the flood
 	Recovered   time.Duration // time after the links closed until RSS was within 20 % of empty; 0 = not within Recover
 	RSSAfter    int64         // RSS at the end of the watch
 }
@@ -175,7 +176,11 @@ func Run(cfg Config) (*Result, error) {
 	}
 	if cfg.Flood > 0 {
 		logf("flood of %d bogus connections", cfg.Flood)
+		c0, _ := CPUOf(pid)
 		res.FloodBuy, res.FloodErrors, res.FloodTook = flood(addr, d, cfg.Flood, &stan, logf)
+		time.Sleep(200 * time.Millisecond) // the last closures
+		c1, _ := CPUOf(pid)
+		res.FloodCPU = c1 - c0
 	}
 	return res, nil
 }
@@ -289,6 +294,26 @@ func listenAddr(r io.Reader) (string, error) {
 		}
 	}
 	return "", errors.New("possim host ended before it said where it listens")
+}
+
+// CPUOf is a process's CPU time, user and system (Linux /proc).
+func CPUOf(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) in parentheses.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	if !ok {
+		return 0, errors.New("unexpected /proc stat")
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil // clock ticks of 10 ms (USER_HZ 100)
 }
 
 // RSSOf is a process's resident set size in bytes (Linux /proc).

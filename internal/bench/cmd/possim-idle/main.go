@@ -90,8 +90,8 @@ func run(links string, floodN int, bin, hostArgs string) int {
 			parts = append(parts, ms(t))
 			worst = max(worst, t)
 		}
-		fmt.Printf("during a flood of %d bogus connections (took %s): purchases %s (worst %s), %d failed\n",
-			res.Flood, res.FloodTook.Round(time.Millisecond), strings.Join(parts, ", "), ms(worst), res.FloodErrors)
+		fmt.Printf("during a flood of %d bogus connections (took %s, host CPU %s = %.0f µs each): purchases %s (worst %s), %d failed\n",
+			res.Flood, res.FloodTook.Round(time.Millisecond), res.FloodCPU, float64(res.FloodCPU.Microseconds())/float64(res.Flood), strings.Join(parts, ", "), ms(worst), res.FloodErrors)
 	}
 	return 0
 }
