@@ -2,7 +2,7 @@ GO      ?= go
 BIN     := bin/possim
 PKGS    := ./...
 
-.PHONY: build run test bench bench-pertx bench-long bench-pacer bench-tail bench-links bench-micro fuzz clean
+.PHONY: build run test lint bench bench-pertx bench-long bench-pacer bench-tail bench-links bench-micro fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/possim
@@ -19,6 +19,12 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -timeout 240s $(PKGS)
+
+# staticcheck, pinned (the module proxy serves exact versions): CI runs it
+# after the tests.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.6.1
+lint:
+	$(GO) run $(STATICCHECK) ./...
 
 # The side-by-side table (possim vs iso8583-connection, codec ceiling, rate
 # accuracy, terminal counts, pacer send lag, links): about 4 minutes on 2
@@ -67,6 +73,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzHostLink -fuzztime $(FUZZTIME) ./host/
 	$(GO) test -run '^$$' -fuzz FuzzParseSpec -fuzztime $(FUZZTIME) ./internal/fault/
 	$(GO) test -run '^$$' -fuzz FuzzParseJSON -fuzztime $(FUZZTIME) ./internal/fault/
+	$(GO) test -run '^$$' -fuzz FuzzCapture -fuzztime $(FUZZTIME) ./internal/diagnose/
+	$(GO) test -run '^$$' -fuzz FuzzTrace -fuzztime $(FUZZTIME) ./internal/diagnose/
 
 clean:
 	rm -rf bin

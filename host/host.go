@@ -150,7 +150,7 @@ func New(cfg Config) (*Host, error) {
 			cfg.WrapConn = func(c net.Conn) net.Conn { return rs.WrapConn(c, fault.Host) }
 		}
 	}
-	h := &Host{cfg: cfg, ledger: NewLedger(), originals: newOriginals(DefaultLedgerMax / 4), links: make(map[*link.Link]struct{}), stop: make(chan struct{})}
+	h := &Host{cfg: cfg, ledger: NewLedger(), originals: newOriginals(1 << 16), links: make(map[*link.Link]struct{}), stop: make(chan struct{})}
 	rs := cfg.Rules
 	if rs == nil {
 		rs = DefaultRules()

@@ -357,7 +357,7 @@ func (sc *Scenario) terminalIDs() string {
 
 // stepKeys are the keys each action takes besides itself and id/at.
 var stepKeys = map[Action][]string{
-	ActSend:        {"terminal", "amount", "card", "expiry", "entry_mode", "async", "expect"},
+	ActSend:        {"terminal", "amount", "card", "expiry", "entry_mode", "rrn", "rrn_of", "async", "expect"},
 	ActSignOn:      {"expect"},
 	ActEcho:        {"expect"},
 	ActConnect:     {"expect"},
@@ -513,6 +513,13 @@ func (d *dec) steps(sc *Scenario, n, key *yaml.Node) ([]Step, error) {
 					st.Tx.Card = terminal.DefaultCard
 				}
 				st.Tx.Card.EntryMode = e
+			}
+			if r, ok := o.scalar("rrn"); ok {
+				st.Tx.OrigRRN = r
+			}
+			st.RRNOf = o.str("rrn_of", "")
+			if sp, _ := terminal.Spec(kind); (st.Tx.OrigRRN != "" || st.RRNOf != "") && (sp == nil || sp.Original == terminal.NoOriginal) {
+				o.fail("rrn", "%s names no original: rrn and rrn_of are for void and completion", kind)
 			}
 			st.Async = o.boolean("async", false)
 			if st.Async && st.ID == "" && o.err == nil {

@@ -98,6 +98,7 @@ type runner struct {
 	outcomes []OutcomeRec
 	pending  map[int]*pendingOutcome // step index → async outcome
 	stans    map[string]string       // step id → STAN
+	rrns     map[string]string       // step id → RRN of its answer
 	endAt    time.Time               // the steps and their outcomes are over: shutdown follows
 	closed   bool                    // finish has begun writing the record
 }
@@ -111,7 +112,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) *Report {
 	}
 	start := time.Now()
 	rn := &runner{sc: sc, opts: opts, seed: seed, rec: newRecorder(start), terms: map[string]*termState{},
-		pending: map[int]*pendingOutcome{}, stans: map[string]string{}}
+		pending: map[int]*pendingOutcome{}, stans: map[string]string{}, rrns: map[string]string{}}
 	rn.rec.hook = opts.Hooks.event
 	rep := &Report{Scenario: sc.Name, Title: sc.Title, File: sc.File, Seed: seed, Start: start, sc: sc}
 	cancel := func() {}
@@ -429,7 +430,13 @@ func (rn *runner) begin(st *Step, ts *termState) *pendingOutcome {
 	rn.pending[st.Index] = p
 	rn.mu.Unlock()
 	sent := time.Now()
-	ts.term.Begin(st.Tx, func(o terminal.Outcome) {
+	tx := st.Tx
+	if st.RRNOf != "" {
+		rn.mu.Lock()
+		tx.OrigRRN = rn.rrns[st.RRNOf]
+		rn.mu.Unlock()
+	}
+	ts.term.Begin(tx, func(o terminal.Outcome) {
 		rec := OutcomeRec{Step: st.Index, Terminal: ts.spec.ID, TID: ts.spec.TID, Kind: terminal.Kind(o.Kind), Class: o.Class, STAN: o.STAN,
 			RC: o.RC, RCMeaning: o.RCMeaning, Why: o.Why(), Cause: o.Cause.Cause, Latency: o.Latency, SentAt: sent, DoneAt: time.Now()}
 		if o.Reversal != nil {
@@ -454,6 +461,9 @@ func (rn *runner) begin(st *Step, ts *termState) *pendingOutcome {
 		rn.opts.Hooks.outcome(rec)
 		if st.ID != "" && o.STAN != "" {
 			rn.stans[st.ID] = o.STAN
+		}
+		if st.ID != "" && o.RRN != "" {
+			rn.rrns[st.ID] = o.RRN
 		}
 		if st.Expect != nil {
 			r := checkOutcome(st, st.Expect, &rec)
@@ -618,13 +628,6 @@ func (rn *runner) settle() {
 			return
 		}
 	}
-}
-
-func roundLatency(d time.Duration) time.Duration {
-	if d < 10*time.Millisecond {
-		return d.Round(10 * time.Microsecond)
-	}
-	return d.Round(time.Millisecond)
 }
 
 // unackedStored lists the reversal STANs of terminal id's outcomes that

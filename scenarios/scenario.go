@@ -132,6 +132,7 @@ type Step struct {
 	At       time.Duration // when >0: not before this scenario time
 	Terminal string        // send, sign_on, echo, connect, drop_link (a terminal), wait_for
 	Tx       terminal.Tx   // send, sign_on, echo
+	RRNOf    string        // send: the original's RRN is the answer to this step id's transaction
 	Async    bool          // send: do not wait for the outcome
 	Notify   bool          // rotate_keys: tell the terminal (a host 0800 key change)
 	Duration time.Duration // wait; restart_host: downtime; wait_for: within
@@ -170,12 +171,12 @@ func (s *Step) Describe() string {
 	case ActWait:
 		return "wait " + s.Duration.String()
 	case ActWaitFor:
-		what := s.Cond
+		var what string
 		switch s.Cond {
 		case "event":
 			what = "event " + s.Event.Describe()
-		case "host_up":
-			what = "host up"
+		case "host_up", "host_down":
+			what = strings.ReplaceAll(s.Cond, "_", " ") // the host has no terminal to name
 		default:
 			what = strings.ReplaceAll(s.Cond, "_", " ") + " on " + s.Terminal
 		}

@@ -50,8 +50,7 @@ func str(m *iso8583.Message, id int) string {
 
 // checkAnswer applies the POS checks to a matched response of the right
 // type. It returns the verdict; approved and declined need no action.
-func checkAnswer(sp *KindSpec, req, resp *iso8583.Message) verdict {
-	rc := iso.RCOf(resp) // a 1993 action code in the 1987 vocabulary
+func checkAnswer(sp *KindSpec, req, resp *iso8583.Message, rc string) verdict {
 	bad := func(cause diagnose.ID, detail string) verdict {
 		v := verdict{class: outcome.Failed, cause: cause, detail: detail}
 		if sp.Reversible {
@@ -117,9 +116,9 @@ func amountText(s string) string {
 
 // judge classifies a link result for a request of kind sp: the one
 // classifier of the terminal, the fleet and the scenarios.
-func judge(sp *KindSpec, req *iso8583.Message, r link.Result, timeout time.Duration) verdict {
+func judge(d *iso.Dialect, sp *KindSpec, req *iso8583.Message, r link.Result, timeout time.Duration) verdict {
 	if r.Err == nil {
-		return checkAnswer(sp, req, r.Resp)
+		return checkAnswer(sp, req, r.Resp, d.RC(r.Resp))
 	}
 	var le *link.LinkError
 	linkFailed := errors.As(r.Err, &le)

@@ -127,7 +127,7 @@ func amountOf(m *iso8583.Message) int64 {
 // fill copies what the answer says into the outcome.
 func (x *txn) fill(resp *iso8583.Message) {
 	x.o.Resp = resp
-	x.o.RC = iso.RCOf(resp)
+	x.o.RC = x.t.cfg.Dialect.RC(resp) // in the 1987 vocabulary whatever the edition
 	x.o.RCMeaning = iso.RCMeaning(x.o.RC)
 	x.o.RRN = str(resp, 37)
 	if a := str(resp, 38); a != "" {
@@ -157,10 +157,14 @@ func (x *txn) onResult(r link.Result) {
 		x.end()
 		return
 	}
-	v := judge(x.sp, x.req, r, t.cfg.Timeout)
+	v := judge(t.cfg.Dialect, x.sp, x.req, r, t.cfg.Timeout)
 	x.o.Class = v.class
+	t.noteRTT(x.sp.Kind, r)
 	if v.cause != "" {
 		x.o.Cause.Cause, x.o.Cause.Detail = v.cause, v.detail
+		if !x.lean { // the fleet at load keeps its allocation-free path
+			x.o.Cause = t.refine(x.req, r, x.o.Cause)
+		}
 	}
 	if x.sp.Kind == SignOn && v.class == outcome.Approved {
 		if err := t.installKeys(r.Resp); err != nil { // KCV mismatch...
@@ -269,6 +273,9 @@ func (x *txn) storeReversal(why string) {
 
 func (x *txn) endReversal() {
 	x.o.Reversal = &x.rev
+	if !x.lean && !x.rev.Acked && x.rev.Attempts > 0 && strings.HasPrefix(x.rev.Why, "no 0410 after") {
+		x.o.Cause = x.t.refineUnanswered(x.req, x.o.Cause) // the reversals were the probes
+	}
 	if x.o.Class == outcome.TimedOutReversed { // a timeout's class tells the reversal's end
 		x.o.Class = outcome.TimedOutReversed
 		if !x.rev.Acked {

@@ -22,7 +22,6 @@ import (
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/load"
 	"github.com/possim/possim/internal/mac"
-	"github.com/possim/possim/internal/tlsconf"
 )
 
 // A Fleet is K terminals — each with its own TID and STAN sequence — that
@@ -128,10 +127,6 @@ type FleetConfig struct {
 	ConnectTimeout   time.Duration // default 5 s
 	ReconnectBackoff time.Duration // default 200 ms, doubling to 5 s
 	SignOn           bool          // each terminal signs on (0800/001) when its link comes up; forced on with Security
-	// PerTx opens a connection per transaction and closes it after the
-	// answer (or the reversal), as GPRS/4G terminals do; the sign-on (when
-	// on) happens once, on the first links, whose keys the terminals keep.
-	PerTx            bool
 	ReversalAttempts int           // default 3
 	ReversalBackoff  time.Duration // default 1 s, doubling
 
@@ -139,7 +134,11 @@ type FleetConfig struct {
 	Interceptor link.Interceptor
 	WrapConn    func(net.Conn) net.Conn
 	// TLS, when set, runs a TLS handshake on every link; nil: plain TCP.
-	TLS      *tls.Config
+	TLS *tls.Config
+	// PerTx opens a connection per transaction and closes it after the
+	// answer (or the reversal), as GPRS/4G terminals do; the sign-on (when
+	// on) happens once, on the first links, whose keys the terminals keep.
+	PerTx    bool
 	Codec    func(link.Codec) link.Codec
 	Pool     *link.Pool
 	Observer func(link.Event)
@@ -286,18 +285,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	if cfg.Card.PAN == "" {
 		cfg.Card = DefaultCard
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
-	}
-	if cfg.ReversalAttempts <= 0 {
-		cfg.ReversalAttempts = 3
-	}
-	if cfg.ReversalBackoff <= 0 {
-		cfg.ReversalBackoff = time.Second
-	}
-	if cfg.ReconnectBackoff <= 0 {
-		cfg.ReconnectBackoff = 200 * time.Millisecond
-	}
+	recoveryDefaults(&cfg.Timeout, &cfg.ReconnectBackoff, &cfg.ReversalAttempts, &cfg.ReversalBackoff)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -331,10 +319,11 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	for i := range cfg.Terminals {
 		tid := fmt.Sprintf("%s%0*d", cfg.TIDPrefix, digits, cfg.TIDOffset+i+1)
 		t, err := New(Config{
-			Target: cfg.Target, Dialect: cfg.Dialect, TID: tid, MID: cfg.MID, Currency: cfg.Currency, STANStart: cfg.STANStart,
+			Target: cfg.Target, Dialect: cfg.Dialect, TID: tid, MID: cfg.MID, Currency: cfg.Currency, STANStart: cfg.STANStart, TLS: cfg.TLS,
 			Timeout: cfg.Timeout, ConnectTimeout: cfg.ConnectTimeout, ReconnectBackoff: cfg.ReconnectBackoff,
 			ReversalAttempts: cfg.ReversalAttempts, ReversalBackoff: cfg.ReversalBackoff,
 			Match: cfg.Match, Logger: cfg.Logger, Security: cfg.Security, Scheduler: f.sched,
+			WrapConn: cfg.WrapConn, Codec: cfg.Codec, Pool: cfg.Pool,
 		})
 		if err != nil {
 			return nil, err
@@ -421,40 +410,16 @@ func (f *Fleet) Connect(ctx context.Context) error {
 	return nil
 }
 
-// openLink connects to the host (TLS included) and starts a link with the
-// fleet's handler, observer and codec: the one dial of the fleet.
+// openLink opens one of the fleet's links (TLS included), with its
+// handler, observer and codec.
 func (f *Fleet) openLink(ctx context.Context) (*link.Link, error) {
-	d := net.Dialer{Timeout: f.terms[0].cfg.ConnectTimeout}
-	nc, err := d.DialContext(ctx, "tcp", f.cfg.Target)
-	if err != nil {
-		return nil, errors.New(DialError(f.cfg.Target, err))
-	}
-	if f.cfg.TLS != nil {
-		tc, err := tlsconf.Handshake(ctx, nc, f.cfg.TLS, f.terms[0].cfg.ConnectTimeout)
-		if err != nil {
-			return nil, err
-		}
-		nc = tc
-	}
-	if f.cfg.WrapConn != nil {
-		nc = f.cfg.WrapConn(nc)
-	}
-	lc := link.Config{
-		Dialect:     f.cfg.Dialect,
-		Match:       f.cfg.Match,
-		Handler:     link.HandlerFunc(f.handleHost),
-		Interceptor: f.cfg.Interceptor,
-		Pool:        f.cfg.Pool,
-		Observer:    f.observe,
-	}
+	lc := link.Config{Handler: link.HandlerFunc(f.handleHost), Interceptor: f.cfg.Interceptor, Observer: f.observe}
 	if f.cfg.Security != nil {
 		lc.Codec = f.macCodec()
-	} else if f.cfg.Codec != nil {
-		lc.Codec = f.cfg.Codec(link.DialectCodec{D: f.cfg.Dialect})
-	} else if len(f.wire) > 0 {
+	} else if len(f.wire) > 0 && f.cfg.Codec == nil {
 		lc.Codec = fleetCodec{f: f, inner: link.DialectCodec{D: f.cfg.Dialect}}
 	}
-	return link.New(nc, lc).Start(), nil
+	return f.terms[0].openLink(ctx, lc)
 }
 
 // dial opens fl's link, hands it to its terminals and signs them on.
@@ -955,7 +920,12 @@ func (f *Fleet) sendPerTx(x *fleetTx, tx *load.Tx, kind Kind) {
 	if err != nil {
 		f.noLink.Add(1)
 		x.release()
-		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.HostRefused})
+		cause := diagnose.HostRefused
+		var ce *ConnectError
+		if errors.As(err, &ce) {
+			cause = ce.Cause
+		}
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: cause})
 		return
 	}
 	x.perTx = l
@@ -978,7 +948,7 @@ func (x *fleetTx) complete(*txn) {
 		f.storedReversals.Add(1)
 	}
 	if c.Cause != "" && c.Outcome != load.Declined {
-		f.countCause(c.Cause)
+		f.countCause(x.o.Cause.Cause)
 	}
 	tx := x.ltx
 	if l := x.perTx; l != nil {

@@ -194,13 +194,15 @@ func (o *OrigFields) field90() string {
 	return strings.ReplaceAll(f, " ", "0")
 }
 
-// originalData is field 90 (1987) or, in ISO 8583:1993, field 56
-// (LLVAR n..35): original MTI, STAN and transmission date-time.
+// originalData is the original data elements in the dialect's field: 90
+// (42 characters) in 1987; 56 (at most 35: MTI, STAN, date-time and the
+// acquirer id) in 1993.
 func (o *OrigFields) originalData(d *iso.Dialect) string {
-	if !d.Is1993() {
-		return o.field90()
+	f := o.field90()
+	if d.OriginalDataField() == 56 {
+		f = f[:31]
 	}
-	return o.MTI + o.Fields[11] + o.Fields[7]
+	return f
 }
 
 // ParseAmount reads "12.34" or "12" (major units, at most two decimals)
@@ -232,6 +234,30 @@ func ParseAmount(s string) (int64, error) {
 	return w*100 + f, nil
 }
 
+// wireMTI is mti (in the 1987 numbering the kind table uses) as the
+// dialect's edition sends it: 0200 → 1200, 0400 → 1420, 0800 → 1804 in
+// ISO 8583:1993.
+func wireMTI(d *iso.Dialect, mti string) string {
+	if d.Version != iso.V1993 {
+		return mti
+	}
+	switch mti {
+	case "0100":
+		return d.MTI(iso.AuthRequest)
+	case "0200":
+		return d.MTI(iso.FinancialRequest)
+	case "0220", "0221":
+		return d.MTI(iso.FinancialAdvice)
+	case "0400", "0420":
+		return d.MTI(iso.ReversalRequest)
+	case "0401", "0421":
+		return d.MTI(iso.ReversalRepeat)
+	case "0800":
+		return d.MTI(iso.NetworkRequest)
+	}
+	return mti
+}
+
 // FormatAmount writes minor units as "12.34".
 func FormatAmount(v int64) string { return fmt.Sprintf("%d.%02d", v/100, v%100) }
 
@@ -254,13 +280,18 @@ func (t *Terminal) build(tx Tx, stan string, now time.Time) (*iso8583.Message, e
 	}
 	d := t.cfg.Dialect
 	m := d.NewMessage()
-	m.MTI(d.Translate(sp.MTI)) // 0200, or 1200 in ISO 8583:1993
+	m.MTI(wireMTI(d, sp.MTI))
 	utc := now.UTC()
 	fields := []kv{{7, utc.Format("0102150405")}, {11, stan}, {41, t.cfg.TID}}
+	if sp.NMIC != "" {
+		if err := d.SetNetworkCode(m, sp.NMIC); err != nil {
+			return nil, err
+		}
+	}
 	if sp.PC != "" {
 		fields = append(fields, kv{3, sp.PC})
 		local := now.Local()
-		if d.Is1993() {
+		if d.Version == iso.V1993 { // 1993's 12 is the local date and time, YYMMDDhhmmss
 			fields = append(fields, kv{12, local.Format("060102150405")})
 		} else {
 			fields = append(fields, kv{12, local.Format("150405")}, kv{13, local.Format("0102")})
@@ -271,15 +302,15 @@ func (t *Terminal) build(tx Tx, stan string, now time.Time) (*iso8583.Message, e
 		if card.PAN == "" {
 			card = DefaultCard
 		}
-		cond := "00"
-		if d.Is1993() {
-			cond = "" // 1993's 25 is a message reason code, not the POS condition
+		if t.cfg.EntryMode != "" {
+			card.EntryMode = t.cfg.EntryMode
 		}
-		if t.cfg.POSCondition != "" {
-			cond = t.cfg.POSCondition
+		fields = append(fields, kv{2, card.PAN}, kv{14, card.Expiry}, kv{42, t.cfg.MID}, kv{49, t.cfg.Currency})
+		cond := t.cfg.POSCondition
+		if cond == "" && d.Version != iso.V1993 { // 25 is the POS condition code in 1987 only
+			cond = "00"
 		}
-		fields = append(fields, kv{2, card.PAN}, kv{14, card.Expiry}, kv{25, cond},
-			kv{42, t.cfg.MID}, kv{49, t.cfg.Currency})
+		fields = append(fields, kv{25, cond})
 	}
 	if sp.Amount {
 		fields = append(fields, kv{4, fmt.Sprintf("%012d", tx.Amount)})
@@ -301,20 +332,12 @@ func (t *Terminal) build(tx Tx, stan string, now time.Time) (*iso8583.Message, e
 			return nil, fmt.Errorf("field %d: %w", f.id, err)
 		}
 	}
-	if sp.NMIC != "" {
-		if err := d.SetNetworkCode(m, sp.NMIC); err != nil { // 70, or 1993's function code in 24
-			return nil, err
-		}
-	}
-	if sp.Card {
-		if t.cfg.EntryMode != "" {
-			card.EntryMode = t.cfg.EntryMode
-		}
+	if sp.Card { // entry mode, track 2 / ICC data, PIN block (carddata.go)
 		if err := t.cardFields(m, card, tx, sp.PC, now); err != nil {
 			return nil, err
 		}
 	}
-	if err := applyFields(m, append(t.cfg.Fields, tx.Fields...)); err != nil {
+	if err := applyFields(m, append(append([]FieldValue(nil), t.cfg.Fields...), tx.Fields...)); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -328,7 +351,7 @@ func (t *Terminal) reversalFor(orig *OrigFields, mti, stan string, repeat bool, 
 	if repeat {
 		mti = mti[:3] + "1"
 	}
-	m.MTI(d.Translate(mti))
+	m.MTI(wireMTI(d, mti))
 	for _, id := range reversalCopies {
 		if id == 7 || id == 11 || id == 37 {
 			continue

@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/possim/possim/internal/tlsconf"
 	"log/slog"
 	"net"
 	"strings"
@@ -22,7 +23,6 @@ import (
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/outcome"
-	"github.com/possim/possim/internal/tlsconf"
 )
 
 // Config of a terminal. Zero values get defaults.
@@ -63,6 +63,17 @@ type Config struct {
 	// Security turns on MACs and working keys (keys.go); nil: off.
 	Security *Security
 
+	// Store keeps the STAN counter, the transactions and the reversals to
+	// send (store-and-forward): a Journal on disk, or nil for memory only.
+	// The terminal continues the store's STANs when it is after STANStart.
+	Store Store
+	// Scheduler runs reversal backoffs; nil: the terminal starts its own
+	// (a fleet shares one among its terminals).
+	Scheduler *link.Scheduler
+	// OnFlush is told of each stored reversal that store-and-forward got
+	// acknowledged.
+	OnFlush func(*Record)
+
 	// TLS, when set, runs a TLS handshake on every connection (a failed
 	// one is named by internal/tlsconf); nil: plain TCP.
 	TLS *tls.Config
@@ -75,17 +86,6 @@ type Config struct {
 	// (--field N=VALUE, "" removes it).
 	EntryMode, POSCondition string
 	Fields                  []FieldValue
-
-	// Store keeps the STAN counter, the transactions and the reversals to
-	// send (store-and-forward): a Journal on disk, or nil for memory only.
-	// The terminal continues the store's STANs when it is after STANStart.
-	Store Store
-	// Scheduler runs reversal backoffs; nil: the terminal starts its own
-	// (a fleet shares one among its terminals).
-	Scheduler *link.Scheduler
-	// OnFlush is told of each stored reversal that store-and-forward got
-	// acknowledged.
-	OnFlush func(*Record)
 }
 
 // Terminal is one POS with its own TID and STAN sequence.
@@ -97,9 +97,9 @@ type Terminal struct {
 	ownSched bool
 	stopping atomic.Bool
 
-	mu         sync.Mutex
 	targetIdx  int    // which of the --target list is in use
 	switchOver string // the last switch-over to an alternate host
+	mu         sync.Mutex
 	l          *link.Link
 	lastErr    string
 	lastWhy    diagnose.ID
@@ -114,7 +114,8 @@ type Terminal struct {
 	// store-and-forward, by reversal STAN: a flush updates them.
 	live map[string]*ReversalResult
 
-	lastTraffic atomic.Int64 // unix nanos
+	lastTraffic atomic.Int64            // unix nanos
+	netRTT      atomic.Pointer[linkRTT] // last sign-on/echo round trip (diagnose.go)
 
 	*termKeys // MACs and working keys (keys.go); nil when off
 }
@@ -151,24 +152,13 @@ func New(cfg Config) (*Terminal, error) {
 	if cfg.Currency == "" {
 		cfg.Currency = "978"
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
-	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 5 * time.Second
 	}
 	if cfg.ConnectAttempts <= 0 {
 		cfg.ConnectAttempts = 3
 	}
-	if cfg.ReconnectBackoff <= 0 {
-		cfg.ReconnectBackoff = 200 * time.Millisecond
-	}
-	if cfg.ReversalAttempts <= 0 {
-		cfg.ReversalAttempts = 3
-	}
-	if cfg.ReversalBackoff <= 0 {
-		cfg.ReversalBackoff = time.Second
-	}
+	recoveryDefaults(&cfg.Timeout, &cfg.ReconnectBackoff, &cfg.ReversalAttempts, &cfg.ReversalBackoff)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -201,6 +191,23 @@ func New(cfg Config) (*Terminal, error) {
 		t.sched, t.ownSched = link.NewScheduler(), true
 	}
 	return t, nil
+}
+
+// recoveryDefaults are the defaults of the response timeout, reconnect
+// backoff and reversal repeats, for a terminal and a fleet alike.
+func recoveryDefaults(timeout, reconnect *time.Duration, revAttempts *int, revBackoff *time.Duration) {
+	if *timeout <= 0 {
+		*timeout = 10 * time.Second
+	}
+	if *reconnect <= 0 {
+		*reconnect = 200 * time.Millisecond
+	}
+	if *revAttempts <= 0 {
+		*revAttempts = 3
+	}
+	if *revBackoff <= 0 {
+		*revBackoff = time.Second
+	}
 }
 
 // TID is the terminal's id.
@@ -268,25 +275,10 @@ func (t *Terminal) connectOnce(ctx context.Context) error {
 	if t.Link() != nil {
 		return nil
 	}
-	nc, err := t.dialTargets(ctx)
+	l, err := t.openLink(ctx, link.Config{Handler: link.HandlerFunc(t.handleHost), Interceptor: t.cfg.Interceptor, Observer: t.observe})
 	if err != nil {
 		return err
 	}
-	if t.cfg.WrapConn != nil {
-		nc = t.cfg.WrapConn(nc)
-	}
-	lc := link.Config{
-		Dialect:     t.cfg.Dialect,
-		Match:       t.cfg.Match,
-		Handler:     link.HandlerFunc(t.handleHost),
-		Interceptor: t.cfg.Interceptor,
-		Pool:        t.cfg.Pool,
-		Observer:    t.observe,
-	}
-	if t.cfg.Codec != nil {
-		lc.Codec = t.cfg.Codec(link.DialectCodec{D: t.cfg.Dialect})
-	}
-	l := link.New(nc, lc).Start()
 	t.attach(l)
 	t.cfg.Logger.Info("link up", "tid", t.cfg.TID, "target", t.cfg.Target)
 	if t.cfg.SignOnAtConnect {
@@ -307,6 +299,24 @@ func (t *Terminal) connectOnce(ctx context.Context) error {
 	}
 	t.flushSAF()
 	return nil
+}
+
+// openLink dials the host and starts a link on the connection: the one
+// dial of the terminal and the fleet (lc brings the handler, observer,
+// interceptor and a codec of its own; the rest comes from t's config).
+func (t *Terminal) openLink(ctx context.Context, lc link.Config) (*link.Link, error) {
+	nc, err := t.dialTargets(ctx) // the host or its alternates, TLS included
+	if err != nil {
+		return nil, err
+	}
+	if t.cfg.WrapConn != nil {
+		nc = t.cfg.WrapConn(nc)
+	}
+	lc.Dialect, lc.Match, lc.Pool = t.cfg.Dialect, t.cfg.Match, t.cfg.Pool
+	if lc.Codec == nil && t.cfg.Codec != nil {
+		lc.Codec = t.cfg.Codec(link.DialectCodec{D: t.cfg.Dialect})
+	}
+	return link.New(nc, lc).Start(), nil
 }
 
 // attach makes l the terminal's link (the fleet attaches its shared links).
@@ -363,7 +373,7 @@ func (t *Terminal) noteRecent(e link.Event) {
 	if e.Kind == link.EvDuplicate {
 		t.dups[stan]++
 	} else {
-		t.late[stan] = &LateAnswer{After: e.Late, RC: iso.RCOf(e.Msg)}
+		t.late[stan] = &LateAnswer{After: e.Late, RC: t.cfg.Dialect.RC(e.Msg)}
 	}
 }
 
@@ -393,7 +403,8 @@ func (t *Terminal) handleHost(l *link.Link, in *link.Inbound) {
 	if in.Err != nil || iso.Class(in.MTI) != '8' {
 		return
 	}
-	code := t.cfg.Dialect.NetworkCode(in.Msg)
+	d := t.cfg.Dialect
+	code := d.NetworkCode(in.Msg)
 	rc := "00"
 	if code == "101" {
 		rc = t.keyChange(in.Msg) // new working keys in field 62
@@ -403,15 +414,15 @@ func (t *Terminal) handleHost(l *link.Link, in *link.Inbound) {
 		t.signedOn = false
 		t.mu.Unlock()
 	}
-	resp := t.cfg.Dialect.NewMessage()
+	resp := d.NewMessage()
 	mti, _ := iso.ResponseMTI(in.MTI)
 	resp.MTI(mti)
-	for _, id := range []int{7, 11, 24, 41, 70} {
+	for _, id := range []int{7, 11, 41, d.NetworkField()} {
 		if v := iso.Get(in.Msg, id); v != "" {
 			_ = iso.Set(resp, id, v)
 		}
 	}
-	_ = t.cfg.Dialect.SetRC(resp, rc)
+	_ = d.SetRC(resp, rc)
 	_ = l.Reply(in, resp)
 	t.cfg.Logger.Info("host network management answered", "code", code, "rc", rc)
 }

@@ -49,7 +49,7 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Fatalf("version: %d %q", code, out)
 	}
 	for _, c := range []string{"host", "terminal", "proxy", "demo", "faults", "version"} {
-		if code, out, errOut := runCmd(c, "--help"); code != 0 || !strings.Contains(out+errOut, "Usage: possim "+c) {
+		if code, out, errOut := runCmd(c, "--help"); code != 0 || !strings.Contains(out, "Usage: possim "+c) || errOut != "" {
 			t.Errorf("%s --help: %d %q", c, code, errOut)
 		}
 	}

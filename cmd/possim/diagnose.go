@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -85,8 +86,12 @@ func runDiagnose(args []string, stdout, stderr io.Writer) int {
 	allFramings := fs.Bool("all-framings", false, "--target: try every framing even when the configured one works")
 	slow := fs.Duration("slow", diagnose.SlowRTT, "echo round trip from which the network is called slow")
 	output := fs.String("output", "text", "report format: text or json")
+	listCauses := fs.Bool("causes", false, "list the cause catalogue (id, family, checklist item, fix) and exit")
 	if code, done := parse(fs, args, stderr); done {
 		return code
+	}
+	if *listCauses {
+		return printCauses(stdout, *output)
 	}
 	modes := 0
 	for _, s := range []string{*target, *pcapFile, *traceFile} {
@@ -169,6 +174,38 @@ func runDiagnose(args []string, stdout, stderr io.Writer) int {
 	}
 	if rep.Failed() {
 		return 1
+	}
+	return 0
+}
+
+// printCauses lists the catalogue.
+func printCauses(w io.Writer, output string) int {
+	all := diagnose.All()
+	if output == "json" {
+		out := make([]map[string]string, 0, len(all))
+		for _, c := range all {
+			out = append(out, map[string]string{"id": string(c.ID), "family": string(c.Family), "title": c.Title,
+				"merchant": c.Merchant, "engineer": c.Engineer, "evidence": c.Evidence, "fix": c.Fix,
+				"checklist": string(c.Checklist), "checklist_note": c.ChecklistNote})
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return 1
+		}
+		return 0
+	}
+	fam := diagnose.Family("")
+	for _, c := range all {
+		if c.Family != fam {
+			fam = c.Family
+			fmt.Fprintf(w, "\n%s\n", fam)
+		}
+		check := string(c.Checklist)
+		if check == "" {
+			check = "-"
+		}
+		fmt.Fprintf(w, "  %-32s %-15s %s\n  %-32s %-15s fix: %s\n", c.ID, check, c.Title, "", "", c.Fix)
 	}
 	return 0
 }

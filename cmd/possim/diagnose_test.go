@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -119,19 +120,20 @@ func TestTerminalCaptureThenDiagnose(t *testing.T) {
 	h := diagHost(t, "binary2")
 	dir := t.TempDir()
 	pc, tr := filepath.Join(dir, "t.pcap"), filepath.Join(dir, "t.jsonl")
-	code, out, errOut := runCmd("terminal", "--target", h.Addr().String(), "--pcap", pc, "--trace", tr, "purchase")
+	code, out, errOut := runCmd("terminal", "--journal", "none", "--target", h.Addr().String(), "--pcap", pc, "--trace", tr, "purchase")
 	if code != 0 {
 		t.Fatalf("terminal: exit %d\n%s\n%s", code, out, errOut)
 	}
+	answered := regexp.MustCompile(`0210 STAN \d{6} TID POSSIM01 RC 00`)
 	code, out, _ = runCmd("diagnose", "--pcap", pc)
-	if code != 0 || !strings.Contains(out, "0210 STAN 000002 TID POSSIM01 RC 00") {
+	if code != 0 || !answered.MatchString(out) {
 		t.Fatalf("diagnose --pcap: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCmd("diagnose", "--trace", tr)
-	if code != 0 || !strings.Contains(out, "0210 STAN 000002 TID POSSIM01 RC 00") {
+	if code != 0 || !answered.MatchString(out) {
 		t.Fatalf("diagnose --trace: exit %d\n%s", code, out)
 	}
-	if code, _, _ := runCmd("terminal", "--target", h.Addr().String(), "--pcap", filepath.Join(dir, "no", "such", "dir.pcap"), "echo"); code != 2 {
+	if code, _, _ := runCmd("terminal", "--target", h.Addr().String(), "--journal", "none", "--pcap", filepath.Join(dir, "no", "such", "dir.pcap"), "echo"); code != 2 {
 		t.Fatalf("unwritable --pcap: exit %d", code)
 	}
 }

@@ -70,9 +70,6 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'possim <command> --help' for a command's flags.")
 }
 
-// errUsage marks an error that should exit 2.
-var errUsage = errors.New("usage")
-
 // newFlags makes a flag set that reports errors instead of exiting.
 func newFlags(name, synopsis string, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/proxy"
 	"github.com/possim/possim/internal/tlsconf"
 )
@@ -71,6 +72,9 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 			fault += " (dropped)"
 		}
 		fmt.Fprintf(stdout, "%s  #%d %s  %s%s\n", l.Time.Format("15:04:05.000"), l.Conn, l.Dir, l.Summary, fault)
+		if l.Finding != nil {
+			diagnose.WriteFinding(stdout, *l.Finding, "      ")
+		}
 	}
 	if cf.tracePath != "" {
 		return usageErr(stderr, "proxy", "--trace is not supported by the proxy yet (it has no link events); use --pcap")

@@ -83,8 +83,8 @@ func TestReplayExitCodes(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "quick: valid") || !strings.Contains(out, "happy-path: valid") {
 		t.Fatalf("dry run: %d %q", code, out)
 	}
-	if code, _, errOut := runCmd("replay", "--help"); code != 0 || !strings.Contains(errOut, "Usage: possim replay") {
-		t.Fatalf("help: %d %q", code, errOut)
+	if code, out, _ := runCmd("replay", "--help"); code != 0 || !strings.Contains(out, "Usage: possim replay") {
+		t.Fatalf("help: %d %q", code, out)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/possim/possim/internal/diagnose"
 	"io"
 	"net"
 	"os"
@@ -459,6 +460,9 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 	}
 	rep.LateResponses = int64(st.Late)
 	rep.UnmatchedResponses = int64(st.Unmatched)
+	if st.Duplicates > 0 { // answers, not transactions: a note, not an outcome
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d duplicate responses [%s]: a second answer to a request already answered", st.Duplicates, diagnose.ResponseDuplicate))
+	}
 	if rs != nil {
 		rep.Faults = map[string]int64{}
 		for _, s := range rs.Stats() {
@@ -469,7 +473,7 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 		Segment: o.segment.String(), TIDFirst: fc.TIDOffset + 1,
 		Target: where, Terminals: fc.Terminals, Links: fc.Links, Mix: fc.Mix.String(), Dialect: fc.Dialect.Name,
 		Reconnects: st.Reconnects, FramesOut: st.FramesOut, Writes: st.Writes, PendingReversals: st.PendingReversals,
-		NotSentNoLink: st.NotSentNoLink, NonFinancialTimeouts: st.NonFinancialTimeouts,
+		NotSentNoLink: st.NotSentNoLink, NonFinancialTimeouts: st.NonFinancialTimeouts, DuplicateResponses: int64(st.Duplicates),
 		MAC: fc.Security.String(),
 	}
 	if st.Writes > 0 {
@@ -581,6 +585,7 @@ type simExtra struct {
 	NotSentNoLink        int64        `json:"not_sent_no_link"`
 	NonFinancialTimeouts int64        `json:"non_financial_timeouts"`
 	Host                 *host.Counts `json:"host_ledger,omitempty"`
+	DuplicateResponses   int64        `json:"duplicate_responses"`
 	MAC                  string       `json:"mac"`
 	HostMACFailures      *uint64      `json:"host_mac_failures,omitempty"`
 	GOMAXPROCS           int          `json:"gomaxprocs"`

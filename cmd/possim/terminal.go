@@ -282,18 +282,37 @@ func exitFor(sig os.Signal) int {
 	return 130
 }
 
-func runTerminal(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "run":
-			return runTerminalRun(args[1:], stdout, stderr)
-		case "send":
-			return runTerminalSend(args[1:], stdout, stderr)
-		case "journal":
-			return runTerminalJournal(args[1:], stdout, stderr)
-		case "saf":
-			return runTerminalSAF(args[1:], stdout, stderr)
+// subcommand finds `run`, `journal` or `saf` as the first positional
+// argument (flags may come before it) and returns the arguments without it.
+func subcommand(args []string) (string, []string) {
+	bools := map[string]bool{"-v": true, "--verbose": true, "--no-signon": true, "--allow-invalid-card": true, "-h": true, "--help": true}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			if !strings.Contains(a, "=") && !bools[a] {
+				i++ // its value
+			}
+			continue
 		}
+		switch a {
+		case "run", "journal", "saf", "send":
+			return a, append(append([]string(nil), args[:i]...), args[i+1:]...)
+		}
+		return "", args
+	}
+	return "", args
+}
+
+func runTerminal(args []string, stdout, stderr io.Writer) int {
+	switch sub, rest := subcommand(args); sub {
+	case "run":
+		return runTerminalRun(rest, stdout, stderr)
+	case "send":
+		return runTerminalSend(rest, stdout, stderr)
+	case "journal":
+		return runTerminalJournal(rest, stdout, stderr)
+	case "saf":
+		return runTerminalSAF(rest, stdout, stderr)
 	}
 	fs := newFlags("terminal", "terminal [flags] <"+terminal.KindNames("|")+">\n       possim terminal run|journal|saf [flags]"+terminalExamples, stderr)
 	var o termOpts
@@ -485,6 +504,9 @@ func originalFor(j *terminal.Journal, tx *terminal.Tx) (*terminal.Record, error)
 	if rec == nil {
 		if tx.OrigRRN != "" {
 			return nil, nil
+		}
+		if tx.Kind == terminal.Reversal {
+			return nil, fmt.Errorf("reversal: no approved financial transaction left to reverse in the journal %s", j.Path())
 		}
 		return nil, fmt.Errorf("%s: no approved %s in the journal %s: pass --rrn", tx.Kind, kinds[0], j.Path())
 	}
@@ -713,13 +735,16 @@ and the state of their reversal.
 Examples:
   possim terminal journal
   possim terminal journal --tid SHOP0001 --last 50`, stderr)
-	journal := fs.String("journal", "", "journal file (default: the TID's under the state directory)")
-	tid := fs.String("tid", "POSSIM01", "terminal id whose default journal to read")
+	var o termOpts // the terminal's flags, so that a command line can switch to journal as it is
+	o.add(fs)
 	last := fs.Int("last", 20, "how many transactions (0: all)")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
-	j, code := openJournalFlag(*journal, *tid, "terminal journal", stderr)
+	if fs.NArg() != 0 {
+		return usageErr(stderr, "terminal journal", "unexpected argument %q", fs.Arg(0))
+	}
+	j, code := openJournalFlag(o.journal, o.tid, "terminal journal", stderr)
 	if j == nil {
 		return code
 	}

@@ -186,15 +186,27 @@ func TestTerminalKill9LosesNothing(t *testing.T) {
 	j := filepath.Join(t.TempDir(), "kill.journal")
 	rng := rand.New(rand.NewPCG(9, 9))
 	ctx := context.Background()
-	for i := range 50 {
+	// Kills land at a random point of a run: after a random number of the
+	// lines it prints (each line is a message sent or received, or the
+	// outcome), plus a random few milliseconds — before the sign-on, with
+	// the sale in flight, between the answer and its journal write...
+	for range 50 {
 		c := possimCmd(ctx, "terminal", "purchase", "--target", addr, "--journal", j, "--timeout", "300ms", "--reversal-backoff", "20ms")
+		stdout, _ := c.StdoutPipe()
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.IntN(60)) * time.Millisecond)
+		lines := rng.IntN(10)
+		sc := bufio.NewScanner(stdout)
+		for n := 0; n < lines && sc.Scan(); n++ {
+		}
+		time.Sleep(time.Duration(rng.IntN(4000)) * time.Microsecond)
 		_ = c.Process.Signal(syscall.SIGKILL)
+		go func() { // drain, so the child never blocks on a full pipe
+			for sc.Scan() {
+			}
+		}()
 		_ = c.Wait()
-		_ = i
 	}
 	// A run that is not killed sends what the killed ones left behind.
 	code, out, errOut := runCmd("terminal", "saf", "flush", "--target", addr, "--journal", j)
@@ -299,5 +311,91 @@ func TestTerminalSignalKeepsReversal(t *testing.T) {
 	}
 	if c := good.Ledger().Counts(); c.ReversalsReceived != 1 {
 		t.Fatalf("good host: %+v", c)
+	}
+}
+
+// --fault die acts on the financial request (not the sign-on before it);
+// the journal keeps the armed reversal and the next run sends it.
+func TestTerminalDieActsOnTheSale(t *testing.T) {
+	h := faultHost(t)
+	addr := h.Addr().String()
+	j := filepath.Join(t.TempDir(), "die.journal")
+	code, out, _ := runCmd("terminal", "purchase", "--target", addr, "--journal", j, "--fault", "die")
+	if code != 1 || !strings.Contains(out, string(diagnose.TerminalDied)) || !strings.Contains(out, "0810") {
+		t.Fatalf("die: %d\n%s", code, out)
+	}
+	waitForT(t, func() bool { _, ok := h.Ledger().Lookup("POSSIM01", "000002"); return ok })
+	code, out, _ = runCmd("terminal", "saf", "flush", "--target", addr, "--journal", j)
+	if code != 0 {
+		t.Fatalf("flush: %d\n%s", code, out)
+	}
+	if tx, _ := h.Ledger().Lookup("POSSIM01", "000002"); tx.State != host.Reversed {
+		t.Fatalf("the sale the terminal died on: %+v", tx)
+	}
+}
+
+func waitForT(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+	}
+}
+
+// After a timeout the terminal lingers: the late 0210 is seen and
+// classified late; -o json prints the one outcome model.
+func TestTerminalLingersForTheLateAnswer(t *testing.T) {
+	h := faultHost(t, "delay:mti=0210,delay=400ms")
+	code, out, _ := runCmd("terminal", "purchase", "--journal", "none", "--target", h.Addr().String(), "--timeout", "150ms", "--linger", "3s")
+	if code != 1 || !strings.Contains(out, "TIMEOUT REVERSED") || !strings.Contains(out, "late: an answer (rc=00)") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	code, out, _ = runCmd("terminal", "echo", "--journal", "none", "--target", h.Addr().String(), "-o", "json")
+	if code != 0 || !strings.HasPrefix(out, `{"units":"ms","kind":"echo","class":"approved"`) {
+		t.Fatalf("json: %d %s", code, out)
+	}
+}
+
+// possim terminal run: transactions from stdin, each outcome as it ends,
+// host-initiated echo answered, exit 0 at the end of the input.
+func TestTerminalRunFromStdin(t *testing.T) {
+	h := faultHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := possimCmd(ctx, "terminal", "run", "--target", h.Addr().String(), "--journal", filepath.Join(t.TempDir(), "run.journal"))
+	stdin, _ := c.StdinPipe()
+	stdout, _ := c.StdoutPipe()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var out strings.Builder
+	waitLine := func(sub string) {
+		t.Helper()
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), sub) {
+				return
+			}
+		}
+		t.Fatalf("no %q in:\n%s", sub, out.String())
+	}
+	stdin.Write([]byte("purchase 12.34\n"))
+	waitLine("purchase APPROVED")
+	if n := h.SendNetwork("301", time.Second); n != 1 {
+		t.Fatalf("host echo to %d links", n)
+	}
+	waitLine("0810") // the terminal's answer to the host's echo
+	stdin.Write([]byte("balance\nvoid\nbogus\n"))
+	waitLine("balance  APPROVED")
+	waitLine("void     APPROVED")
+	waitLine("unknown transaction")
+	stdin.Close()
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
 	}
 }

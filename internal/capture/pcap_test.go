@@ -137,3 +137,9 @@ func TestPcapSequenceNumbers(t *testing.T) {
 		}
 	}
 }
+
+func TestTraceMasksPANsInDetails(t *testing.T) {
+	if got := maskDigits("cannot unpack field 2: 4761739001010010 is bad"); strings.Contains(got, "4761739001010010") || !strings.Contains(got, "476173******0010") {
+		t.Fatal(got)
+	}
+}

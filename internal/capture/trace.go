@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -99,7 +100,7 @@ func (t *Trace) Observer(side, conn string) func(link.Event) {
 
 // Write traces one event.
 func (t *Trace) Write(side, conn string, e link.Event) {
-	te := TraceEvent{Time: e.Time, Side: side, Conn: conn, Event: e.Kind.String(), Detail: e.Detail}
+	te := TraceEvent{Time: e.Time, Side: side, Conn: conn, Event: e.Kind.String(), Detail: maskDigits(e.Detail)}
 	if e.Late > 0 {
 		te.Late = float64(e.Late) / float64(time.Millisecond)
 	}
@@ -130,4 +131,16 @@ func (t *Trace) Close() error {
 	}
 	t.f = nil
 	return t.err
+}
+
+// panLike is a run of 13 to 19 digits: what a PAN looks like inside an
+// error text (an unpack error can quote a field's value).
+var panLike = regexp.MustCompile(`\d{13,19}`)
+
+// maskDigits masks anything in s that could be a PAN, first 6 / last 4.
+func maskDigits(s string) string {
+	if len(s) < 13 {
+		return s
+	}
+	return panLike.ReplaceAllStringFunc(s, iso.MaskPAN)
 }

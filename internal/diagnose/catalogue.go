@@ -156,3 +156,23 @@ func All() []Cause {
 	})
 	return out
 }
+
+// outcomeCauses maps the outcome names a load report counts failures under
+// when the target gave no cause (internal/load's CauseOf) to the cause
+// that says the same, so an error set still prints a fix.
+var outcomeCauses = map[string]ID{
+	"timeout_reversed": ResponseTimeout, "timeout_reversal_pending": ReversalUnacknowledged,
+	"timed_out": ResponseTimeout, "link_failed": LinkDown, "not_sent": TerminalQueueFull,
+}
+
+// Describe returns the catalogue entry for a cause id, or for an outcome
+// name that stands for one; false for anything else.
+func Describe(name string) (Cause, bool) {
+	if c, ok := Lookup(ID(name)); ok {
+		return c, true
+	}
+	if id, ok := outcomeCauses[name]; ok {
+		return Lookup(id)
+	}
+	return Cause{}, false
+}

@@ -70,7 +70,7 @@ func init() {
 		Merchant:      "The terminal and the payment host encode messages differently (text vs binary).",
 		Engineer:      "the framing matches but the message encoding does not: ASCII MTI and hex bitmap versus BCD MTI and binary bitmap, so the peer cannot unpack the message.",
 		Evidence:      "frames split correctly but do not unpack; a probe in the other dialect is answered",
-		Fix:           "set the terminal's dialect (message format) to the host's (iso87ascii or iso87bin)",
+		Fix:           "set the terminal's dialect (message format) to the host's (iso87ascii, iso87bin, iso93ascii or the host's spec file); possim diagnose --target detects it",
 		Checklist:     CheckSoftware,
 		ChecklistNote: "the dialect is part of the terminal's software or parameter file",
 	})

@@ -129,6 +129,7 @@ type wmsg struct {
 	repeats  int
 	dupResps int
 	revOf    *wmsg // a reversal's original
+	repeatOf *wmsg // a repeat (0401) or resend of an earlier request
 	reversal *wmsg // the reversal of this request
 }
 
@@ -171,6 +172,25 @@ type stream struct {
 	dups           []Finding
 	late           []Finding
 	wrongMTI       []Finding
+	notes          []string
+}
+
+func sideWord(fromClient bool) string {
+	if fromClient {
+		return "terminal"
+	}
+	return "host"
+}
+
+// truncatedAtEnd says whether b is a valid length header (and prefix) whose
+// frame is longer than the bytes left.
+func truncatedAtEnd(b []byte, fr iso.Framing) bool {
+	hs := fr.Length.Size()
+	if len(b) < hs {
+		return len(b) > 0
+	}
+	n, err := fr.Length.Get(b)
+	return err == nil && n > 0 && hs+fr.PayloadLen(n) > len(b) && fr.PayloadLen(n) <= 16<<10
 }
 
 func (s *stream) name() string {
@@ -337,6 +357,13 @@ func (s *stream) frame(h *half, fromClient bool) {
 	for off < len(h.data) {
 		rest := h.data[off:]
 		payload, wire, err := fr.Next()
+		if err != nil && truncatedAtEnd(rest, s.d.Framing) {
+			// The data ends inside a frame whose header is fine: the
+			// capture (or the connection) ended mid-frame, the framing is
+			// not lost.
+			s.notes = append(s.notes, fmt.Sprintf("the %s's last %d bytes are the start of a frame that the capture does not hold whole", sideWord(fromClient), len(rest)))
+			return
+		}
 		if err != nil {
 			who := "terminal"
 			if !fromClient {
@@ -356,7 +383,7 @@ func (s *stream) frame(h *half, fromClient bool) {
 				if msg != nil {
 					m.msg = msg
 					m.mti, _ = msg.GetMTI()
-					m.stan, m.tid, m.rrn, m.rc, m.f90 = iso.Get(msg, 11), strings.TrimRight(iso.Get(msg, 41), " "), iso.Get(msg, 37), iso.Get(msg, 39), iso.Get(msg, 90)
+					m.stan, m.tid, m.rrn, m.rc, m.f90 = iso.Get(msg, 11), strings.TrimRight(iso.Get(msg, 41), " "), iso.Get(msg, 37), s.d.RC(msg), iso.Get(msg, s.d.OriginalDataField())
 				}
 				if uerr != nil && m.mti == "" {
 					m.mti = "????"
@@ -379,6 +406,7 @@ func (s *stream) pair() {
 			k := m.key(s.match)
 			if prev := reqs[k]; prev != nil && prev.fromClient == m.fromClient && (m.mti[3] == '1' || prev.resp == nil) {
 				prev.repeats++ // a repeat (0401) or a retransmitted request
+				m.repeatOf = prev
 				continue
 			}
 			reqs[k] = m
@@ -460,6 +488,7 @@ func (s *stream) check(all []*stream, cfg CaptureConfig) Check {
 	c.Summary += fmt.Sprintf(": %d messages, %s (%s)", len(s.msgs), DescribeDialect(s.d), s.detected)
 	c.Details = s.ladder(cfg.MaxLadder)
 	c.Details = append(c.Details, s.stats()...)
+	c.Details = append(c.Details, s.notes...)
 	c.Findings = append(c.Findings, s.lostFraming...)
 	c.Findings = append(c.Findings, s.unanswered(all)...)
 	c.Findings = append(c.Findings, capFindings(s.late, 5)...)
@@ -536,7 +565,9 @@ func (s *stream) ladder(max int) []string {
 				line += "  " + fmtDur(m.at.Sub(req.at))
 			}
 		}
-		if iso.IsRequest(m.mti) && m.resp == nil {
+		if m.repeatOf != nil {
+			line += "  (repeat)"
+		} else if iso.IsRequest(m.mti) && m.resp == nil {
 			line += "  (no answer)"
 		}
 		if m.repeats > 0 {
@@ -594,7 +625,7 @@ func (s *stream) unanswered(all []*stream) []Finding {
 	var outs []Finding
 	byCause := map[ID]int{}
 	for _, m := range s.msgs {
-		if !iso.IsRequest(m.mti) || m.resp != nil || !m.fromClient {
+		if !iso.IsRequest(m.mti) || m.resp != nil || !m.fromClient || m.repeatOf != nil {
 			continue
 		}
 		var f Finding

@@ -237,7 +237,12 @@ func TestDiagnoseLiveCaptures(t *testing.T) {
 	// Framing mismatch: a terminal sending 4 ASCII digits to a binary2 host.
 	_, framing := listenHost(t, host.Config{Dialect: ascii})
 
-	stop := liveCapture(t, []int{hostA, proxyA, hostB, proxyB, late, dup, reset, framing})
+	// Zero window: a host that accepts and never reads, with a small
+	// receive buffer, and a terminal that keeps writing.
+	zw := stuckListener(t)
+	zero := zw.Addr().(*net.TCPAddr).Port
+
+	stop := liveCapture(t, []int{hostA, proxyA, hostB, proxyB, late, dup, reset, framing, zero})
 
 	addr := func(p int) string { return fmt.Sprintf("127.0.0.1:%d", p) }
 	c := dialClient(t, addr(proxyA), "TERMLOSQ", nil)
@@ -260,7 +265,7 @@ func TestDiagnoseLiveCaptures(t *testing.T) {
 	c = dialClient(t, addr(dup), "TERMDUPL", nil)
 	c.signOn()
 	c.purchase(time.Second)
-	waitEvent(t, c, func(s link.Stats) uint64 { return s.Unmatched })
+	waitEvent(t, c, func(s link.Stats) uint64 { return s.Duplicates }) // a second answer to an answered request
 	c = dialClient(t, addr(reset), "TERMRSET", nil)
 	c.signOn()
 	if r, _ := c.purchase(time.Second); r.Err == nil {
@@ -284,6 +289,7 @@ func TestDiagnoseLiveCaptures(t *testing.T) {
 		_ = nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 		_, _ = nc.Read(make([]byte, 10)) // the host closes
 	}()
+	fillUntilBlocked(t, zw.Addr().String())
 	path := stop()
 
 	t.Run("lost request", func(t *testing.T) {
@@ -303,6 +309,9 @@ func TestDiagnoseLiveCaptures(t *testing.T) {
 	})
 	t.Run("framing mismatch", func(t *testing.T) {
 		mustCause(t, analyze(t, path, framing), diagnose.FramingLengthHeader)
+	})
+	t.Run("zero window", func(t *testing.T) {
+		mustCause(t, analyze(t, path, zero), diagnose.NetworkZeroWindow)
 	})
 	t.Run("host-side lost request is acknowledged", func(t *testing.T) {
 		// On the proxy-host stream of the lost-request scenario, the host
@@ -350,7 +359,7 @@ func TestDiagnoseOwnCaptures(t *testing.T) {
 		}},
 		{"duplicate", []string{"duplicate:mti=0210"}, diagnose.ResponseDuplicate, func(c *client) {
 			c.purchase(time.Second)
-			waitEvent(t, c, func(s link.Stats) uint64 { return s.Unmatched })
+			waitEvent(t, c, func(s link.Stats) uint64 { return s.Duplicates }) // a second answer to an answered request
 		}},
 		{"reset", []string{"reset:after=1"}, diagnose.LinkReset, func(c *client) { c.purchase(time.Second) }},
 	}
@@ -391,4 +400,66 @@ func TestDiagnoseCaptureBadInput(t *testing.T) {
 		t.Fatal("missing file accepted")
 	}
 	_ = context.Background
+}
+
+// stuckListener accepts connections and never reads them; its sockets have
+// a small receive buffer, so a writer soon meets a zero window.
+func stuckListener(t *testing.T) net.Listener {
+	t.Helper()
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln
+}
+
+// fillUntilBlocked writes echo frames to addr until a write blocks for
+// 300 ms (the peer's window is closed).
+func fillUntilBlocked(t *testing.T, addr string) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	m := ascii.NewMessage()
+	m.MTI("0800")
+	_ = iso.Set(m, 11, "000001")
+	_ = iso.Set(m, 41, "TERMZWIN")
+	_ = iso.Set(m, 70, "301")
+	body, _ := m.Pack()
+	frame, _ := ascii.Framing.AppendFrame(nil, nil, body)
+	var buf []byte
+	for range 64 {
+		buf = append(buf, frame...)
+	}
+	for i := 0; i < 10000; i++ {
+		_ = nc.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := nc.Write(buf); err != nil {
+			return
+		}
+	}
+	t.Fatal("the stuck peer never closed its window")
 }

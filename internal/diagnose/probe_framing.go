@@ -62,7 +62,7 @@ type attempt struct {
 
 func (p *prober) echoMsg(d *iso.Dialect, code string) *iso8583.Message {
 	m := d.NewMessage()
-	m.MTI(d.MTI(iso.NetworkRequest)) // 0800, or 1804 in ISO 8583:1993
+	m.MTI(d.MTI(iso.NetworkRequest))
 	now := time.Now().UTC()
 	for _, f := range []struct {
 		id int
@@ -70,7 +70,7 @@ func (p *prober) echoMsg(d *iso.Dialect, code string) *iso8583.Message {
 	}{{7, now.Format("0102150405")}, {11, p.nextSTAN()}, {41, p.cfg.TID}} {
 		_ = iso.Set(m, f.id, f.v)
 	}
-	_ = d.SetNetworkCode(m, code) // field 70, or the function code in 24
+	_ = d.SetNetworkCode(m, code)
 	return m
 }
 
@@ -156,27 +156,16 @@ func (p *prober) readAnswer(a *attempt, req *iso8583.Message, payload []byte, re
 		a.kind, a.how = "garbage", fmt.Sprintf("a %d-byte frame came back that does not unpack in %s: %v", len(body), a.d.Name, err)
 		return
 	}
-	if verr := iso.Validate(m, body); verr != nil {
-		// It unpacked, but not cleanly (bytes left over, a field out of
-		// its definition): another dialect of the same encoding, such as
-		// ISO 8583:1993's 3-digit action code read as 1987's 2 characters.
-		a.kind, a.how = "garbage", fmt.Sprintf("a %d-byte frame came back that does not read cleanly in %s: %v", len(body), a.d.Name, verr)
-		return
-	}
 	mti, _ := m.GetMTI()
-	if !iso.IsResponse(mti) || iso.Get(m, 11) != iso.Get(req, 11) {
-		a.kind, a.how = "garbage", fmt.Sprintf("answered with %s, not the echo's answer", iso.Summary(m))
-		return
-	}
-	rc := a.d.RC(m)
-	if rc == "30" {
-		// A format error to an echo test: the host splits this framing
-		// but does not read this dialect (another ISO 8583 version, its
-		// own spec): keep looking.
-		a.kind, a.how = "garbage", fmt.Sprintf("answered %s RC 30 (format error) in %s: the framing is read, the dialect is not", mti, fmtDur(a.took))
+	// The answer must echo STAN and TID: a host of another edition or
+	// dialect can read parts of the echo and answer fields that then land
+	// elsewhere (a 1993 host read as 1987 shows a shifted TID).
+	if !iso.IsResponse(mti) || iso.Get(m, 11) != iso.Get(req, 11) || strings.TrimRight(iso.Get(m, 41), " ") != strings.TrimRight(iso.Get(req, 41), " ") {
+		a.kind, a.how = "garbage", fmt.Sprintf("answered %s, which does not echo the echo test's STAN and TID in this dialect", iso.Summary(m))
 		return
 	}
 	a.ok, a.kind = true, "answered"
+	rc := a.d.RC(m)
 	a.how = fmt.Sprintf("answered %s RC %s (%s) in %s", mti, rc, iso.RCMeaning(rc), fmtDur(a.took))
 }
 
@@ -235,7 +224,19 @@ func framingDiff(conf, got *iso.Dialect, first attempt) Finding {
 		fixes = append(fixes, fmt.Sprintf("the host expects a %s length header: set the terminal's length header to %s (possim: --length-header %s)",
 			lengthWords(got.Framing.Length), got.Framing.Length, got.Framing.Length))
 	}
-	if !bytes.Equal(conf.Framing.TPDU, got.Framing.TPDU) || !bytes.Equal(conf.Framing.Header, got.Framing.Header) {
+	if conf.Name != got.Name {
+		if id == FramingLost {
+			id = FramingDialect // a dialect brings its own TPDU and header
+		}
+		fixes = append(fixes, fmt.Sprintf("the host speaks the %s dialect: set the terminal's dialect to %s (possim: --dialect %s)", got.Name, got.Name, got.Name))
+	}
+	// The TPDU and header to state: those that differ from what the
+	// terminal will have once its dialect is the host's.
+	base := conf
+	if conf.Name != got.Name {
+		base, _ = iso.Lookup(got.Name)
+	}
+	if base != nil && (!bytes.Equal(base.Framing.TPDU, got.Framing.TPDU) || !bytes.Equal(base.Framing.Header, got.Framing.Header)) {
 		if id == FramingLost {
 			id = FramingTPDU
 		}
@@ -246,17 +247,12 @@ func framingDiff(conf, got *iso.Dialect, first attempt) Finding {
 			flag = fmt.Sprintf("--tpdu %X", got.Framing.TPDU)
 			if len(got.Framing.Header) > 0 {
 				want += fmt.Sprintf(" and header %X", got.Framing.Header)
+				flag += fmt.Sprintf(" --header %X", got.Framing.Header)
 			} else {
 				flag += " --header none"
 			}
 		}
 		fixes = append(fixes, fmt.Sprintf("the host expects %s before the MTI (possim: %s)", want, flag))
-	}
-	if conf.Name != got.Name {
-		if id == FramingLost {
-			id = FramingDialect
-		}
-		fixes = append(fixes, fmt.Sprintf("the host speaks the %s dialect: set the terminal's dialect to %s (possim: --dialect %s)", got.Name, got.Name, got.Name))
 	}
 	return Finding{Cause: id,
 		Detail: fmt.Sprintf("in the configured framing (%s) %s; in %s the host answers", DescribeDialect(conf), first.how, DescribeDialect(got)),

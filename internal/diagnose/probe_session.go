@@ -61,6 +61,7 @@ type session struct {
 	last               time.Time
 	mu                 sync.Mutex
 	inAfter            int // frames received (any kind), to tell silence after a timeout
+	unmatched, bad     []string
 }
 
 func (p *prober) open(ctx context.Context, d *iso.Dialect) (*session, error) {
@@ -86,9 +87,15 @@ func (p *prober) open(ctx context.Context, d *iso.Dialect) (*session, error) {
 	s.l = link.New(nc, link.Config{Dialect: d, Codec: s.codec, Match: p.cfg.Match,
 		Observer: func(e link.Event) {
 			switch e.Kind {
-			case link.EvReceived, link.EvLate, link.EvUnmatched, link.EvBadMessage:
+			case link.EvReceived, link.EvLate, link.EvUnmatched, link.EvBadMessage, link.EvDuplicate:
 				s.mu.Lock()
 				s.inAfter++
+				switch e.Kind {
+				case link.EvUnmatched:
+					s.unmatched = append(s.unmatched, e.Detail)
+				case link.EvBadMessage:
+					s.bad = append(s.bad, e.Detail)
+				}
 				s.mu.Unlock()
 			}
 		},
@@ -104,12 +111,12 @@ func (p *prober) open(ctx context.Context, d *iso.Dialect) (*session, error) {
 			}
 			r := d.NewMessage()
 			r.MTI(mti)
-			for _, id := range []int{7, 11, 24, 41, 70} {
+			for _, id := range []int{7, 11, 41, 70} {
 				if v := iso.Get(in.Msg, id); v != "" {
 					_ = iso.Set(r, id, v)
 				}
 			}
-			_ = d.SetRC(r, "00")
+			_ = iso.Set(r, 39, "00")
 			_ = l.Reply(in, r)
 		})}).Start()
 	s.last = time.Now()
@@ -145,6 +152,16 @@ func (s *session) failure(m *iso8583.Message, r link.Result, idle time.Duration)
 	switch {
 	case errors.Is(r.Err, link.ErrTimeout):
 		o.Outcome = TimedOut
+		s.mu.Lock()
+		if n := len(s.unmatched); n > 0 {
+			o.Unmatched = s.unmatched[n-1]
+			s.unmatched = nil
+		}
+		if n := len(s.bad); n > 0 {
+			o.UnpackErr = s.bad[n-1]
+			s.bad = nil
+		}
+		s.mu.Unlock()
 		before := s.received()
 		o.EchoRTT = 0 // this link's speed is what the probe below measures
 		er := s.call(s.p.echoMsg(s.d, "301"))
@@ -162,6 +179,7 @@ func (s *session) failure(m *iso8583.Message, r link.Result, idle time.Duration)
 		}
 	case errors.As(r.Err, &le):
 		o.Outcome, o.LinkFail, o.LinkErr = LinkFailed, le.Kind, le.Error()
+		o.FramesBefore = int(s.l.Stats().FramesIn)
 	case r.Err != nil:
 		if ve, ok := mac.AsVerifyError(r.Err); ok {
 			o.MACVerify = ve
@@ -280,12 +298,12 @@ func (p *prober) signOn(s *session) bool {
 	rc := s.d.RC(r.Resp)
 	if rc != "00" {
 		c.Status, c.Summary = StatusFail, fmt.Sprintf("sign-on answered RC %s (%s)", rc, iso.RCMeaning(rc))
-		f, _ := Diagnose(Observation{MTI: "0800", Outcome: Answered, RC: rc, SentMAC: false})
+		f, _ := Diagnose(Observation{MTI: s.d.MTI(iso.NetworkRequest), Outcome: Answered, RC: rc, SentMAC: false})
 		c.Findings = []Finding{f}
 		p.add(c)
 		return false
 	}
-	c.Status, c.Summary = StatusOK, fmt.Sprintf("0810 RC 00 for TID %s", p.cfg.TID)
+	c.Status, c.Summary = StatusOK, fmt.Sprintf("%s RC 00 for TID %s", s.d.MTI(iso.NetworkResponse), p.cfg.TID)
 	if p.cfg.TMK != nil {
 		v := iso.Get(r.Resp, mac.KeyBlockField)
 		if v == "" {
@@ -392,26 +410,30 @@ const testCard = "4761739001010010"
 
 func (p *prober) financial(s *session) bool {
 	m := s.d.NewMessage()
-	m.MTI(s.d.MTI(iso.FinancialRequest))
+	mti := s.d.MTI(iso.FinancialRequest)
+	m.MTI(mti)
 	now := time.Now()
 	stan := p.nextSTAN()
-	fields := []struct {
-		id int
-		v  string
-	}{{2, testCard}, {3, "000000"}, {4, "000000000100"}, {7, now.UTC().Format("0102150405")}, {11, stan},
+	fields := []fieldValue{{2, testCard}, {3, "000000"}, {4, "000000000100"}, {7, now.UTC().Format("0102150405")}, {11, stan},
 		{12, now.Format("150405")}, {13, now.Format("0102")}, {14, "2812"}, {22, "051"}, {25, "00"},
 		{41, p.cfg.TID}, {42, p.cfg.MID}, {49, "978"}}
+	if s.d.Version == iso.V1993 {
+		// 1993 redefines 12 (local date-time, n12), 13, 22 (POS data code)
+		// and 25 (reason code): 12 in its 1993 form, the others left out.
+		fields = append(fields[:5:5], fieldValue{12, now.Format("060102150405")}, fieldValue{14, "2812"},
+			fieldValue{41, p.cfg.TID}, fieldValue{42, p.cfg.MID}, fieldValue{49, "978"})
+	}
 	for _, f := range fields {
 		_ = iso.Set(m, f.id, f.v)
 	}
 	r := s.call(m)
 	c := Check{Name: "financial", Took: r.Done.Sub(r.Sent)}
 	if r.Err != nil {
-		c.Status, c.Summary = StatusFail, fmt.Sprintf("test purchase (0200 STAN %s, 1.00) failed: %v", stan, r.Err)
+		c.Status, c.Summary = StatusFail, fmt.Sprintf("test purchase (%s STAN %s, 1.00) failed: %v", mti, stan, r.Err)
 		c.Findings = []Finding{s.failure(m, r, 0)}
 	} else {
 		rc := s.d.RC(r.Resp)
-		c.Summary = fmt.Sprintf("test purchase 0200 STAN %s answered RC %s (%s) in %s", stan, rc, iso.RCMeaning(rc), fmtDur(c.Took))
+		c.Summary = fmt.Sprintf("test purchase %s STAN %s answered RC %s (%s) in %s", mti, stan, rc, iso.RCMeaning(rc), fmtDur(c.Took))
 		var diffs []string
 		for _, id := range []int{3, 4, 11, 41, 49} {
 			if a, b := iso.Get(m, id), iso.Get(r.Resp, id); b != "" && a != b {
@@ -420,7 +442,7 @@ func (p *prober) financial(s *session) bool {
 				diffs = append(diffs, fmt.Sprintf("field %d not echoed", id))
 			}
 		}
-		o := Observation{MTI: "0200", Outcome: Answered, RC: rc, SentMAC: iso.Has(m, 64), SignOnRTT: s.signOnRTT, EchoRTT: s.echoRTT}
+		o := Observation{MTI: mti, Outcome: Answered, RC: rc, SentMAC: iso.Has(m, 64), SignOnRTT: s.signOnRTT, EchoRTT: s.echoRTT}
 		switch f, bad := Diagnose(o); {
 		case len(diffs) > 0:
 			c.Status = StatusFail
@@ -443,10 +465,14 @@ func (p *prober) financial(s *session) bool {
 	// outcome is exactly what a reversal is for).
 	rv := s.d.NewMessage()
 	rv.MTI(s.d.MTI(iso.ReversalRequest))
-	for _, id := range []int{2, 3, 4, 7, 11, 12, 13, 14, 22, 25, 41, 42, 49} {
-		_ = iso.Set(rv, id, iso.Get(m, id))
+	for _, f := range fields {
+		_ = iso.Set(rv, f.id, iso.Get(m, f.id))
 	}
-	_ = iso.Set(rv, s.d.OriginalDataField(), fmt.Sprintf("%s%s%s%022d", s.d.MTI(iso.FinancialRequest), stan, iso.Get(m, 7), 0))
+	orig := fmt.Sprintf("%s%s%s%022d", mti, stan, iso.Get(m, 7), 0) // 1987 field 90: MTI, STAN, date-time, acquirer and forwarder ids
+	if s.d.Version == iso.V1993 {
+		orig = mti + stan + iso.Get(m, 7) // 1993 field 56 (n..35)
+	}
+	_ = iso.Set(rv, s.d.OriginalDataField(), orig)
 	rr := s.call(rv)
 	switch {
 	case rr.Err != nil:
@@ -454,14 +480,14 @@ func (p *prober) financial(s *session) bool {
 		c.Details = append(c.Details, "reversal 0400: "+rr.Err.Error())
 		f := s.failure(rv, rr, 0)
 		if f.Cause == ResponseTimeout || f.Cause == IssuerSlow {
-			f = Finding{Cause: ReversalUnacknowledged, Detail: "the 0400 for the test purchase got no 0410: " + f.Explanation()}
+			f = Finding{Cause: ReversalUnacknowledged, Detail: "the reversal of the test purchase got no answer: " + f.Explanation()}
 		}
 		c.Findings = append(c.Findings, f)
 	case s.d.RC(rr.Resp) != "00":
 		c.Status = StatusFail
-		c.Findings = append(c.Findings, Finding{Cause: ReversalUnacknowledged, Detail: "the 0410 answered RC " + s.d.RC(rr.Resp)})
+		c.Findings = append(c.Findings, Finding{Cause: ReversalUnacknowledged, Detail: "the reversal was answered RC " + s.d.RC(rr.Resp)})
 	default:
-		c.Details = append(c.Details, fmt.Sprintf("reversal 0400 acknowledged (0410 RC 00) in %s", fmtDur(rr.Done.Sub(rr.Sent))))
+		c.Details = append(c.Details, fmt.Sprintf("reversal %s acknowledged (%s RC 00) in %s", s.d.MTI(iso.ReversalRequest), s.d.MTI(iso.ReversalResponse), fmtDur(rr.Done.Sub(rr.Sent))))
 	}
 	p.add(c)
 	return c.Status == StatusOK
@@ -518,4 +544,9 @@ func (p *prober) idle(ctx context.Context, s *session) {
 		c.Findings = []Finding{{Cause: NetworkBlackhole, Detail: "after the idle period neither the idle link nor a new connection gets answers"}}
 	}
 	p.add(c)
+}
+
+type fieldValue struct {
+	id int
+	v  string
 }

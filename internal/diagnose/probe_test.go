@@ -120,13 +120,18 @@ func TestProbeDetectsEachFraming(t *testing.T) {
 				return
 			}
 			var want diagnose.ID
+			def, _ := iso.Lookup(d.Name)
 			switch {
 			case d.Framing.Length != ascii.Framing.Length:
 				want = diagnose.FramingLengthHeader
-			case len(d.Framing.TPDU) > 0:
-				want = diagnose.FramingTPDU
-			default:
+			case d.Name != ascii.Name:
 				want = diagnose.FramingDialect
+			default:
+				want = diagnose.FramingTPDU
+			}
+			if d.Name != ascii.Name && d.Framing.Length == def.Framing.Length && len(d.Framing.TPDU) != len(def.Framing.TPDU) &&
+				!strings.Contains(check(t, r, "framing").Findings[0].FixText(), "--tpdu") {
+				t.Fatalf("fix does not name the TPDU: %s", check(t, r, "framing").Findings[0].FixText())
 			}
 			f := wantCause(t, r, "framing", want)
 			if d.Framing.Length != ascii.Framing.Length && !strings.Contains(f.FixText(), "set the terminal's length header to "+d.Framing.Length.String()) {

@@ -71,8 +71,14 @@ type Observation struct {
 	// whether anything at all arrived on the link after the deadline.
 	Probe             ProbeResult
 	BytesAfterTimeout bool
+	// ProbeWhat names what probed the link ("" : an echo test; the
+	// terminal's reversals serve as probes too).
+	ProbeWhat string
 	// Late is how late a response arrived after its deadline (0: never).
 	Late time.Duration
+	// Unmatched is the link's reason for an answer that arrived while the
+	// request waited and matched nothing ("STAN differs: …"), "" if none.
+	Unmatched string
 	// AnsweredBefore says earlier requests on this link were answered.
 	AnsweredBefore bool
 	// Idle is how long the link was idle before this request.
@@ -86,6 +92,9 @@ type Observation struct {
 	Framing      iso.Framing
 	// UnpackErr is set when a frame split but did not unpack.
 	UnpackErr string
+	// WrongMTI is the link's error for an answer whose MTI does not
+	// answer the request's.
+	WrongMTI string
 
 	// SentMAC says whether this side put a MAC on the request; MACVerify
 	// is the verification failure of the response, if any.
@@ -112,6 +121,9 @@ func Diagnose(o Observation) (Finding, bool) {
 	}
 	if o.MACVerify != nil {
 		return MACFinding(o.MACVerify, o.PaddingMismatch), true
+	}
+	if o.WrongMTI != "" {
+		return Finding{Cause: ResponseWrongMTI, Detail: o.WrongMTI}, true
 	}
 	if o.UnpackErr != "" {
 		return Finding{Cause: FramingUnreadable, Detail: "the answer does not unpack: " + o.UnpackErr}, true
@@ -148,19 +160,29 @@ func slowNetwork(o Observation) *Finding {
 }
 
 func timeoutCause(o Observation) Finding {
+	if o.UnpackErr != "" {
+		return Finding{Cause: FramingUnreadable, Detail: fmt.Sprintf("the %s timed out while a frame arrived that does not unpack (so it could not be matched): %s", o.MTI, o.UnpackErr)}
+	}
+	if o.Unmatched != "" {
+		return Finding{Cause: ResponseUnmatched, Detail: fmt.Sprintf("the %s timed out while an answer arrived that matches no request in flight: %s", o.MTI, o.Unmatched)}
+	}
 	if o.Late > 0 {
 		return Finding{Cause: ResponseLate, Detail: fmt.Sprintf("the answer came %s after the deadline", o.Late.Round(time.Millisecond))}
 	}
 	if slow := slowNetwork(o); slow != nil {
 		return *slow
 	}
+	probe := o.ProbeWhat
+	if probe == "" {
+		probe = "an echo test"
+	}
 	switch o.Probe {
 	case ProbeUnanswered:
 		if !o.BytesAfterTimeout {
 			if o.Idle > 0 && o.AnsweredBefore {
-				return Finding{Cause: LinkHalfOpen, Detail: fmt.Sprintf("the link answered before, was idle for %s, and now neither the %s nor an echo test gets an answer", o.Idle.Round(time.Millisecond), o.MTI)}
+				return Finding{Cause: LinkHalfOpen, Detail: fmt.Sprintf("the link answered before, was idle for %s, and now neither the %s nor %s gets an answer", o.Idle.Round(time.Millisecond), o.MTI, probe)}
 			}
-			return Finding{Cause: NetworkBlackhole, Detail: fmt.Sprintf("neither the %s nor an echo test on the same link got an answer, and the link stayed open", o.MTI)}
+			return Finding{Cause: NetworkBlackhole, Detail: fmt.Sprintf("neither the %s nor %s on the same link got an answer, and the link stayed open", o.MTI, probe)}
 		}
 	case ProbeLinkDown:
 		return Finding{Cause: LinkClosed, Detail: "the link ended while an echo test was checking it after the timeout"}
@@ -251,6 +273,9 @@ func (s FrameSniff) Describe() string {
 		return "no length format fits"
 	}
 	d := fmt.Sprintf("length %d", s.Value)
+	if s.Value < 0 {
+		d = "the first two of its digits"
+	}
 	if s.TPDU {
 		d += ", then a TPDU"
 	} else if s.ASCIIMTI {
@@ -274,6 +299,13 @@ func Sniff(b []byte) FrameSniff {
 		return s
 	}
 	if len(b) < 2 {
+		return s
+	}
+	if len(b) < 4 && allDigits(b) {
+		// Only a 2-byte header was kept (a proxy's or link's view): two
+		// ASCII digits are the start of a 4-digit ASCII length.
+		h := iso.ASCII4
+		s.Length, s.Value = &h, -1
 		return s
 	}
 	for _, h := range []iso.LengthHeader{iso.ASCII4, iso.BCD2, iso.Binary2} {
@@ -348,4 +380,43 @@ func MACFinding(ve *mac.VerifyError, paddingMismatch bool) Finding {
 		return Finding{Cause: MACWrongKey, Detail: d}
 	}
 	return Finding{Cause: MACResponseInvalid, Detail: d}
+}
+
+// refinable are the causes the rules name better than a terminal engine's
+// own classification of a link result: they use context the engine's
+// switch does not look at (the sign-on's round trip, the terminal's own
+// MAC, what came before on the link).
+var refinable = map[ID]bool{
+	NetworkSlow: true, NetworkBlackhole: true, LinkHalfOpen: true, MACNotSent: true, MACWrongKey: true,
+	MACCorrupted: true, MACPaddingMismatch: true, KeysNotLoaded: true, FramingLengthHeader: true,
+	FramingTrailingBytes: true, FramingTPDU: true, ResponseUnmatched: true,
+}
+
+// Refine is the one call a terminal engine makes where it picks an
+// outcome's Finding: given its own finding and what it saw, it returns the
+// rules' cause when the rules know more (a slow network rather than a
+// timeout, the terminal's missing MAC rather than a plain RC 63, a length
+// header of another format rather than a closed link), keeping the
+// engine's words as evidence; otherwise the engine's finding unchanged.
+// IssuerSlow needs an echo probe after the timeout and is taken only when
+// the observation has one.
+func Refine(o Observation, engine Finding) Finding {
+	g, bad := Diagnose(o)
+	if !bad || g.Cause == engine.Cause {
+		return engine
+	}
+	if !refinable[g.Cause] && !(g.Cause == IssuerSlow && o.Probe != ProbeNone) {
+		return engine
+	}
+	g.Evidence = append(append([]Evidence(nil), engine.Evidence...), g.Evidence...)
+	switch {
+	case engine.Detail == "":
+	case o.MACVerify != nil:
+		// The engine already says what the MAC check found; the rule adds
+		// the precise cause and its fix.
+		g.Detail = engine.Detail
+	default:
+		g.Detail = engine.Detail + "; " + g.Detail
+	}
+	return g
 }

@@ -141,3 +141,30 @@ func TestStats(t *testing.T) {
 		t.Fatal(fmt.Sprint(st))
 	}
 }
+
+// ObservationOf reads what a link Result says; Diagnose names it.
+func TestObservationOfResults(t *testing.T) {
+	d, _ := iso.Lookup("iso87ascii")
+	req := d.NewMessage()
+	req.MTI("0200")
+	resp := d.NewMessage()
+	resp.MTI("0210")
+	_ = iso.Set(resp, 39, "63")
+	now := time.Now()
+	cases := []struct {
+		r    link.Result
+		want ID
+	}{
+		{link.Result{Resp: resp, Sent: now, Done: now}, MACNotSent},
+		{link.Result{Err: link.ErrTimeout, Sent: now, Done: now.Add(time.Second)}, ResponseTimeout},
+		{link.Result{Err: &link.LinkError{Kind: link.FailPeerReset}}, LinkReset},
+		{link.Result{Err: link.ErrQueueFull}, TerminalQueueFull},
+		{link.Result{Resp: resp, Err: fmt.Errorf("%w: sent 0200, got 0410", link.ErrWrongMTI)}, ResponseWrongMTI},
+		{link.Result{Resp: resp, Err: &mac.VerifyError{Kind: mac.Corrupted}}, MACCorrupted},
+	}
+	for _, c := range cases {
+		if f := diag(t, ObservationOf(d, req, c.r, time.Second)); f.Cause != c.want {
+			t.Errorf("%v: %s, want %s", c.r.Err, f.Cause, c.want)
+		}
+	}
+}

@@ -103,6 +103,8 @@ func AnalyzeTrace(r io.Reader, name string) (*Report, error) {
 			s.msgs = append(s.msgs, &wmsg{fromClient: fromClient, at: l.Time, mti: l.MTI, stan: l.STAN, tid: l.TID, rrn: l.RRN, rc: l.RC, f90: l.Orig})
 		case "late":
 			extra[s] = append(extra[s], Finding{Cause: ResponseLate, Detail: fmt.Sprintf("%s %s STAN %s: %s", s.rel(l.Time), l.MTI, l.STAN, l.Detail)})
+		case "duplicate":
+			extra[s] = append(extra[s], Finding{Cause: ResponseDuplicate, Detail: fmt.Sprintf("%s %s STAN %s: %s", s.rel(l.Time), l.MTI, l.STAN, l.Detail)})
 		case "unmatched":
 			extra[s] = append(extra[s], Finding{Cause: ResponseUnmatched, Detail: fmt.Sprintf("%s %s STAN %s: %s", s.rel(l.Time), l.MTI, l.STAN, l.Detail)})
 		case "bad-message":

@@ -222,11 +222,11 @@ func NewControlWith(rs *RuleSet, opts ControlOptions) http.Handler {
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if !hostAllowed(req.Host, opts.Addr) {
-			writeError(w, http.StatusMisdirectedRequest, fmt.Errorf("Host %q is not this API's address: use %s or localhost (a foreign Host is how DNS rebinding reaches a local API)", req.Host, orLocalhost(opts.Addr)))
+			writeError(w, http.StatusMisdirectedRequest, fmt.Errorf("the Host header %q is not this API's address: use %s or localhost (a foreign Host is how DNS rebinding reaches a local API)", req.Host, orLocalhost(opts.Addr)))
 			return
 		}
 		if o := req.Header.Get("Origin"); o != "" && !strings.EqualFold(o, "http://"+req.Host) {
-			writeError(w, http.StatusForbidden, fmt.Errorf("Origin %q is not this API (http://%s): requests from web pages are refused", o, req.Host))
+			writeError(w, http.StatusForbidden, fmt.Errorf("the Origin %q is not this API (http://%s): requests from web pages are refused", o, req.Host))
 			return
 		}
 		if token != "" && subtle.ConstantTimeCompare([]byte(req.Header.Get("Authorization")), want) != 1 {

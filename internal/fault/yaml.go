@@ -31,7 +31,7 @@ func ParseYAML(name string, data []byte) ([]Rule, error) {
 		return nil, nil
 	}
 	if top.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d: want a mapping with faults:", name, top.Line)
+		return nil, fmt.Errorf("%s:%d: want a mapping with a faults list", name, top.Line)
 	}
 	var rules []Rule
 	for i := 0; i+1 < len(top.Content); i += 2 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/possim/possim/internal/diagnose"
 )
 
 // LatencyStats summarises one latency histogram. In Go the values are
@@ -118,6 +119,10 @@ type Reversals struct {
 type CauseCount struct {
 	Cause string `json:"cause"`
 	Count int64  `json:"count"`
+	// Title and Fix are the cause's words from the catalogue
+	// (internal/diagnose), so that the error set says what to do.
+	Title string `json:"title,omitempty"`
+	Fix   string `json:"fix,omitempty"`
 }
 
 // Report is the final account of a run: what "possim simulate" prints (text
@@ -241,7 +246,11 @@ func NewReport(m *Metrics, duration, elapsed time.Duration) *Report {
 func causeList(m map[string]int64) []CauseCount {
 	l := make([]CauseCount, 0, len(m))
 	for c, n := range m {
-		l = append(l, CauseCount{c, n})
+		cc := CauseCount{Cause: c, Count: n}
+		if e, ok := diagnose.Describe(c); ok {
+			cc.Title, cc.Fix = e.Title, e.Fix
+		}
+		l = append(l, cc)
 	}
 	sort.Slice(l, func(i, j int) bool {
 		if l[i].Count != l[j].Count {
@@ -410,7 +419,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.Causes) > 0 {
 		fmt.Fprintf(tw, "\nErrors by cause\n")
 		for _, c := range r.Causes {
-			fmt.Fprintf(tw, "  %s\t%d\t%s\n", c.Cause, c.Count, pct(c.Count))
+			fmt.Fprintf(tw, "  %s\t%d\t%s%s\n", c.Cause, c.Count, pct(c.Count), cell(c.Title))
+			if c.Fix != "" {
+				fmt.Fprintf(tw, "  \t\t\tfix: %s\n", c.Fix)
+			}
 		}
 	}
 	if len(r.Faults) > 0 {

@@ -173,9 +173,8 @@ func TestRunnerStallShowsInIntendedLatency(t *testing.T) {
 
 // neverTarget never answers; as a Canceler it fails everything it holds.
 type neverTarget struct {
-	mu       sync.Mutex
-	held     []*Tx
-	canceler bool
+	mu   sync.Mutex
+	held []*Tx
 }
 
 func (n *neverTarget) Begin(tx *Tx) {

@@ -30,6 +30,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/possim/possim/internal/load"
@@ -79,7 +80,7 @@ func NewLoad() *Load {
 		lastFault: map[string]int64{},
 	}
 	reg.MustRegister(m.tx, m.rc, m.cause, m.faults, m.inFlight, m.links, m.latency,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for i := range load.NumOutcomes {
 		m.tx.WithLabelValues(load.Outcome(i).String()) // every outcome present from the start, at 0
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
@@ -41,6 +42,11 @@ type Line struct {
 	// Msg is the message as read (nil when it could not be read), for
 	// viewers that show its fields (the studio); do not modify it.
 	Msg *iso8583.Message
+	// Finding names the cause when the line shows a failure (a frame that
+	// does not parse, an unreadable message, a declining answer, the host
+	// unreachable), from the one catalogue (internal/diagnose); nil
+	// otherwise.
+	Finding *diagnose.Finding
 }
 
 // Config of a proxy.
@@ -157,7 +163,9 @@ func (p *Proxy) serve(n int, down net.Conn) {
 	defer p.wg.Done()
 	up, err := tlsconf.Dial(context.Background(), p.cfg.Upstream, p.cfg.UpstreamTLS, p.cfg.DialTimeout)
 	if err != nil {
-		p.line(Line{Time: time.Now(), Conn: n, Dir: Upstream, Summary: "cannot reach the host: " + err.Error()})
+		id, detail := diagnose.ConnectCause(err)
+		p.line(Line{Time: time.Now(), Conn: n, Dir: Upstream, Summary: "cannot reach the host: " + err.Error(),
+			Finding: &diagnose.Finding{Cause: id, Detail: "the proxy cannot reach the host: " + detail}})
 		down.Close()
 		return
 	}
@@ -178,8 +186,9 @@ func (p *Proxy) serve(n int, down net.Conn) {
 	p.cfg.Logger.Info("proxy link", "conn", n, "terminal", down.RemoteAddr().String(), "host", up.RemoteAddr().String())
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); p.pump(n, Upstream, down, up, fault.ProxyUpstream) }()
-	go func() { defer wg.Done(); p.pump(n, Downstream, up, down, fault.ProxyDownstream) }()
+	macs := &sentMACs{m: map[string]bool{}}
+	go func() { defer wg.Done(); p.pump(n, Upstream, down, up, fault.ProxyUpstream, macs) }()
+	go func() { defer wg.Done(); p.pump(n, Downstream, up, down, fault.ProxyDownstream, macs) }()
 	wg.Wait()
 }
 
@@ -211,7 +220,7 @@ func (w *writer) write(b []byte) error {
 }
 
 // pump reads frames from src and forwards them to dst.
-func (p *Proxy) pump(n int, dir Direction, src, dst net.Conn, side fault.Side) {
+func (p *Proxy) pump(n int, dir Direction, src, dst net.Conn, side fault.Side, macs *sentMACs) {
 	defer src.Close()
 	defer dst.Close()
 	fr := p.cfg.Dialect.Framing
@@ -221,15 +230,18 @@ func (p *Proxy) pump(n int, dir Direction, src, dst net.Conn, side fault.Side) {
 	if p.cfg.Faults != nil {
 		icpt = p.cfg.Faults.Interceptor(side)
 	}
+	frames := 0
 	for {
 		payload, _, err := r.Next()
 		if err != nil {
 			var fe *link.FrameError
 			if errors.As(err, &fe) {
-				p.line(Line{Time: time.Now(), Conn: n, Dir: dir, Summary: fe.Error()})
+				f := diagnose.FrameFinding(append([]byte(nil), r.Header()...), frames, fr, fe.Reason)
+				p.line(Line{Time: time.Now(), Conn: n, Dir: dir, Summary: fe.Error(), Finding: &f})
 			}
 			return
 		}
+		frames++
 		if payload == nil { // keepalive: forward as is
 			if w.write(append([]byte(nil), r.Header()...)) != nil {
 				return
@@ -243,8 +255,10 @@ func (p *Proxy) pump(n int, dir Direction, src, dst net.Conn, side fault.Side) {
 		ln := Line{Time: time.Now(), Conn: n, Dir: dir, Summary: iso.Summary(msg)}
 		if derr != nil {
 			ln.Summary += " (unreadable: " + derr.Error() + ")"
+			ln.Finding = &diagnose.Finding{Cause: diagnose.FramingUnreadable, Detail: "the proxy cannot unpack it: " + derr.Error()}
 		} else {
 			ln.Msg = msg
+			ln.Finding = macs.observe(p.cfg.Dialect, msg)
 		}
 		var plan link.Plan
 		if icpt != nil && derr == nil {
@@ -303,4 +317,40 @@ func (p *Proxy) reencode(prefix []byte, m *iso8583.Message) ([]byte, error) {
 		return nil, err
 	}
 	return p.cfg.Dialect.Framing.AppendFrame(nil, prefix, b)
+}
+
+// sentMACs remembers, per connection, whether each request in flight
+// carried a MAC, so that a declining answer names its cause the way the
+// terminal would (RC 63 to a request without a MAC is the terminal's
+// missing key, not a wrong one). Bounded: forgotten when answered, and
+// cleared when it grows past 4096 (a link that never answers).
+type sentMACs struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+// observe records a request, or names the cause of a declining answer.
+func (s *sentMACs) observe(d *iso.Dialect, m *iso8583.Message) *diagnose.Finding {
+	mti, _ := m.GetMTI()
+	key := strings.TrimRight(iso.Get(m, 41), " ") + "|" + iso.Get(m, 11)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if iso.IsRequest(mti) {
+		if len(s.m) > 4096 {
+			clear(s.m)
+		}
+		s.m[key] = iso.Has(m, 64) || iso.Has(m, 128)
+		return nil
+	}
+	sent, known := s.m[key]
+	delete(s.m, key)
+	rc := d.RC(m)
+	if rc == "" || iso.IsApproval(rc) {
+		return nil
+	}
+	f, bad := diagnose.Diagnose(diagnose.Observation{MTI: iso.Pair(mti), Outcome: diagnose.Answered, RC: rc, SentMAC: sent || !known})
+	if !bad {
+		return nil
+	}
+	return &f
 }
