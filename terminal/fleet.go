@@ -866,12 +866,14 @@ func (f *Fleet) Begin(tx *load.Tx) {
 		l = nil // dialled below, for this transaction alone
 	} else if l == nil || f.cancelled.Load() {
 		f.noLink.Add(1)
-		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.LinkDown})
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.LinkDown,
+			Detail: "the terminal's link to the host was down: the request was not sent"})
 		return
 	}
 	x, err := f.getTx(kind)
 	if err != nil {
-		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.RequestFormatError})
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.RequestFormatError,
+			Detail: "the request could not be built: " + err.Error()})
 		return
 	}
 	f.outstanding.Add(1)
@@ -949,6 +951,7 @@ func (x *fleetTx) complete(*txn) {
 	}
 	if c.Cause != "" && c.Outcome != load.Declined {
 		f.countCause(x.o.Cause.Cause)
+		c.Detail = x.o.Cause.Detail // built by the engine when it decided; only failures carry one
 	}
 	tx := x.ltx
 	if l := x.perTx; l != nil {

@@ -102,6 +102,10 @@ type Result struct {
 	// target gave none: the recorder then counts it under the outcome's
 	// name. Expected to be a constant string.
 	Cause string
+	// Example is the failure in words ("response timeout: no answer within
+	// 1s"): the error set keeps the first one per cause, so each distinct
+	// cause is shown with one real occurrence.
+	Example string
 }
 
 // OutcomeCounts counts transactions per outcome, indexed by [Outcome].

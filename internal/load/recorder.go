@@ -65,24 +65,28 @@ type txStat struct {
 
 // causeCount is the number of failures with one cause.
 type causeCount struct {
-	name string
-	n    int64
+	name    string
+	n       int64
+	example string // the first occurrence in words, kept for the error set
 }
 
 // countCause adds n failures of cause name to a bounded table (linear:
-// a run sees a handful of causes).
-func countCause(t *[]causeCount, name string, n int64) {
+// a run sees a handful of causes); the first example given is kept.
+func countCause(t *[]causeCount, name string, n int64, example string) {
 	for i := range *t {
 		if (*t)[i].name == name {
 			(*t)[i].n += n
+			if (*t)[i].example == "" {
+				(*t)[i].example = example
+			}
 			return
 		}
 	}
 	if len(*t) >= maxCauses-1 && name != OtherCause {
-		countCause(t, OtherCause, n)
+		countCause(t, OtherCause, n, example)
 		return
 	}
-	*t = append(*t, causeCount{name, n})
+	*t = append(*t, causeCount{name, n, example})
 }
 
 // CauseOf is the cause id a failure is counted under: the result's own,
@@ -195,7 +199,7 @@ func (r *Recorder) Record(res Result) {
 	}
 	cause := CauseOf(o, res.Cause)
 	if cause != "" {
-		countCause(&r.causes, cause, 1)
+		countCause(&r.causes, cause, 1, res.Example)
 	}
 	r.outcomes[o]++
 	if res.Late {
@@ -232,7 +236,7 @@ func (r *Recorder) Record(res Result) {
 		_ = w.sendLag.RecordValue(lag)
 	}
 	if cause != "" {
-		countCause(&w.causes, cause, 1)
+		countCause(&w.causes, cause, 1, "")
 	}
 	if o.Answered() {
 		if v, ok := res.RC.numeric(); ok {
@@ -260,7 +264,7 @@ func (r *Recorder) recordUnstarted(n int64, first, last, at time.Duration, txTyp
 	r.outcomes[NotSent] += n
 	r.late += n
 	cause := CauseOf(NotSent, "")
-	countCause(&r.causes, cause, n)
+	countCause(&r.causes, cause, n, "")
 	r.countTypeN(txType, NotSent, n)
 	if r.n == 0 || first < r.first {
 		r.first = first
@@ -271,7 +275,7 @@ func (r *Recorder) recordUnstarted(n int64, first, last, at time.Duration, txTyp
 	r.wseq++
 	r.seq.Store(r.wseq)
 	w := &r.win[r.cur.Load()]
-	countCause(&w.causes, cause, n)
+	countCause(&w.causes, cause, n, "")
 	w.counts.Outcomes[NotSent] += n
 	w.counts.Late += n
 	r.wseq++
@@ -367,6 +371,8 @@ type Metrics struct {
 	SendLag  *hdrhistogram.Histogram // intended time → write, µs
 	Outcomes OutcomeCounts
 	Causes   map[string]int64 // failures (not answered) by cause id
+	// Examples are one occurrence per cause, in words (the first seen).
+	Examples map[string]string
 	Late     int64            // results sent late (in-flight limit)
 	RC       map[RC]int64     // answered transactions per response code
 	TxTypes  map[string]*OutcomeCounts
@@ -382,8 +388,9 @@ func NewMetrics(start time.Time) *Metrics {
 		Latency: NewHistogram(),
 		Service: NewHistogram(),
 		SendLag: NewHistogram(),
-		Causes:  make(map[string]int64),
-		RC:      make(map[RC]int64),
+		Causes:   make(map[string]int64),
+		Examples: make(map[string]string),
+		RC:       make(map[RC]int64),
 		TxTypes: make(map[string]*OutcomeCounts),
 	}
 }
@@ -413,6 +420,7 @@ func (m *Metrics) addRecorder(r *Recorder) {
 	m.SendLag.Merge(r.sendLag)
 	for _, c := range r.causes {
 		m.Causes[c.name] += c.n
+		m.example(c.name, c.example)
 	}
 	m.Outcomes.Add(&r.outcomes)
 	m.Late += r.late
@@ -428,6 +436,17 @@ func (m *Metrics) addRecorder(r *Recorder) {
 		m.typeCounts(r.types[i].name).Add(&r.types[i].outcomes)
 	}
 	m.span(r.n, r.first, r.last, r.lastDone)
+}
+
+// example keeps the first example of a cause.
+func (m *Metrics) example(cause, e string) {
+	if e == "" || m.Examples[cause] != "" {
+		return
+	}
+	if m.Examples == nil {
+		m.Examples = make(map[string]string)
+	}
+	m.Examples[cause] = e
 }
 
 func (m *Metrics) typeCounts(name string) *OutcomeCounts {
@@ -462,6 +481,9 @@ func (m *Metrics) Add(o *Metrics) {
 	m.SendLag.Merge(o.SendLag)
 	for c, n := range o.Causes {
 		m.Causes[c] += n
+	}
+	for c, e := range o.Examples {
+		m.example(c, e)
 	}
 	m.Outcomes.Add(&o.Outcomes)
 	m.Late += o.Late

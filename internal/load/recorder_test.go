@@ -2,6 +2,7 @@ package load
 
 import (
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -344,4 +345,36 @@ func BenchmarkCollect(b *testing.B) {
 		c.Collect(now)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(recs)), "ns/recorder")
+}
+
+// The error set keeps one real occurrence per cause, the first one seen,
+// across recorders and when results are merged.
+func TestErrorSetKeepsOneExamplePerCause(t *testing.T) {
+	start := time.Now()
+	a, b := NewRecorder(start), NewRecorder(start)
+	a.Record(Result{Intended: 0, Sent: 0, Done: time.Second, Outcome: TimedOutReversed, TxType: "purchase", Cause: "response.timeout"})
+	a.Record(Result{Intended: time.Millisecond, Sent: time.Millisecond, Done: time.Second, Outcome: TimedOutReversed, TxType: "purchase",
+		Cause: "response.timeout", Example: "response timeout: no answer within 1s"})
+	b.Record(Result{Intended: 2 * time.Millisecond, Sent: 2 * time.Millisecond, Done: 3 * time.Millisecond, Outcome: Failed, TxType: "purchase",
+		Cause: "response.missing_field", Example: "the host's answer has no response code (field 39)"})
+	b.Record(Result{Intended: 3 * time.Millisecond, Sent: 3 * time.Millisecond, Done: time.Second, Outcome: TimedOutReversed, TxType: "purchase",
+		Cause: "response.timeout", Example: "a later one"})
+	rep := NewReport(Merge(a, b), time.Second, time.Second)
+	got := map[string]CauseCount{}
+	for _, c := range rep.Causes {
+		got[c.Cause] = c
+	}
+	if c := got["response.timeout"]; c.Count != 3 || c.Example != "response timeout: no answer within 1s" || c.Fix == "" {
+		t.Errorf("timeout: %+v", c)
+	}
+	if c := got["response.missing_field"]; c.Count != 1 || c.Example != "the host's answer has no response code (field 39)" {
+		t.Errorf("missing field: %+v", c)
+	}
+	var text strings.Builder
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "e.g.: response timeout: no answer within 1s") {
+		t.Errorf("text report:\n%s", text.String())
+	}
 }

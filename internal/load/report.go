@@ -123,6 +123,9 @@ type CauseCount struct {
 	// (internal/diagnose), so that the error set says what to do.
 	Title string `json:"title,omitempty"`
 	Fix   string `json:"fix,omitempty"`
+	// Example is one occurrence in words: what this cause looked like in
+	// this run.
+	Example string `json:"example,omitempty"`
 }
 
 // Report is the final account of a run: what "possim simulate" prints (text
@@ -214,7 +217,7 @@ func NewReport(m *Metrics, duration, elapsed time.Duration) *Report {
 		ServiceTime:    Stats(m.Service),
 		SendLag:        Stats(m.SendLag),
 		Outcomes:       m.Outcomes,
-		Causes:         causeList(m.Causes),
+		Causes:         causeList(m.Causes, m.Examples),
 		Series:         []SeriesPoint{},
 		LateAfterDrain: -1,
 		hist:           m,
@@ -243,10 +246,10 @@ func NewReport(m *Metrics, duration, elapsed time.Duration) *Report {
 }
 
 // causeList sorts a cause table, most frequent first.
-func causeList(m map[string]int64) []CauseCount {
+func causeList(m map[string]int64, examples map[string]string) []CauseCount {
 	l := make([]CauseCount, 0, len(m))
 	for c, n := range m {
-		cc := CauseCount{Cause: c, Count: n}
+		cc := CauseCount{Cause: c, Count: n, Example: examples[c]}
 		if e, ok := diagnose.Describe(c); ok {
 			cc.Title, cc.Fix = e.Title, e.Fix
 		}
@@ -420,6 +423,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "\nErrors by cause\n")
 		for _, c := range r.Causes {
 			fmt.Fprintf(tw, "  %s\t%d\t%s%s\n", c.Cause, c.Count, pct(c.Count), cell(c.Title))
+			if c.Example != "" {
+				fmt.Fprintf(tw, "  \t\t\te.g.: %s\n", c.Example)
+			}
 			if c.Fix != "" {
 				fmt.Fprintf(tw, "  \t\t\tfix: %s\n", c.Fix)
 			}

@@ -170,7 +170,7 @@ func MergeResults(rs ...*Results) (*Results, error) {
 	var start, endSched, endRun time.Time
 	rcs := map[string]*RCCount{}
 	types := map[string]*TxTypeCount{}
-	causes := map[string]int64{}
+	causes, examples := map[string]int64{}, map[string]string{}
 	seeds := map[int64]bool{}
 	interval := time.Duration(0)
 	lateAfter := int64(0)
@@ -227,6 +227,9 @@ func MergeResults(rs ...*Results) (*Results, error) {
 		}
 		for _, c := range p.Causes {
 			causes[c.Cause] += c.Count
+			if examples[c.Cause] == "" {
+				examples[c.Cause] = c.Example
+			}
 		}
 		seeds[p.Seed] = true
 		part := fmt.Sprintf("part %d", i+1)
@@ -269,7 +272,7 @@ func MergeResults(rs ...*Results) (*Results, error) {
 		rep.TxTypes = append(rep.TxTypes, *t)
 	}
 	sort.Slice(rep.TxTypes, func(i, j int) bool { return rep.TxTypes[i].Type < rep.TxTypes[j].Type })
-	rep.Causes = causeList(causes)
+	rep.Causes = causeList(causes, examples)
 	rep.Latency, rep.ServiceTime, rep.SendLag = Stats(out.Latency), Stats(out.Service), Stats(out.SendLag)
 	if rep.Duration > 0 {
 		rep.OfferedRate = float64(rep.Requests) / rep.Duration.Seconds()

@@ -49,6 +49,10 @@ type Completion struct {
 	// transaction; ReversalAcked is set when one was answered.
 	ReversalsSent int
 	ReversalAcked bool
+	// Detail is the failure in words, for the error set's one example per
+	// cause ("" for an approval; a string the target already has, not one
+	// built for the report).
+	Detail string
 	// Cause is the catalogue id of why the transaction did not simply
 	// succeed ("" for a plain approval; a failure without one counts under
 	// the outcome's name): simulate counts errors by cause.
@@ -927,6 +931,7 @@ func (w *worker) record(tx *Tx) {
 		Late:     tx.Late,
 		TxType:   c.TxType,
 		Cause:    string(c.Cause),
+		Example:  c.Detail,
 	})
 	w.revSent += int64(c.ReversalsSent)
 	if c.ReversalAcked {

@@ -49,7 +49,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.DisableGPU, chromedp.WindowSize(1600, 1250), chromedp.UserDataDir(t.TempDir()))
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, tcancel := context.WithTimeout(ctx, 45*time.Second)
+	ctx, tcancel := context.WithTimeout(ctx, 60*time.Second+streamFor())
 	t.Cleanup(func() { tcancel(); cancel(); acancel() })
 	b := &browser{t: t, ctx: ctx}
 	msgs := chromedp.Console(ctx)
@@ -79,7 +79,7 @@ func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 // until polls a JavaScript condition in the page.
 func (b *browser) until(what, js string) {
 	b.t.Helper()
-	b.do(what, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(15*time.Second)))
+	b.do(what, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(30*time.Second)))
 }
 
 func (b *browser) eval(js string) string {
@@ -89,6 +89,11 @@ func (b *browser) eval(js string) string {
 		b.t.Fatalf("evaluate %s: %v", js, err)
 	}
 	return s
+}
+
+func streamFor() time.Duration {
+	d, _ := time.ParseDuration(os.Getenv("POSSIM_STUDIO_STREAM_FOR"))
+	return d
 }
 
 func outDir(t *testing.T) string {
@@ -166,6 +171,16 @@ func TestBrowserTrainerSession(t *testing.T) {
 	b.do("switch the fault off", chromedp.Click(`#active li[data-side="host"] button`))
 	b.until("no fault is active", `document.querySelector('#active li[data-id]') === null`)
 
+	// Any fault type, with its attributes, from the form.
+	b.do("switch on a delay from the form", chromedp.Evaluate[chromedp.Void](`document.getElementById('custom').open = true`),
+		chromedp.SetValue("#cf-side", "host"), chromedp.SetValue("#cf-type", "delay"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('cf-type').dispatchEvent(new Event('change'))`),
+		chromedp.SetValue(`#cf-attrs [data-attr="delay"]`, "20ms"), chromedp.SetValue("#cf-mti", "0210"), chromedp.SetValue("#cf-count", "1"),
+		chromedp.Click(`#customfault button[type="submit"]`))
+	b.until("the delay is active", `[...document.querySelectorAll('#active li')].some(li => li.textContent.includes('delay:mti=0210,count=1,delay=20ms'))`)
+	b.do("switch it off", chromedp.Click(`#active li[data-side="host"] button`))
+	b.until("no fault is active again", `document.querySelector('#active li[data-id]') === null`)
+
 	// A library scenario, one step at a time, then played to the end.
 	b.do("pick late-response", chromedp.SetValue("#scenario", "late-response"), chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
 	b.do("step (n)", chromedp.KeyEvent("n"))
@@ -177,19 +192,37 @@ func TestBrowserTrainerSession(t *testing.T) {
 	b.until("the late answer arrives after the reversal", `(() => { const rows = [...document.querySelectorAll('#ladder .row')]; const rev = rows.findIndex(r => r.dataset.mti === '0410'); const late = rows.findIndex(r => r.classList.contains('late') && r.dataset.mti === '0210'); return rev >= 0 && late > rev; })()`)
 	b.do("play (space)", chromedp.KeyEvent(" "))
 	b.until("the scenario passes, every expectation ticked", `document.getElementById('sc-status').textContent.includes('PASS') && document.querySelectorAll('#sc-expect li.met').length === document.querySelectorAll('#sc-expect li').length`)
-	b.do("show the merchant's screen", chromedp.Evaluate[chromedp.Void](`document.querySelector('aside').scrollTop = 0`))
+	b.do("show the merchant's screen", chromedp.Evaluate[chromedp.Void](`document.getElementById('custom').open = false; document.querySelector('aside').scrollTop = 0`))
 	png := b.shot("4-scenario-late-response")
 	if p := os.Getenv("POSSIM_STUDIO_SCREENSHOT"); p != "" && png != nil {
 		if err := os.WriteFile(p, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	b.noConsoleErrors()
+}
 
-	// 1 000 messages/s for a moment: the page keeps a bounded window, stays
-	// responsive and writes no error.
+// TestBrowserStream: 1 000 messages/s for a moment; the page keeps a
+// bounded window, stays responsive and writes no error.
+func TestBrowserStream(t *testing.T) {
+	b := newBrowser(t)
+	sv := start(t, "")
+	b.do("open the page", chromedp.Navigate(sv.URL()))
+	b.until("the stream is live", `document.querySelector('#conn.ok') !== null`)
 	b.do("stream 1000 messages/s", chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`),
 		chromedp.SetValue("#msgs", "1000"), chromedp.Click("#stream-start"))
-	b.until("the stream runs", `document.getElementById('stream-state').textContent.includes('seen/s') && +document.getElementById('stream-state').textContent.match(/(\d+) done/)[1] > 1000`)
+	b.until("the stream runs", `document.getElementById('stream-state').textContent.includes('seen/s') && +document.getElementById('stream-state').textContent.match(/(\d+) done/)[1] > 300`)
+	// POSSIM_STUDIO_STREAM_FOR=60s holds the stream that long (the live
+	// demo's minute), checking the page once a second.
+	if d, err := time.ParseDuration(os.Getenv("POSSIM_STUDIO_STREAM_FOR")); err == nil {
+		var worst time.Duration
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(time.Second) {
+			t0 := time.Now()
+			b.eval(`String(document.querySelectorAll('#ladder .row').length)`)
+			worst = max(worst, time.Since(t0))
+		}
+		t.Logf("%s of stream: the slowest script round trip took %s; %s", d, worst, b.eval(`document.getElementById('stream-state').textContent`))
+	}
 	t0 := time.Now()
 	n := b.eval(`String(document.querySelectorAll('#ladder .row').length)`)
 	t.Logf("under the stream: %s rows in the page, a script round trip took %s", n, time.Since(t0))
@@ -197,7 +230,9 @@ func TestBrowserTrainerSession(t *testing.T) {
 		t.Errorf("%s rows in the page under the stream: the window is not bounded", n)
 	}
 	b.shot("5-stream")
-	b.do("stop the stream", chromedp.Click("#stream-stop"))
+	// A script click: under the stream the page reflows too often for a
+	// pointer click to find a still target.
+	b.do("stop the stream", chromedp.Evaluate[chromedp.Void](`document.getElementById('stream-stop').click()`))
 	b.until("the stream stops", `document.getElementById('stream-state').textContent.startsWith('stopped')`)
 	b.noConsoleErrors()
 }

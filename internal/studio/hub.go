@@ -303,7 +303,11 @@ func (h *hub) sent(lane string, e link.Event, hasPeer bool) {
 		old.sentAt = e.Time
 		h.keep(old, e.Msg, lane, true)
 		if old.State == StateLost { // dropped on the way out: it never reaches the peer
-			h.pending[r.key] = q[:len(q)-1]
+			if len(q) == 1 {
+				delete(h.pending, r.key)
+			} else {
+				h.pending[r.key] = q[:len(q)-1]
+			}
 		}
 		h.touch(old)
 		return

@@ -163,9 +163,7 @@ func (sv *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/scenario", sv.postScenario)
 	mux.HandleFunc("POST /api/scenario/{cmd}", sv.scenarioCmd)
 	mux.HandleFunc("GET /api/trace.json", sv.trace)
-	mux.HandleFunc("GET /api/capture.pcap", func(w http.ResponseWriter, _ *http.Request) {
-		writeErr(w, http.StatusNotImplemented, errors.New("pcap download is not in this build yet (it needs possim's capture writer, internal/capture): download the JSON trace"))
-	})
+	mux.HandleFunc("GET /api/capture.pcap", func(w http.ResponseWriter, _ *http.Request) { sv.s.pcap.serve(w) })
 	for _, side := range sv.s.sideNames() {
 		prefix := "/api/control/" + side
 		mux.Handle(prefix+"/", http.StripPrefix(prefix, fault.NewControl(sv.s.rules(side), "")))

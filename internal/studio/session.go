@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/possim/possim/host"
+	"github.com/possim/possim/internal/capture"
 	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
@@ -52,6 +54,8 @@ type session struct {
 	h     *host.Host // nil with an external host
 	t     *terminal.Terminal
 	px    *proxy.Proxy // nil without --proxy
+	pcap  *pcapSink    // what the terminals sent and received, as a pcap
+	pw    *capture.Writer
 	sides map[string]*fault.RuleSet
 
 	ctx    context.Context
@@ -98,6 +102,13 @@ func newSession(opts Options) (*session, error) {
 		return nil, err
 	}
 	s := &session{opts: opts, d: d, sides: map[string]*fault.RuleSet{}, txs: map[int64]*txEntry{}}
+	if s.pcap, err = newPCAPSink(maxCapture); err != nil {
+		return nil, err
+	}
+	if s.pw, err = capture.NewWriter(s.pcap); err != nil {
+		s.pcap.Close()
+		return nil, err
+	}
 	lanes := []string{LaneTerminal, LaneHost}
 	if opts.Proxy {
 		lanes = []string{LaneTerminal, LaneProxy, LaneHost}
@@ -108,23 +119,26 @@ func newSession(opts Options) (*session, error) {
 	s.hub.proxied, s.hub.hostSeen, s.hub.proxyTID = opts.Proxy, embedded, opts.TID
 	target := opts.Target
 	if embedded {
-		rs, err := fault.New(nil, fault.Options{Seed: opts.Seed, Dialect: d, OnFire: s.onFire(LaneHost)})
+		rs, err := fault.New(nil, fault.Options{Seed: opts.Seed, Dialect: d, Side: fault.Host, OnFire: s.onFire(LaneHost)})
 		if err != nil {
+			s.Close()
 			return nil, err
 		}
 		s.sides[LaneHost] = rs
 		s.h, err = host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d, Faults: rs, Logger: opts.Logger,
 			Observer: func(_ *link.Link, e link.Event) { s.wire(LaneHost, e, true) }})
 		if err != nil {
+			s.Close()
 			return nil, err
 		}
 		if err := s.h.Start(); err != nil {
+			s.Close()
 			return nil, err
 		}
 		target = s.h.Addr().String()
 	}
 	if opts.Proxy {
-		prs, err := fault.New(nil, fault.Options{Seed: opts.Seed + 2, Dialect: d, OnFire: func(f fault.Firing) {
+		prs, err := fault.New(nil, fault.Options{Seed: opts.Seed + 2, Dialect: d, Side: fault.ProxyDownstream, OnFire: func(f fault.Firing) {
 			if f.MTI == "" { // message faults come with the proxy's line
 				s.onFire(LaneProxy)(f)
 			}
@@ -144,7 +158,7 @@ func newSession(opts Options) (*session, error) {
 		}
 		target = s.px.Addr().String()
 	}
-	trs, err := fault.New(nil, fault.Options{Seed: opts.Seed + 1, Dialect: d, OnFire: s.onFire(LaneTerminal)})
+	trs, err := fault.New(nil, fault.Options{Seed: opts.Seed + 1, Dialect: d, Side: fault.Terminal, OnFire: s.onFire(LaneTerminal)})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -152,6 +166,7 @@ func newSession(opts Options) (*session, error) {
 	s.sides[LaneTerminal] = trs
 	s.t, err = terminal.New(terminal.Config{Target: target, Dialect: d, TID: opts.TID, Timeout: opts.Timeout,
 		SignOnAtConnect: true, Faults: trs, Logger: opts.Logger, ReversalBackoff: 300 * time.Millisecond,
+		WrapConn: s.captureConn(trs),
 		Observer: func(e link.Event) { s.wire(LaneTerminal, e, embedded) }})
 	if err != nil {
 		s.Close()
@@ -174,6 +189,7 @@ func newSession(opts Options) (*session, error) {
 		st.Units = "times in milliseconds since the session started"
 		st.Screen = Screen{Icon: "…", Tone: "info", Line1: "READY", Line2: "insert, tap or swipe a card"}
 		st.Counts = map[string]int{}
+		st.Capture = true
 	})
 	// The terminal keeps its link: reconnects, signs on again and sends
 	// stored reversals, like a POS left switched on.
@@ -263,6 +279,25 @@ func (s *session) Close() {
 	if s.h != nil {
 		s.h.Close()
 	}
+	if s.pw != nil {
+		_ = s.pw.Close() // closes and removes the capture file
+	}
+}
+
+// maxCapture bounds the session's pcap: at 1 000 messages/s it holds
+// about a quarter of an hour; then recording stops (the download says so).
+const maxCapture = 256 << 20
+
+// captureConn records a terminal's connection in the session's pcap, under
+// its byte faults (if any), so the capture shows what went on the wire.
+func (s *session) captureConn(rs *fault.RuleSet) func(net.Conn) net.Conn {
+	return func(c net.Conn) net.Conn {
+		c = s.pw.Wrap(c, true)
+		if rs != nil {
+			c = rs.WrapConn(c, fault.Terminal)
+		}
+		return c
+	}
 }
 
 // TxRequest is a transaction the trainer starts.
@@ -323,7 +358,8 @@ func (s *session) Begin(req TxRequest) (int64, error) {
 
 func (s *session) start(tx terminal.Tx, source string) int64 {
 	id := s.txSeq.Add(1)
-	v := TxView{ID: id, Kind: string(tx.Kind), Source: source, Lane: LaneTerminal}
+	v := TxView{ID: id, Kind: string(tx.Kind), Source: source, Lane: LaneTerminal,
+		Screen: Screen{Icon: "…", Tone: "info", Line1: "PROCESSING", Tx: id}}
 	if tx.Amount > 0 {
 		v.Amount = fmt.Sprintf("%d.%02d", tx.Amount/100, tx.Amount%100)
 	}
@@ -673,7 +709,6 @@ type player struct {
 	prevAt  time.Duration
 	cancel  context.CancelFunc
 	done    chan struct{}
-	view    *ScenarioView
 }
 
 // stepGap is how long slow motion adds per step and per speed-up: ×5
@@ -774,7 +809,7 @@ func (s *session) Play(name string, speed int, paused bool) error {
 		view.Expect = append(view.Expect, ExpectView{Text: endExpectText(e), State: "waiting"})
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
-	p := &player{paused: paused, speed: speed, wake: make(chan struct{}), cancel: cancel, done: make(chan struct{}), view: view}
+	p := &player{paused: paused, speed: speed, wake: make(chan struct{}), cancel: cancel, done: make(chan struct{})}
 	s.playMu.Lock()
 	s.play = p
 	s.playMu.Unlock()
@@ -848,6 +883,9 @@ func (s *session) Play(name string, speed int, paused bool) error {
 			}
 		},
 		ModifyTerminal: func(id string, tc *terminal.Config) {
+			if tc.WrapConn == nil {
+				tc.WrapConn = s.captureConn(tc.Faults)
+			}
 			prev := tc.Observer
 			lane := laneOf(id)
 			tid := tc.TID

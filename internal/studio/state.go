@@ -177,6 +177,12 @@ func screenFor(tx *TxView) Screen {
 		if tx.Reversal != "" {
 			s.Line2 = "reversal stored for the next connection"
 		}
+	case "failed": // the answer failed the POS checks: not trusted
+		s.Icon, s.Tone, s.Line1 = "☎", "bad", "CALL HELP DESK"
+		s.Line2 = "the host's answer failed the terminal's checks"
+		if tx.Reversal != "" {
+			s.Line2 += "; the payment is reversed"
+		}
 	case "not_sent":
 		s.Icon, s.Tone, s.Line1 = "☎", "bad", "NO CONNECTION — CALL HELP DESK"
 	default:

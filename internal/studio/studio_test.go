@@ -11,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/outcome"
 )
 
 // start runs a studio on an ephemeral loopback port with a short terminal
@@ -87,7 +91,7 @@ func newClient(t *testing.T, sv *Server) client {
 // waitState waits on the hub's change notifications until cond holds.
 func waitState(t *testing.T, sv *Server, what string, cond func(*State) bool) State {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(20 * time.Second)
 	for {
 		ch := sv.s.hub.changed()
 		b, _ := sv.s.hub.since(0, ^uint64(0))
@@ -107,9 +111,9 @@ func (c client) purchase(pan string) TxView {
 	c.t.Helper()
 	var v TxView
 	c.json("POST", "/api/transactions", map[string]string{"kind": "purchase", "amount": "12.34", "pan": pan}, http.StatusAccepted, &v)
-	c.json("GET", fmt.Sprintf("/api/transactions/%d?wait=10s", v.ID), nil, http.StatusOK, &v)
+	c.json("GET", fmt.Sprintf("/api/transactions/%d?wait=20s", v.ID), nil, http.StatusOK, &v)
 	if !v.Done {
-		c.t.Fatalf("transaction %d not done after 10 s", v.ID)
+		c.t.Fatalf("transaction %d not done after 20 s", v.ID)
 	}
 	return v
 }
@@ -163,7 +167,7 @@ func readBatches(t *testing.T, sv *Server, cond func(rows map[int64]*Row) bool) 
 	go func() {
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(20 * time.Second): // a bound, not a wait: the rows come in well under a second
 			resp.Body.Close()
 		}
 	}()
@@ -406,6 +410,8 @@ func TestScenarioPauseStepPlay(t *testing.T) {
 	if st.Scenario.Steps[2].State != "todo" {
 		t.Fatalf("a paused scenario went on: %+v", st.Scenario.Steps)
 	}
+	c.json("POST", "/api/scenario/speed", map[string]any{"speed": 2}, http.StatusOK, nil)
+	waitState(t, sv, "slow motion ×2", func(s *State) bool { return s.Scenario.Speed == 2 })
 	c.json("POST", "/api/scenario/play", map[string]any{}, http.StatusOK, nil)
 	st = waitState(t, sv, "the scenario ends", func(s *State) bool { return s.Scenario.Status == "done" })
 	if st.Scenario.Passed == nil || !*st.Scenario.Passed || !strings.HasPrefix(st.Scenario.Verdict, "PASS") {
@@ -433,6 +439,19 @@ func TestTraceDownload(t *testing.T) {
 	c.json("GET", "/api/trace.json", nil, http.StatusOK, &tr)
 	if tr.Units["at_ms"] == "" || len(tr.Rows) < 4 {
 		t.Fatalf("trace: %+v", tr)
+	}
+	// "load older": the rows before a row, oldest first.
+	last := tr.Rows[len(tr.Rows)-1].N
+	var older struct {
+		Rows   []Row `json:"rows"`
+		Oldest int64 `json:"oldest"`
+	}
+	c.json("GET", fmt.Sprintf("/api/ladder?before=%d&limit=2", last), nil, http.StatusOK, &older)
+	if len(older.Rows) != 2 || older.Rows[0].N != last-2 || older.Rows[1].N != last-1 || older.Oldest != 1 {
+		t.Fatalf("older rows: %+v", older)
+	}
+	if code, out := c.do("GET", "/api/ladder?before=x", nil, nil); code != http.StatusBadRequest {
+		t.Fatalf("bad before: %d %s", code, out)
 	}
 }
 
@@ -470,10 +489,131 @@ func TestProxyIsTheThirdLane(t *testing.T) {
 		t.Fatalf("purchase with the proxy dropping its answer: %+v", v)
 	}
 	rows = readBatches(t, sv, func(rows map[int64]*Row) bool {
-		return find(rows, func(r *Row) bool { return r.MTI == "0210" && r.STAN == v.STAN && r.From == LaneProxy && r.State == StateLost }) != nil
+		return find(rows, func(r *Row) bool {
+			return r.MTI == "0210" && r.STAN == v.STAN && r.From == LaneProxy && r.State == StateLost
+		}) != nil
 	})
 	lost := find(rows, func(r *Row) bool { return r.MTI == "0210" && r.STAN == v.STAN && r.From == LaneProxy })
 	if len(lost.Faults) != 1 || lost.To != LaneTerminal {
 		t.Fatalf("the answer dropped at the proxy: %+v", lost)
+	}
+}
+
+func TestCaptureDownload(t *testing.T) {
+	sv := start(t, "")
+	c := newClient(t, sv)
+	v := c.purchase("")
+	code, body := c.do("GET", "/api/capture.pcap", nil, nil)
+	if code != http.StatusOK {
+		t.Fatalf("pcap: %d %s", code, body)
+	}
+	r, err := pcapgo.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payload []byte
+	packets := 0
+	for {
+		data, _, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("packet %d: %v (the download must end on a whole packet)", packets+1, err)
+		}
+		packets++
+		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+		if tcp, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok {
+			payload = append(payload, tcp.Payload...)
+		}
+	}
+	// The sign-on and the purchase, both ways: 0800 0810 0200 0210.
+	for _, mti := range []string{"0800", "0810", "0200", "0210"} {
+		if !bytes.Contains(payload, []byte(mti)) {
+			t.Errorf("the capture (%d packets) lacks a %s", packets, mti)
+		}
+	}
+	if !bytes.Contains(payload, []byte(v.STAN)) {
+		t.Errorf("the capture lacks the purchase's STAN %s", v.STAN)
+	}
+}
+
+// TestPCAPSinkEndsOnWholeRecords: a download taken in the middle of a
+// record's writes stops before it.
+func TestPCAPSinkEndsOnWholeRecords(t *testing.T) {
+	s, err := newPCAPSink(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	write := func(b []byte) {
+		if _, err := s.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(make([]byte, 24)) // file header
+	rec := make([]byte, 16)
+	rec[8] = 5 // 5 bytes of packet
+	write(rec[:10])
+	if s.complete != 24 {
+		t.Fatalf("complete %d after half a record header", s.complete)
+	}
+	write(append(rec[10:], 1, 2))
+	write([]byte{3, 4})
+	if s.complete != 24 {
+		t.Fatalf("complete %d with a byte of the packet to come", s.complete)
+	}
+	write([]byte{5})
+	if s.complete != 24+16+5 {
+		t.Fatalf("complete %d after the record", s.complete)
+	}
+	big := make([]byte, 1<<20)
+	if _, err := s.Write(big); err == nil || !s.full {
+		t.Fatal("a write past the bound was accepted")
+	}
+}
+
+func TestActionsBreakAndTheTerminalRecovers(t *testing.T) {
+	sv := start(t, "")
+	c := newClient(t, sv)
+	c.json("POST", "/api/actions/drop_link", map[string]any{}, http.StatusOK, nil)
+	rows := readBatches(t, sv, func(rows map[int64]*Row) bool {
+		return find(rows, func(r *Row) bool { return r.Type == RowNote && strings.Contains(r.Text, "cable is pulled") }) != nil &&
+			len(rowsWhere(rows, func(r *Row) bool { return r.MTI == "0810" && r.State == StateDone })) >= 2
+	})
+	if len(rows) == 0 {
+		t.Fatal("no rows")
+	}
+	// Reconnected and signed on again: the next purchase is approved.
+	waitState(t, sv, "the link is back", func(s *State) bool { return s.Link == "up" })
+	if v := c.purchase(""); v.Class != "approved" {
+		t.Fatalf("after the cable came back: %+v", v)
+	}
+	c.json("POST", "/api/actions/host_down", map[string]any{}, http.StatusOK, nil)
+	waitState(t, sv, "the host is down", func(s *State) bool { return !s.HostUp })
+	v := c.purchase("")
+	if v.Class == "approved" || v.Cause == nil {
+		t.Fatalf("with the host down: %+v", v)
+	}
+}
+
+func rowsWhere(rows map[int64]*Row, f func(*Row) bool) []*Row {
+	var out []*Row
+	for _, r := range rows {
+		if f(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestEveryClassHasAScreen: every outcome class shows the merchant words,
+// not the in-progress screen.
+func TestEveryClassHasAScreen(t *testing.T) {
+	for _, c := range outcome.Classes() {
+		tx := TxView{Class: c.String(), RC: "05", Kind: "purchase"}
+		if s := screenFor(&tx); s.Line1 == "PROCESSING" || s.Line1 == "" || s.Icon == "" {
+			t.Errorf("class %s: screen %+v", c, s)
+		}
 	}
 }

@@ -90,15 +90,27 @@ function flush() {
   scheduled = false;
   const batches = pending;
   pending = [];
+  if (!batches.length) return;
   const follow = $("follow").checked;
+  // Merge what came since the last frame: the newest copy of each row, the
+  // newest state. Following live, only the rows the window will keep are
+  // drawn, so a page that fell behind catches up in one frame.
+  let reset = false, st = null, skipped = 0;
+  const merged = new Map();
   for (const b of batches) {
-    if (b.reset) clearLadder();
+    if (b.reset) { reset = true; merged.clear(); }
     version = b.version;
     oldest = b.oldest;
-    if (b.state) renderState(b.state);
-    for (const r of b.rows || []) upsert(r);
-    $("skipped").textContent = b.skipped ? "⚠ " + b.skipped + " rows went by too fast: scroll back with “load older”" : "";
+    if (b.state) st = b.state;
+    skipped = b.skipped || 0;
+    for (const r of b.rows || []) merged.set(r.n, r);
   }
+  if (reset) clearLadder();
+  if (st) renderState(st);
+  let todo = [...merged.values()].sort((a, b) => a.n - b.n);
+  if (follow && todo.length > KEEP_LIVE) todo = todo.slice(todo.length - KEEP_LIVE);
+  for (const r of todo) upsert(r);
+  $("skipped").textContent = skipped ? "⚠ " + skipped + " rows went by too fast: scroll back with “load older”" : "";
   if (follow) {
     trim();
     const w = $("ladder-wrap");
@@ -109,8 +121,8 @@ function flush() {
 }
 
 function clearLadder() {
+  for (const v of rows.values()) v.el.remove();
   rows.clear();
-  $("ladder").textContent = "";
   minN = Infinity;
   maxN = 0;
 }
@@ -181,13 +193,6 @@ function renderRow(r) {
   if (r.mti) e.dataset.mti = r.mti;
   if (r.stan) e.dataset.stan = r.stan;
   e.appendChild(el("span", "t", "+" + (r.at_ms / 1000).toFixed(3) + "s"));
-  const bg = el("div", "lanebg");
-  for (const l of lanes) {
-    const i = el("i");
-    i.style.left = laneX(l) + "%";
-    bg.appendChild(i);
-  }
-  e.appendChild(bg);
   const area = el("div", "lanebg");
   e.appendChild(area);
   if (r.type === "msg" || r.type === "arrival") {
@@ -204,14 +209,14 @@ function renderRow(r) {
     area.appendChild(a);
     const lbl = el("div", "lbl");
     lbl.style.left = Math.min(x1, x2) + 1 + "%";
-    lbl.style.maxWidth = Math.abs(x2 - x1) - 2 + "%";
+    lbl.style.maxWidth = 99 - Math.min(x1, x2) + "%"; // the row is the label's: it may run past the arrow
     const dir = right ? "→" : "←";
     const head = r.type === "arrival" ? "⤷ arrives: " : dir + " ";
     lbl.textContent = head + r.mti + " " + (r.what || "") + (r.stan ? " · STAN " + r.stan : "");
     area.appendChild(lbl);
     const l2 = el("div", "lbl2");
     l2.style.left = Math.min(x1, x2) + 1 + "%";
-    l2.style.maxWidth = Math.abs(x2 - x1) - 2 + "%";
+    l2.style.maxWidth = 99 - Math.min(x1, x2) + "%";
     const parts = [];
     if (r.rc) parts.push("RC " + r.rc + " " + (r.rc_text || ""));
     if (r.state && stateWords[r.state]) parts.push(stateWords[r.state] + (r.state === "late" && r.late_ms ? " +" + fmtMS(r.late_ms) + " after the timeout" : ""));
@@ -266,10 +271,18 @@ function renderState(s) {
     ? "streaming " + st.tps * 2 + " messages/s asked · " + Math.round(st.msgs_per_s || 0) + " seen/s · " + st.done + " done · " + st.failed + " failed" + (st.skipped ? " · " + st.skipped + " skipped (too many in flight)" : "")
     : "stopped" + (st.msgs_per_s > 1 ? " · " + Math.round(st.msgs_per_s) + " messages/s" : "");
   $("dl-pcap").hidden = !s.capture;
-  $("dl-note").textContent = s.capture ? "" : "pcap download: not in this build yet (the JSON trace has every message kept).";
+  $("dl-note").textContent = s.capture ? "pcap: the bytes as sent and received by the terminal (open it in Wireshark); JSON trace: the ladder as the studio keeps it." : "";
 }
 
 function renderLanes() {
+  // The lanes' lines: one overlay for the whole ladder, not a copy per row.
+  const bg = $("lanelines");
+  bg.textContent = "";
+  for (const name of lanes) {
+    const i = el("i");
+    i.style.left = laneX(name) + "%";
+    bg.appendChild(i);
+  }
   const l = $("lanes");
   l.textContent = "";
   for (const name of lanes) l.appendChild(el("div", "", (name === "host" ? "" : name === "proxy" ? "⇄ " : "") + name));
@@ -547,6 +560,7 @@ async function customFault(ev) {
   if ($("cf-mti").value) kv.push("mti=" + $("cf-mti").value);
   if ($("cf-count").value) kv.push("count=" + $("cf-count").value);
   if ($("cf-p").value) kv.push("p=" + $("cf-p").value);
+  for (const x of $("cf-more").value.split(",")) if (x.trim()) kv.push(x.trim());
   const spec = $("cf-type").value + (kv.length ? ":" + kv.join(",") : "");
   try {
     await api("POST", "api/control/" + $("cf-side").value + "/faults", { spec });
