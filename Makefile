@@ -2,7 +2,7 @@ GO      ?= go
 BIN     := bin/possim
 PKGS    := ./...
 
-.PHONY: build run test lint bench bench-long bench-pacer bench-tail bench-links bench-micro fuzz clean
+.PHONY: build run test lint bench bench-pertx bench-long bench-pacer bench-tail bench-links bench-micro fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/possim
@@ -34,6 +34,12 @@ lint:
 bench:
 	$(GO) run ./internal/bench/cmd/possim-bench
 	$(GO) run ./internal/bench/cmd/possim-idle
+	$(GO) run ./internal/bench/cmd/possim-bench --only per-tx
+
+# One connection per transaction (simulate --connection per-tx) at 1 000,
+# 3 000 and 4 000 tx/s: new connections per second (~20 s).
+bench-pertx:
+	$(GO) run ./internal/bench/cmd/possim-bench --only per-tx
 
 # One section of the table at a time: the pacer's send lag (precise sleep vs
 # Go timers at 100/1000/5000 tx/s, ~40 s), the cost of a link (2..5000

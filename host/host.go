@@ -5,6 +5,7 @@
 package host
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/tlsconf"
 )
 
 // Config of a host. Zero values get safe defaults.
@@ -57,6 +59,10 @@ type Config struct {
 
 	// Security turns on MACs and working-key exchange (keys.go); nil: off.
 	Security *Security
+
+	// TLS, when set, serves every link over TLS (internal/tlsconf builds
+	// it, faults included); nil: plain TCP.
+	TLS *tls.Config
 }
 
 // DefaultMaxConns is the default connection limit.
@@ -180,6 +186,7 @@ func (h *Host) Serve(ln net.Listener) error {
 	if h.cfg.Faults != nil {
 		ln = h.cfg.Faults.WrapListener(ln)
 	}
+	ln = tlsconf.Listen(ln, h.cfg.TLS) // TLS over the refusing/limiting listener, in this one place
 	h.ln = ln
 	h.addr = ln.Addr()
 	h.mu.Unlock()

@@ -27,6 +27,10 @@ var producedCauses = map[string]diagnose.ID{
 	// checked in diagnose_test.go.
 	"NetworkSlow": diagnose.NetworkSlow, "MACNotSent": diagnose.MACNotSent, "FramingLengthHeader": diagnose.FramingLengthHeader,
 	"NetworkBlackhole": diagnose.NetworkBlackhole,
+	// TLS: the handshake's cause comes from internal/tlsconf.
+	"TLSHandshakeFailed": diagnose.TLSHandshakeFailed, "TLSCertExpired": diagnose.TLSCertExpired, "TLSUnknownCA": diagnose.TLSUnknownCA,
+	"TLSNameMismatch": diagnose.TLSNameMismatch, "TLSOldVersion": diagnose.TLSOldVersion, "TLSClientCertRequired": diagnose.TLSClientCertRequired,
+	"TLSHandshakeStalled": diagnose.TLSHandshakeStalled, "TLSNotTLS": diagnose.TLSNotTLS,
 }
 
 // Every cause id the terminal can produce is in the catalogue: the ones

@@ -28,7 +28,11 @@ import (
 
 // txn is one transaction in progress.
 type txn struct {
-	t     *Terminal
+	t *Terminal
+	// perTx is the connection of this transaction alone (a fleet in
+	// per-transaction mode): its reversal goes there too. nil: the
+	// terminal's link.
+	perTx *link.Link
 	sp    *KindSpec
 	req   *iso8583.Message
 	o     Outcome
@@ -200,7 +204,10 @@ func (x *txn) startReversal() {
 // tryReversal sends the reversal (or a repeat).
 func (x *txn) tryReversal() {
 	t := x.t
-	l := t.Link()
+	l := x.perTx
+	if l == nil || l.Err() != nil {
+		l = t.Link()
+	}
 	if l == nil || t.stopping.Load() {
 		why := "no link for the reversal"
 		if t.stopping.Load() {

@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,6 +98,7 @@ type Fleet struct {
 	reconnects int64
 
 	noLink, nonFinancialTimeouts atomic.Int64
+	perTxConns                   atomic.Int64 // connections opened for one transaction each (PerTx)
 	storedReversals              atomic.Int64 // reversals put in store-and-forward
 }
 
@@ -131,10 +133,16 @@ type FleetConfig struct {
 	Match       link.Match
 	Interceptor link.Interceptor
 	WrapConn    func(net.Conn) net.Conn
-	Codec       func(link.Codec) link.Codec
-	Pool        *link.Pool
-	Observer    func(link.Event)
-	Logger      *slog.Logger
+	// TLS, when set, runs a TLS handshake on every link; nil: plain TCP.
+	TLS *tls.Config
+	// PerTx opens a connection per transaction and closes it after the
+	// answer (or the reversal), as GPRS/4G terminals do; the sign-on (when
+	// on) happens once, on the first links, whose keys the terminals keep.
+	PerTx    bool
+	Codec    func(link.Codec) link.Codec
+	Pool     *link.Pool
+	Observer func(link.Event)
+	Logger   *slog.Logger
 
 	// Security turns on MACs and working keys: every terminal holds the
 	// TMK, signs on (SignOn is forced on) and gets its own working keys
@@ -311,7 +319,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	for i := range cfg.Terminals {
 		tid := fmt.Sprintf("%s%0*d", cfg.TIDPrefix, digits, cfg.TIDOffset+i+1)
 		t, err := New(Config{
-			Target: cfg.Target, Dialect: cfg.Dialect, TID: tid, MID: cfg.MID, Currency: cfg.Currency, STANStart: cfg.STANStart,
+			Target: cfg.Target, Dialect: cfg.Dialect, TID: tid, MID: cfg.MID, Currency: cfg.Currency, STANStart: cfg.STANStart, TLS: cfg.TLS,
 			Timeout: cfg.Timeout, ConnectTimeout: cfg.ConnectTimeout, ReconnectBackoff: cfg.ReconnectBackoff,
 			ReversalAttempts: cfg.ReversalAttempts, ReversalBackoff: cfg.ReversalBackoff,
 			Match: cfg.Match, Logger: cfg.Logger, Security: cfg.Security, Scheduler: f.sched,
@@ -385,6 +393,16 @@ func (f *Fleet) Connect(ctx context.Context) error {
 		f.Close()
 		return err
 	}
+	if f.cfg.PerTx {
+		// The first links carried the sign-ons (the terminals keep their
+		// keys); from now on every transaction has a connection of its own.
+		for _, fl := range f.links {
+			if l := fl.l.Load(); l != nil {
+				l.Close()
+			}
+		}
+		return nil
+	}
 	for _, fl := range f.links {
 		f.wg.Add(1)
 		go f.supervise(fl)
@@ -392,15 +410,21 @@ func (f *Fleet) Connect(ctx context.Context) error {
 	return nil
 }
 
-// dial opens fl's link, hands it to its terminals and signs them on.
-func (f *Fleet) dial(ctx context.Context, fl *fleetLink) error {
+// openLink opens one of the fleet's links (TLS included), with its
+// handler, observer and codec.
+func (f *Fleet) openLink(ctx context.Context) (*link.Link, error) {
 	lc := link.Config{Handler: link.HandlerFunc(f.handleHost), Interceptor: f.cfg.Interceptor, Observer: f.observe}
 	if f.cfg.Security != nil {
 		lc.Codec = f.macCodec()
 	} else if len(f.wire) > 0 && f.cfg.Codec == nil {
 		lc.Codec = fleetCodec{f: f, inner: link.DialectCodec{D: f.cfg.Dialect}}
 	}
-	l, err := f.terms[0].openLink(ctx, lc)
+	return f.terms[0].openLink(ctx, lc)
+}
+
+// dial opens fl's link, hands it to its terminals and signs them on.
+func (f *Fleet) dial(ctx context.Context, fl *fleetLink) error {
+	l, err := f.openLink(ctx)
 	if err != nil {
 		return err
 	}
@@ -585,6 +609,9 @@ type FleetStats struct {
 	// NotSentNoLink counts transactions not sent because their terminal's
 	// link was down.
 	NotSentNoLink int64
+	// PerTxConnections are the connections opened for one transaction
+	// each (FleetConfig.PerTx).
+	PerTxConnections int64
 	// NonFinancialTimeouts counts timed-out transactions that move no money
 	// (balance, echo): nothing to reverse. The load report has no outcome
 	// of its own for them; they are counted as timeout_reversed.
@@ -622,6 +649,7 @@ func (f *Fleet) Stats() FleetStats {
 		s.Causes[diagnose.ResponseDuplicate] += int64(s.Duplicates)
 	}
 	s.NotSentNoLink = f.noLink.Load()
+	s.PerTxConnections = f.perTxConns.Load()
 	s.StoredReversals = f.storedReversals.Load()
 	s.NonFinancialTimeouts = f.nonFinancialTimeouts.Load()
 	return s
@@ -834,7 +862,9 @@ func (f *Fleet) Begin(tx *load.Tx) {
 	kind := f.KindFor(tx.Seq)
 	t := f.TerminalFor(tx.Seq)
 	l := t.Link()
-	if l == nil || f.cancelled.Load() {
+	if f.cfg.PerTx {
+		l = nil // dialled below, for this transaction alone
+	} else if l == nil || f.cancelled.Load() {
 		f.noLink.Add(1)
 		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.LinkDown,
 			Detail: "the terminal's link to the host was down: the request was not sent"})
@@ -872,6 +902,35 @@ func (f *Fleet) Begin(tx *load.Tx) {
 		}
 	}
 	x.req = x.msg
+	if f.cfg.PerTx {
+		f.perTxConns.Add(1)
+		go f.sendPerTx(x, tx, kind) // the dial must not hold the load worker
+		return
+	}
+	x.send(l)
+}
+
+// sendPerTx opens the transaction's own connection and sends it there;
+// complete closes the connection.
+func (f *Fleet) sendPerTx(x *fleetTx, tx *load.Tx, kind Kind) {
+	if f.cancelled.Load() {
+		x.release()
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: diagnose.LinkDown})
+		return
+	}
+	l, err := f.openLink(context.Background())
+	if err != nil {
+		f.noLink.Add(1)
+		x.release()
+		cause := diagnose.HostRefused
+		var ce *ConnectError
+		if errors.As(err, &ce) {
+			cause = ce.Cause
+		}
+		tx.Done(load.Completion{Outcome: load.NotSent, TxType: string(kind), Cause: cause})
+		return
+	}
+	x.perTx = l
 	x.send(l)
 }
 
@@ -895,6 +954,10 @@ func (x *fleetTx) complete(*txn) {
 		c.Detail = x.o.Cause.Detail // built by the engine when it decided; only failures carry one
 	}
 	tx := x.ltx
+	if l := x.perTx; l != nil {
+		x.perTx = nil
+		go l.Close() // the answer (or the reversal's) is in: hang up, off the link's own goroutine
+	}
 	x.release()
 	tx.Done(c)
 }

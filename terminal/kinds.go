@@ -124,8 +124,16 @@ func ParseKind(s string) (Kind, error) {
 type Card struct {
 	PAN    string
 	Expiry string // YYMM
-	// EntryMode is field 22: 051 chip, 021 magstripe, 012 manual.
+	// EntryMode is field 22: 051 chip, 021 magstripe, 012 manual; ""
+	// follows from Read (carddata.go).
 	EntryMode string
+	// Read is how the card is read: chip (EMV data in 55), swipe (track 2
+	// in 35), fallback (stripe after a failed chip read), manual; "" is
+	// the plain default (entry mode 051, no ICC data).
+	Read string
+	// PIN, when set, goes in field 52 as a format 0 PIN block under the
+	// PIN working key; it is never printed or stored.
+	PIN string
 }
 
 // DefaultCard is a test Visa card the default host rules approve.
@@ -141,6 +149,8 @@ type Tx struct {
 	// Orig is the original a completion or a reversal names (field 90 and
 	// what a reversal copies); the journal supplies it.
 	Orig *OrigFields
+	// Fields override request fields last (--field N=VALUE; "" removes).
+	Fields []FieldValue
 }
 
 // OrigFields are the fields of an original request a reversal (or a
@@ -281,23 +291,26 @@ func (t *Terminal) build(tx Tx, stan string, now time.Time) (*iso8583.Message, e
 	if sp.PC != "" {
 		fields = append(fields, kv{3, sp.PC})
 		local := now.Local()
-		fields = append(fields, kv{12, local.Format("150405")}, kv{13, local.Format("0102")})
+		if d.Version == iso.V1993 { // 1993's 12 is the local date and time, YYMMDDhhmmss
+			fields = append(fields, kv{12, local.Format("060102150405")})
+		} else {
+			fields = append(fields, kv{12, local.Format("150405")}, kv{13, local.Format("0102")})
+		}
 	}
+	card := tx.Card
 	if sp.Card {
-		card := tx.Card
 		if card.PAN == "" {
 			card = DefaultCard
 		}
-		if card.EntryMode == "" {
-			card.EntryMode = "051"
+		if t.cfg.EntryMode != "" {
+			card.EntryMode = t.cfg.EntryMode
 		}
 		fields = append(fields, kv{2, card.PAN}, kv{14, card.Expiry}, kv{42, t.cfg.MID}, kv{49, t.cfg.Currency})
-		if err := d.SetEntryMode(m, card.EntryMode); err != nil {
-			return nil, fmt.Errorf("entry mode: %w", err)
+		cond := t.cfg.POSCondition
+		if cond == "" && d.Version != iso.V1993 { // 25 is the POS condition code in 1987 only
+			cond = "00"
 		}
-		if d.Version != iso.V1993 { // 25 is the POS condition code in 1987 only
-			fields = append(fields, kv{25, "00"})
-		}
+		fields = append(fields, kv{25, cond})
 	}
 	if sp.Amount {
 		fields = append(fields, kv{4, fmt.Sprintf("%012d", tx.Amount)})
@@ -318,6 +331,14 @@ func (t *Terminal) build(tx Tx, stan string, now time.Time) (*iso8583.Message, e
 		if err := iso.Set(m, f.id, f.v); err != nil {
 			return nil, fmt.Errorf("field %d: %w", f.id, err)
 		}
+	}
+	if sp.Card { // entry mode, track 2 / ICC data, PIN block (carddata.go)
+		if err := t.cardFields(m, card, tx, sp.PC, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyFields(m, append(append([]FieldValue(nil), t.cfg.Fields...), tx.Fields...)); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

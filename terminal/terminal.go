@@ -7,7 +7,10 @@ package terminal
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"github.com/possim/possim/internal/tlsconf"
 	"log/slog"
 	"net"
 	"strings"
@@ -70,6 +73,19 @@ type Config struct {
 	// OnFlush is told of each stored reversal that store-and-forward got
 	// acknowledged.
 	OnFlush func(*Record)
+
+	// TLS, when set, runs a TLS handshake on every connection (a failed
+	// one is named by internal/tlsconf); nil: plain TCP.
+	TLS *tls.Config
+	// TLSServerNameFromTarget checks each alternate host's certificate
+	// against its own address (set when no --tls-server-name is given).
+	TLSServerNameFromTarget bool
+
+	// EntryMode (field 22) and POSCondition (field 25) override what the
+	// card's read mode gives; Fields override any request field last
+	// (--field N=VALUE, "" removes it).
+	EntryMode, POSCondition string
+	Fields                  []FieldValue
 }
 
 // Terminal is one POS with its own TID and STAN sequence.
@@ -81,13 +97,15 @@ type Terminal struct {
 	ownSched bool
 	stopping atomic.Bool
 
-	mu       sync.Mutex
-	l        *link.Link
-	lastErr  string
-	lastWhy  diagnose.ID
-	signedOn bool
-	flushing bool
-	inFlush  int // stored reversals a flush has taken and not yet settled
+	targetIdx  int    // which of the --target list is in use
+	switchOver string // the last switch-over to an alternate host
+	mu         sync.Mutex
+	l          *link.Link
+	lastErr    string
+	lastWhy    diagnose.ID
+	signedOn   bool
+	flushing   bool
+	inFlush    int // stored reversals a flush has taken and not yet settled
 	// recent answers seen after their request ended, by STAN: duplicates
 	// and late answers (bounded: cleared when it grows past recentMax).
 	dups map[string]int
@@ -287,12 +305,9 @@ func (t *Terminal) connectOnce(ctx context.Context) error {
 // dial of the terminal and the fleet (lc brings the handler, observer,
 // interceptor and a codec of its own; the rest comes from t's config).
 func (t *Terminal) openLink(ctx context.Context, lc link.Config) (*link.Link, error) {
-	d := net.Dialer{Timeout: t.cfg.ConnectTimeout}
-	nc, err := d.DialContext(ctx, "tcp", t.cfg.Target)
+	nc, err := t.dialTargets(ctx) // the host or its alternates, TLS included
 	if err != nil {
-		why, cause := dialCause(t.cfg.Target, err)
-		t.setErr(why, cause)
-		return nil, &ConnectError{Cause: cause, Why: why}
+		return nil, err
 	}
 	if t.cfg.WrapConn != nil {
 		nc = t.cfg.WrapConn(nc)
@@ -358,7 +373,7 @@ func (t *Terminal) noteRecent(e link.Event) {
 	if e.Kind == link.EvDuplicate {
 		t.dups[stan]++
 	} else {
-		t.late[stan] = &LateAnswer{After: e.Late, RC: str(e.Msg, 39)}
+		t.late[stan] = &LateAnswer{After: e.Late, RC: t.cfg.Dialect.RC(e.Msg)}
 	}
 }
 
@@ -572,5 +587,102 @@ func (t *Terminal) Run(ctx context.Context) {
 				l.Abort(fmt.Errorf("echo test failed: %s", o.Why()))
 			}
 		}
+	}
+}
+
+// Targets splits a --target list ("a:p,b:p"): the host and its alternates,
+// tried in order.
+func Targets(s string) []string {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// dialTargets connects to the current host or, when it fails, to its
+// alternates in order (the TLS handshake included), as a POS with a backup
+// host does; a switch-over is logged, reported to the observer and kept
+// for SwitchOver. The last failure's cause is the one returned.
+func (t *Terminal) dialTargets(ctx context.Context) (net.Conn, error) {
+	targets := Targets(t.cfg.Target)
+	if len(targets) == 0 {
+		targets = []string{t.cfg.Target}
+	}
+	t.mu.Lock()
+	start := t.targetIdx
+	t.mu.Unlock()
+	var last error
+	var failed []string
+	for i := range targets {
+		idx := (start + i) % len(targets)
+		addr := targets[idx]
+		nc, err := t.dialOne(ctx, addr)
+		if err != nil {
+			last = err
+			failed = append(failed, addr+" ("+err.Error()+")")
+			continue
+		}
+		if idx != start || len(failed) > 0 {
+			msg := fmt.Sprintf("switched over to %s after %s", addr, strings.Join(failed, "; "))
+			t.mu.Lock()
+			t.targetIdx, t.switchOver = idx, msg
+			t.mu.Unlock()
+			t.cfg.Logger.Warn("host switch-over", "to", addr, "after", strings.Join(failed, "; "))
+		}
+		return nc, nil
+	}
+	return nil, last
+}
+
+// dialOne connects to one host address, with the TLS handshake when on.
+func (t *Terminal) dialOne(ctx context.Context, addr string) (net.Conn, error) {
+	d := net.Dialer{Timeout: t.cfg.ConnectTimeout}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		why, cause := dialCause(addr, err)
+		t.setErr(why, cause)
+		return nil, &ConnectError{Cause: cause, Why: why}
+	}
+	if t.cfg.TLS == nil {
+		return nc, nil
+	}
+	cfg := t.cfg.TLS
+	if host, _, err := net.SplitHostPort(addr); err == nil && cfg.ServerName != host && len(Targets(t.cfg.Target)) > 1 && t.cfg.TLSServerNameFromTarget {
+		cfg = cfg.Clone()
+		cfg.ServerName = host
+	}
+	tc, err := tlsconf.Handshake(ctx, nc, cfg, t.cfg.ConnectTimeout)
+	if err != nil {
+		cause := diagnose.TLSHandshakeFailed
+		var he *tlsconf.HandshakeError
+		if errors.As(err, &he) {
+			cause = he.Finding.Cause
+		}
+		t.setErr(err.Error(), cause)
+		return nil, &ConnectError{Cause: cause, Why: err.Error()}
+	}
+	return tc, nil
+}
+
+// SwitchOver says the last switch to an alternate host ("" if none).
+func (t *Terminal) SwitchOver() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.switchOver
+}
+
+// Hangup drops the link and keeps everything else (scheduler, stored
+// reversals, keys): the end of a per-transaction connection; the next
+// Connect dials again.
+func (t *Terminal) Hangup() {
+	t.mu.Lock()
+	l := t.l
+	t.l = nil
+	t.mu.Unlock()
+	if l != nil {
+		l.Close()
 	}
 }

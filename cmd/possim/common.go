@@ -115,7 +115,7 @@ func (t *transcript) event(e link.Event) {
 }
 
 func rcText(m *iso8583.Message) string {
-	rc := iso.Get(m, 39)
+	rc := iso.RCOf(m) // a 1993 action code means what its 1987 RC means
 	if rc == "" {
 		return ""
 	}

@@ -74,6 +74,8 @@ func runDiagnose(args []string, stdout, stderr io.Writer) int {
 	df.add(fs)
 	var sf securityFlags
 	sf.add(fs, false)
+	var tf tlsFlags
+	tf.add(fs, false)
 	tid := fs.String("tid", "PROBE001", "--target: terminal id (field 41) of the probe's messages")
 	noSignOn := fs.Bool("no-sign-on", false, "--target: do not sign on")
 	echoes := fs.Int("echoes", 5, "--target: echo tests for the round-trip statistics")
@@ -134,9 +136,13 @@ func runDiagnose(args []string, stdout, stderr io.Writer) int {
 		if !strings.Contains(*target, ":") {
 			return usageErr(stderr, cmd, "--target %q: want HOST:PORT", *target)
 		}
+		tlsCfg, err := tf.client(*target)
+		if err != nil {
+			return usageErr(stderr, cmd, "%v", err)
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		rep = diagnose.Probe(ctx, diagnose.ProbeConfig{Target: *target, Dialect: dl, Match: match,
+		rep = diagnose.Probe(ctx, diagnose.ProbeConfig{Target: *target, Dialect: dl, Match: match, Dial: tlsDial(tlsCfg),
 			ConnectTimeout: *connectTimeout, Timeout: *timeout, AllFramings: *allFramings, TID: fmt.Sprintf("%-8s", *tid),
 			SignOn: !*noSignOn, TMK: tmk, MACAlg: alg, MACPad: pad, Echoes: *echoes, Financial: *financial,
 			Idle: *idle, SlowRTT: *slow})

@@ -38,6 +38,8 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	ff.add(fs, true)
 	var sf securityFlags
 	sf.add(fs, true)
+	var tf tlsFlags
+	tf.add(fs, true)
 	verbose := fs.CountP("verbose", "v", "print every message (-v) and masked dumps (-vv)")
 	fs.Usage = func() { hostUsage(stdout, fs) }
 	var cf captureFlags
@@ -97,7 +99,14 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr(stderr, "host", "%v", err)
 	}
+	tlsStop := make(chan struct{})
+	defer close(tlsStop)
+	tlsCfg, err := tf.server(tlsStop)
+	if err != nil {
+		return usageErr(stderr, "host", "%v", err)
+	}
 	cfg := host.Config{
+		TLS:    tlsCfg,
 		Listen: *listen, Dialect: dl, Match: match, Rules: rules, MaxConns: *maxConns, IdleTimeout: *idle,
 		FirstFrameTimeout: *firstFrame, FrameTimeout: *frameTimeout, LinkQueue: *linkQueue,
 		Faults: faults, Security: sec, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
@@ -126,6 +135,7 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	if sec != nil {
 		fmt.Fprintln(stdout, sec) // check values only
 	}
+	printTLS(stdout, tlsCfg, tf.o.Fault)
 	if faults != nil {
 		fmt.Fprintf(stdout, "faults: %d rules, seed %d\n", len(faults.Rules()), faults.Seed())
 	}

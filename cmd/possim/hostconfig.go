@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -26,7 +27,13 @@ var hostConfigKeys = map[string]string{
 	"tmk_file": "tmk-file", "control_token_file": "control-token-file",
 	"seed": "seed", "control": "control", "control_token": "control-token",
 	"tmk": "tmk", "mac_alg": "mac-alg", "mac_padding": "mac-padding", "mac_rc": "mac-rc", "mac_network": "mac-network",
+	"spec": "spec", "dialect_file": "dialect-file",
+	"tls": "tls", "tls_dir": "tls-dir", "tls_cert": "tls-cert", "tls_key": "tls-key", "tls_ca": "tls-ca", "tls_ca_key": "tls-ca-key",
+	"tls_client_auth": "tls-client-auth", "tls_min_version": "tls-min-version", "tls_fault": "tls-fault",
 }
+
+// pathKeys are the config keys that name files.
+var pathKeys = map[string]bool{"spec": true, "dialect_file": true, "tls_dir": true, "tls_cert": true, "tls_key": true, "tls_ca": true, "tls_ca_key": true}
 
 // hostConfig is what a --config file adds beyond flag values.
 type hostConfig struct {
@@ -97,7 +104,11 @@ func loadHostConfig(path string, fs *pflag.FlagSet) (*hostConfig, error) {
 		if fs.Changed(flag) {
 			continue // the command line wins
 		}
-		if err := fs.Set(flag, v.Value); err != nil {
+		val := v.Value
+		if pathKeys[k.Value] && val != "" && !filepath.IsAbs(val) {
+			val = filepath.Join(filepath.Dir(path), val) // relative to the config file, not the working directory
+		}
+		if err := fs.Set(flag, val); err != nil {
 			return nil, fmt.Errorf("%s: %s: %v", at, k.Value, err)
 		}
 	}

@@ -553,3 +553,9 @@ func (s *securityFlags) terminalSecurity() (*terminal.Security, error) {
 	}
 	return &terminal.Security{TMK: tmk, Alg: alg, Pad: pad, MACNetwork: s.network}, nil
 }
+
+// keyed reports whether a TMK is given (flag, file or $POSSIM_TMK): the
+// sign-on then brings working keys, the PIN key among them.
+func (s *securityFlags) keyed() bool {
+	return s.tmk != "" || s.tmkFile != "" || os.Getenv("POSSIM_TMK") != ""
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/proxy"
+	"github.com/possim/possim/internal/tlsconf"
 )
 
 func init() {
@@ -26,6 +27,9 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	df.add(fs)
 	ff := faultFlags{side: fault.ProxyDownstream}
 	ff.add(fs, true)
+	var downTLS, upTLS tlsFlags
+	downTLS.addNamed(fs, "", "terminal side: ", true)
+	upTLS.addNamed(fs, "upstream-", "host side: ", false)
 	quiet := fs.BoolP("quiet", "q", false, "no transcript line per message")
 	var cf captureFlags
 	cf.add(fs) // both legs: terminals ⇄ proxy and proxy ⇄ host
@@ -40,6 +44,16 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, "proxy", "%v", err)
 	}
 	faults, err := ff.build(dl)
+	if err != nil {
+		return usageErr(stderr, "proxy", "%v", err)
+	}
+	tlsStop := make(chan struct{})
+	defer close(tlsStop)
+	downCfg, err := downTLS.server(tlsStop)
+	if err != nil {
+		return usageErr(stderr, "proxy", "%v", err)
+	}
+	upCfg, err := upTLS.client(*upstream)
 	if err != nil {
 		return usageErr(stderr, "proxy", "%v", err)
 	}
@@ -70,6 +84,7 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	}
 	defer cf.close(stderr)
 	p, err := proxy.Start(proxy.Config{Listen: *listen, Upstream: *upstream, Dialect: dl, Faults: faults, OnLine: onLine, WrapConn: cf.proxyWrap(),
+		TLS: downCfg, UpstreamTLS: upCfg,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
 	if err != nil {
 		fmt.Fprintf(stderr, "possim proxy: %v\n", err)
@@ -77,6 +92,12 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	}
 	defer p.Close()
 	fmt.Fprintf(stdout, "possim proxy %s → %s (%s: %s)\n", p.Addr(), *upstream, dl.Name, dl.Framing.Describe())
+	if downCfg != nil {
+		fmt.Fprintf(stdout, "terminal side TLS: %s\n", tlsconf.Describe(downCfg))
+	}
+	if upCfg != nil {
+		fmt.Fprintf(stdout, "host side TLS: %s\n", tlsconf.Describe(upCfg))
+	}
 	if faults != nil {
 		fmt.Fprintf(stdout, "faults: %d rules, seed %d\n", len(faults.Rules()), faults.Seed())
 	} else {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/load"
 	"github.com/possim/possim/internal/metrics"
+	"github.com/possim/possim/internal/tlsconf"
 	"github.com/possim/possim/terminal"
 )
 
@@ -74,6 +76,7 @@ type simOptions struct {
 	seed       int64
 	quiet      bool
 	capture    captureFlags
+	tls        tlsFlags
 }
 
 func runSimulate(args []string, stdout, stderr io.Writer) int {
@@ -136,6 +139,9 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	sf.add(fs, true) // --mac-rc is the embedded host's
 	var cf captureFlags
 	cf.add(fs) // the fleet's side of the links
+	connMode := fs.String("connection", "shared", "shared: long-lived links the terminals share; per-tx: a new connection per transaction, closed after the answer (GPRS-style terminals)")
+	var tf tlsFlags
+	tf.add(fs, false) // the fleet's; the embedded host gets --tls-dir's host certificate or a throw-away PKI
 	if code, done := parse(fs, args, stderr); done {
 		return nil, code, true
 	}
@@ -145,7 +151,7 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	if fs.NArg() != 0 {
 		return bad("unexpected argument %q", fs.Arg(0))
 	}
-	o := &simOptions{output: *output, hdrLog: *hdrLog, quiet: *quiet, target: *target, results: *results, metrics: *metricsAddr, capture: cf}
+	o := &simOptions{output: *output, hdrLog: *hdrLog, quiet: *quiet, target: *target, results: *results, metrics: *metricsAddr, capture: cf, tls: tf}
 	if *segFlag != "" {
 		sg, err := parseSegment(*segFlag)
 		if err != nil {
@@ -282,12 +288,15 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	}
 	o.fleet = terminal.FleetConfig{
 		Target: o.target, Dialect: dl, Match: match, Terminals: *terminals, Links: *links,
-		Mix: mix, Amount: amt, Seed: o.seed, Timeout: *timeout, SignOn: !*noSignOn,
+		Mix: mix, Amount: amt, Seed: o.seed, Timeout: *timeout, SignOn: !*noSignOn, PerTx: *connMode == "per-tx",
 		ReversalAttempts: *revAttempts, ReversalBackoff: *revBackoff, Security: termSec,
 		TIDOffset: tidOffset, STANStart: stanStart,
 	}
 	if *drain == 0 {
 		*drain = *timeout
+	}
+	if *connMode != "shared" && *connMode != "per-tx" {
+		return bad("--connection %q: want shared or per-tx", *connMode)
 	}
 	if *pacerKind != "precise" && *pacerKind != "go" {
 		return bad("--pacer %q: want precise or go", *pacerKind)
@@ -309,9 +318,16 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 	}
 	var h *host.Host
 	fc := o.fleet
+	var hostTLS *tls.Config
+	if o.tls.o.Active() {
+		var err error
+		if hostTLS, fc.TLS, err = o.simTLS(); err != nil {
+			return usageErr(stderr, "simulate", "%v", err)
+		}
+	}
 	if o.target == "" {
 		hc := host.Config{Listen: "127.0.0.1:0", Dialect: fc.Dialect, Match: fc.Match, Rules: o.hostRules,
-			MaxConns: max(1000, fc.Terminals), Security: o.hostSec}
+			MaxConns: max(1000, fc.Terminals), Security: o.hostSec, TLS: hostTLS}
 		// Faults act at the host's end of the links: the same wire
 		// behaviour as at the terminals' end, the host carries out crash,
 		// unsolicited and refuse, and the fleet keeps its message reuse.
@@ -465,6 +481,9 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 	}
 	rep.Notes = append(rep.Notes, fmt.Sprintf("%d terminals on %d links to %s (%s); %.1f frames per write; %d reconnects",
 		fc.Terminals, fc.Links, where, fc.Dialect.Name, extra.FramesPerWrite, st.Reconnects))
+	if st.PerTxConnections > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("per-tx: %d new connections, one per transaction (%.0f/s)", st.PerTxConnections, float64(st.PerTxConnections)/max(rep.Elapsed.Seconds(), 1e-9)))
+	}
 	if st.NonFinancialTimeouts > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d timed-out non-financial transactions (balance, echo) had nothing to reverse (counted as timed_out)", st.NonFinancialTimeouts))
 	}
@@ -657,4 +676,26 @@ func (s segment) pacer(p load.Pacer) load.Pacer {
 		}
 	}
 	return p
+}
+
+// simTLS builds the fleet's TLS config and, with the embedded host, the
+// host's: from --tls-dir's test PKI, or a throw-away one in memory.
+func (o *simOptions) simTLS() (hostCfg, fleetCfg *tls.Config, err error) {
+	if o.target != "" {
+		fleetCfg, err = o.tls.client(o.target)
+		return nil, fleetCfg, err
+	}
+	if o.tls.o.Dir == "" && o.tls.o.CA == "" {
+		v, err := tlsconf.ParseVersion(o.tls.o.MinVersion)
+		if err != nil {
+			return nil, nil, err
+		}
+		return tlsconf.Ephemeral(v)
+	}
+	hostOpts := tlsconf.Options{Dir: o.tls.o.Dir, CA: o.tls.o.CA, MinVersion: o.tls.o.MinVersion}
+	if hostCfg, err = tlsconf.Server(hostOpts, nil); err != nil {
+		return nil, nil, err
+	}
+	fleetCfg, err = o.tls.client("127.0.0.1:0")
+	return hostCfg, fleetCfg, err
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,10 +47,13 @@ type termOpts struct {
 	verbose                             bool
 	output                              string
 	cf                                  captureFlags
+	tf                                  tlsFlags
+	currency, entryMode, posCondition   string
+	fields                              []string
 }
 
 func (o *termOpts) add(fs *pflag.FlagSet) {
-	fs.StringVar(&o.target, "target", "127.0.0.1:8583", "host address (host:port)")
+	fs.StringVar(&o.target, "target", "127.0.0.1:8583", "host address (host:port); alternates after commas (a:p,b:p), tried in order when one is down")
 	o.df.add(fs)
 	fs.StringVar(&o.tid, "tid", "POSSIM01", "terminal id (field 41, 1 to 8 printable characters)")
 	fs.StringVar(&o.mid, "mid", "POSSIM-MERCHANT", "merchant id (field 42, 1 to 15 printable characters)")
@@ -67,6 +71,24 @@ func (o *termOpts) add(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print masked dumps of every message")
 	fs.StringVarP(&o.output, "output", "o", "text", "text or json")
 	o.cf.add(fs)
+	o.tf.add(fs, false)
+	fs.StringVar(&o.currency, "currency", "978", "transaction currency (field 49, ISO 4217 numeric: 978 EUR, 840 USD, 826 GBP)")
+	fs.StringVar(&o.entryMode, "entry-mode", "", "POS entry mode (field 22: 051 chip, 901 stripe, 801 fallback, 012 manual); default: from how the card is read")
+	fs.StringVar(&o.posCondition, "pos-condition", "", "POS condition code (field 25, 2 digits; default 00)")
+	fs.StringArrayVar(&o.fields, "field", nil, "set any request field: N=VALUE (repeatable); N= removes it, e.g. --field 48=LOYALTY42 --field 25=")
+}
+
+// fieldOverrides parses --field.
+func (o *termOpts) fieldOverrides() ([]terminal.FieldValue, error) {
+	var out []terminal.FieldValue
+	for _, f := range o.fields {
+		fv, err := terminal.ParseField(f)
+		if err != nil {
+			return nil, fmt.Errorf("--field %v", err)
+		}
+		out = append(out, fv)
+	}
+	return out, nil
 }
 
 // check validates the shared flags; the message names the flag.
@@ -84,6 +106,15 @@ func (o *termOpts) check() error {
 		return errors.New("--reversal-backoff must be positive")
 	case o.output != "text" && o.output != "json":
 		return fmt.Errorf("--output %q: want text or json", o.output)
+	case len(o.currency) != 3 || strings.Trim(o.currency, "0123456789") != "":
+		return fmt.Errorf("--currency %q: want 3 digits (ISO 4217 numeric, e.g. 978)", o.currency)
+	case o.entryMode != "" && (len(o.entryMode) != 3 || strings.Trim(o.entryMode, "0123456789") != ""):
+		return fmt.Errorf("--entry-mode %q: want 3 digits (051 chip, 901 stripe, 801 fallback)", o.entryMode)
+	case o.posCondition != "" && (len(o.posCondition) != 2 || strings.Trim(o.posCondition, "0123456789") != ""):
+		return fmt.Errorf("--pos-condition %q: want 2 digits", o.posCondition)
+	}
+	if _, err := o.fieldOverrides(); err != nil {
+		return err
 	}
 	if err := terminal.CheckSTAN(o.stan); err != nil {
 		return fmt.Errorf("--stan: %v", err)
@@ -94,17 +125,24 @@ func (o *termOpts) check() error {
 	if err := terminal.CheckMID(o.mid); err != nil {
 		return fmt.Errorf("--mid: %v", err)
 	}
-	host, port, err := net.SplitHostPort(o.target)
-	if err != nil {
-		return fmt.Errorf("--target %q: want host:port: %v", o.target, err)
+	targets := terminal.Targets(o.target)
+	if len(targets) == 0 {
+		return fmt.Errorf("--target %q: want host:port[,alternate:port...]", o.target)
 	}
-	if _, err := net.DefaultResolver.LookupPort(context.Background(), "tcp", port); err != nil {
-		return fmt.Errorf("--target %q: bad port %q", o.target, port)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
-		return fmt.Errorf("--target %q does not resolve: %v", o.target, err)
+	for _, tg := range targets {
+		host, port, err := net.SplitHostPort(tg)
+		if err != nil {
+			return fmt.Errorf("--target %q: want host:port: %v", tg, err)
+		}
+		if _, err := net.DefaultResolver.LookupPort(context.Background(), "tcp", port); err != nil {
+			return fmt.Errorf("--target %q: bad port %q", tg, port)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_, err = net.DefaultResolver.LookupHost(ctx, host)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("--target %q does not resolve: %v", tg, err)
+		}
 	}
 	return nil
 }
@@ -139,8 +177,20 @@ func (o *termOpts) newTerminal(stdout io.Writer, j *terminal.Journal, signOn boo
 	if err != nil {
 		return nil, err
 	}
+	tlsCfg, err := o.tf.client(terminal.Targets(o.target)[0])
+	if err != nil {
+		return nil, err
+	}
+	if o.output == "text" {
+		printTLS(stdout, tlsCfg, "")
+	}
+	fields, err := o.fieldOverrides()
+	if err != nil {
+		return nil, err
+	}
 	tr := newTranscript(stdout, "terminal", "host", o.verbose)
 	cfg := terminal.Config{
+		TLS: tlsCfg, TLSServerNameFromTarget: o.tf.o.ServerName == "", Currency: o.currency, EntryMode: o.entryMode, POSCondition: o.posCondition, Fields: fields,
 		Target: o.target, Dialect: dl, Match: match, TID: o.tid, MID: o.mid,
 		Timeout: o.timeout, ConnectTimeout: o.connectTimeout, ConnectAttempts: o.attempts,
 		SignOnAtConnect: signOn && !o.noSignOn, EchoIdle: echoIdle, ReversalAttempts: o.revAttempts, ReversalBackoff: o.revBackoff,
@@ -245,7 +295,7 @@ func subcommand(args []string) (string, []string) {
 			continue
 		}
 		switch a {
-		case "run", "journal", "saf":
+		case "run", "journal", "saf", "send":
 			return a, append(append([]string(nil), args[:i]...), args[i+1:]...)
 		}
 		return "", args
@@ -257,6 +307,8 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	switch sub, rest := subcommand(args); sub {
 	case "run":
 		return runTerminalRun(rest, stdout, stderr)
+	case "send":
+		return runTerminalSend(rest, stdout, stderr)
 	case "journal":
 		return runTerminalJournal(rest, stdout, stderr)
 	case "saf":
@@ -268,6 +320,9 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	amount := fs.String("amount", "10.00", "amount in major units, at most two decimals")
 	pan := fs.String("pan", terminal.DefaultCard.PAN, "card number, 12-19 digits with a valid Luhn check (printed masked)")
 	expiry := fs.String("expiry", terminal.DefaultCard.Expiry, "card expiry YYMM")
+	cardName := fs.String("card", "", "a test card of possim's host and how it is read: swipe, chip, fallback (chip fails, stripe read), pin (PIN 1234)")
+	read := fs.String("read", "", "how the card is read: chip (EMV data in 55), swipe (track 2 in 35), fallback (entry mode 80x), manual")
+	pin := fs.String("pin", "", "the PIN: field 52, ISO 9564 format 0 under the PIN key of the sign-on (needs --tmk); never printed")
 	allowInvalid := fs.Bool("allow-invalid-card", false, "send a card number or expiry that fails the checks (negative tests of someone else's host)")
 	rrn := fs.String("rrn", "", "original RRN (void, completion); default: the last approved sale (preauth) in the journal")
 	linger := fs.Duration("linger", 2*time.Second, "after a timeout, keep the link open this long so a late answer is seen and classified")
@@ -310,7 +365,38 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	if j != nil {
 		defer j.Close()
 	}
-	tx := terminal.Tx{Kind: kind, Amount: amt, Card: terminal.Card{PAN: *pan, Expiry: *expiry}, OrigRRN: *rrn}
+	c := terminal.Card{PAN: *pan, Expiry: *expiry}
+	if *cardName != "" {
+		tc, ok := terminal.TestCards[*cardName]
+		if !ok {
+			return usageErr(stderr, "terminal", "--card %q: valid are swipe, chip, fallback, pin", *cardName)
+		}
+		if fs.Changed("pan") || fs.Changed("expiry") {
+			return usageErr(stderr, "terminal", "--card names the card: give it or --pan/--expiry, not both")
+		}
+		c = tc
+	}
+	if *read != "" {
+		if !slices.Contains(terminal.ReadModes, *read) {
+			return usageErr(stderr, "terminal", "--read %q: valid are %s", *read, strings.Join(terminal.ReadModes, ", "))
+		}
+		c.Read = *read
+	}
+	if *pin != "" {
+		if len(*pin) < 4 || len(*pin) > 12 || strings.Trim(*pin, "0123456789") != "" {
+			return usageErr(stderr, "terminal", "--pin: a PIN is 4 to 12 digits")
+		}
+		if !o.sf.keyed() {
+			return usageErr(stderr, "terminal", "--pin needs working keys: give --tmk so that the sign-on brings the PIN key")
+		}
+		c.PIN = *pin
+		if c.Read == "" {
+			c.Read = terminal.ReadChip
+		}
+	} else if c.PIN != "" && !o.sf.keyed() {
+		return usageErr(stderr, "terminal", "--card pin sends a PIN: give --tmk so that the sign-on brings the PIN key")
+	}
+	tx := terminal.Tx{Kind: kind, Amount: amt, Card: c, OrigRRN: *rrn}
 	orig, err := originalFor(j, &tx)
 	if err != nil {
 		return usageErr(stderr, "terminal", "%v", err)
@@ -351,6 +437,9 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 			out.Cause.Cause, out.Cause.Detail = "terminal.interrupted", err.Error()
 		}
 	} else {
+		if sw := term.SwitchOver(); sw != "" && o.output == "text" {
+			fmt.Fprintf(stdout, "host switch-over: %s\n", sw)
+		}
 		out = term.Do(tx)
 		if st.code() < 0 {
 			wait := 150 * time.Millisecond // a duplicate answer comes right after the first
@@ -462,9 +551,14 @@ Examples:
 	echoIdle := fs.Duration("echo-idle", 60*time.Second, "echo test after this long without traffic (0: never)")
 	every := fs.Duration("every", 0, "send --tx every D instead of reading stdin")
 	txLine := fs.String("tx", "purchase 10.00", "the transaction --every sends")
+	connMode := fs.String("connection", "shared", "shared: one long-lived connection; per-tx: connect (and sign on) for each transaction and hang up after its answer or reversal, as GPRS terminals do")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
+	if *connMode != "shared" && *connMode != "per-tx" {
+		return usageErr(stderr, "terminal run", "--connection %q: want shared or per-tx", *connMode)
+	}
+	perTx := *connMode == "per-tx"
 	if fs.NArg() != 0 {
 		return usageErr(stderr, "terminal run", "unexpected argument %q: transactions come from stdin or --every", fs.Arg(0))
 	}
@@ -505,11 +599,15 @@ Examples:
 		defer mu.Unlock()
 		outcome.Text(stdout, o)
 	}
-	if err := term.Connect(ctx); err != nil {
-		fmt.Fprintf(stdout, "connect failed: %v (retrying in the background)\n", err)
-	}
 	loopDone := make(chan struct{})
-	go func() { defer close(loopDone); term.Run(ctx) }()
+	if perTx {
+		close(loopDone) // no background link to keep: each transaction dials
+	} else {
+		if err := term.Connect(ctx); err != nil {
+			fmt.Fprintf(stdout, "connect failed: %v (retrying in the background)\n", err)
+		}
+		go func() { defer close(loopDone); term.Run(ctx) }()
+	}
 	lines := make(chan string)
 	if *every > 0 {
 		go func() {
@@ -561,7 +659,12 @@ loop:
 				fmt.Fprintf(stdout, "? %v\n", err)
 				continue
 			}
-			out := term.Do(tx)
+			var out terminal.Outcome
+			if perTx {
+				out = perTxDo(ctx, term, tx)
+			} else {
+				out = term.Do(tx)
+			}
 			if out.Class == outcome.Approved && j != nil && orig != nil {
 				markOriginal(j, tx.Kind, orig)
 			}
@@ -792,4 +895,23 @@ Examples:
 		return 1
 	}
 	return 0
+}
+
+// perTxDo is one transaction on a connection of its own: connect (signing
+// on, flushing stored reversals), send, hang up once the answer — or the
+// reversal's — is in.
+func perTxDo(ctx context.Context, term *terminal.Terminal, tx terminal.Tx) terminal.Outcome {
+	if err := term.Connect(ctx); err != nil {
+		out := terminal.Outcome{Kind: string(tx.Kind), Class: outcome.NotSent, TID: term.TID()}
+		var ce *terminal.ConnectError
+		if errors.As(err, &ce) {
+			out.Cause.Cause, out.Cause.Detail = ce.Cause, ce.Why
+		} else {
+			out.Cause.Cause, out.Cause.Detail = "terminal.interrupted", err.Error()
+		}
+		return out
+	}
+	out := term.Do(tx)
+	term.Hangup()
+	return out
 }

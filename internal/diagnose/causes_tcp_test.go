@@ -95,6 +95,18 @@ func TestEveryCauseHasAReproducer(t *testing.T) {
 		diagnose.RequestDuplicate:    "cmd/possim terminal_test (RC 94 to a repeated void)",
 		diagnose.VoidUnknownOriginal: "the engine's cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
 		diagnose.TerminalInterrupted: "the engine's cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
+		// TLS: each host TLS fault is reproduced over TCP by internal/tlsconf
+		// (TestEveryTLSFaultIsNamed, TestPlainHostIsNotTLS) and through the
+		// binary by cmd/possim (TestTerminalOverTLS).
+		diagnose.TLSCertExpired:        "internal/tlsconf TestEveryTLSFaultIsNamed (expired)",
+		diagnose.TLSUnknownCA:          "internal/tlsconf TestEveryTLSFaultIsNamed (untrusted)",
+		diagnose.TLSNameMismatch:       "internal/tlsconf TestEveryTLSFaultIsNamed (wrong-name)",
+		diagnose.TLSOldVersion:         "internal/tlsconf TestEveryTLSFaultIsNamed (old-version)",
+		diagnose.TLSClientCertRequired: "internal/tlsconf TestEveryTLSFaultIsNamed (client-cert)",
+		diagnose.TLSHandshakeStalled:   "internal/tlsconf TestEveryTLSFaultIsNamed (stall)",
+		diagnose.TLSNotTLS:             "internal/tlsconf TestPlainHostIsNotTLS",
+		diagnose.TLSClientCertRejected: "no reproducer yet (a client certificate the host refuses) — a known gap",
+		diagnose.TLSHandshakeFailed:    "the catch-all of internal/tlsconf.Classify: no specific reproducer",
 	}
 	var src strings.Builder
 	files, _ := filepath.Glob("*_test.go")
@@ -103,7 +115,7 @@ func TestEveryCauseHasAReproducer(t *testing.T) {
 		src.Write(b)
 	}
 	consts := map[string]diagnose.ID{}
-	for _, f := range []string{"causes_framing.go", "causes_host.go", "causes_issuer.go", "causes_link.go", "causes_message.go", "causes_network.go", "causes_security.go", "causes_timing.go", "causes_terminal.go"} {
+	for _, f := range []string{"causes_framing.go", "causes_host.go", "causes_issuer.go", "causes_link.go", "causes_message.go", "causes_network.go", "causes_security.go", "causes_timing.go", "causes_terminal.go", "causes_tls.go"} {
 		b, _ := os.ReadFile(f)
 		for _, m := range regexp.MustCompile(`(\w+)\s+ID = "([a-z0-9_.]+)"`).FindAllStringSubmatch(string(b), -1) {
 			consts[m[1]] = diagnose.ID(m[2])

@@ -40,7 +40,15 @@ type ProbeConfig struct {
 	Idle time.Duration
 	// SlowRTT is the echo round trip above which the network is slow.
 	SlowRTT time.Duration
+	// Dial, when set, opens each connection instead of plain TCP: the
+	// command sets it to a TLS dial (internal/tlsconf), whose handshake
+	// errors carry their own Finding.
+	Dial func(ctx context.Context, addr string, timeout time.Duration) (net.Conn, error)
 }
+
+// findingError is an error that already knows its cause (a failed TLS
+// handshake from internal/tlsconf).
+type findingError interface{ TLSFinding() Finding }
 
 func (c *ProbeConfig) defaults() {
 	if c.ConnectTimeout <= 0 {
@@ -155,6 +163,10 @@ func (p *prober) resolve(ctx context.Context) bool {
 
 func (p *prober) dial(ctx context.Context) (net.Conn, time.Duration, error) {
 	start := time.Now()
+	if p.cfg.Dial != nil {
+		nc, err := p.cfg.Dial(ctx, p.cfg.Target, p.cfg.ConnectTimeout)
+		return nc, time.Since(start), err
+	}
 	dl := net.Dialer{Timeout: p.cfg.ConnectTimeout}
 	nc, err := dl.DialContext(ctx, "tcp", p.cfg.Target)
 	return nc, time.Since(start), err
@@ -162,6 +174,11 @@ func (p *prober) dial(ctx context.Context) (net.Conn, time.Duration, error) {
 
 func (p *prober) connect(ctx context.Context) bool {
 	nc, took, err := p.dial(ctx)
+	var fe findingError
+	if errors.As(err, &fe) {
+		p.add(Check{Name: "tls handshake", Status: StatusFail, Took: took, Summary: "TCP connected, the TLS handshake failed", Findings: []Finding{fe.TLSFinding()}})
+		return false
+	}
 	if err != nil {
 		id, detail := ConnectCause(err)
 		summary := "cannot connect"

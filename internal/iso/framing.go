@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -232,4 +233,46 @@ func parseHex(what, s string) ([]byte, error) {
 		return nil, fmt.Errorf("%s %q is not hex: %v", what, s, err)
 	}
 	return b, nil
+}
+
+// MoovLengthFuncs returns a message-length reader and writer with
+// iso8583-connection's signatures (connection.MessageLengthReader/Writer)
+// that carry this framing: the length header, and the TPDU and fixed header
+// as part of the "length" (the writer writes the request prefix, the reader
+// reads and drops the peer's). It lets that independent implementation talk
+// every built-in dialect in the interop tests.
+func (f Framing) MoovLengthFuncs() (func(io.Reader) (int, error), func(io.Writer, int) (int, error)) {
+	read := func(r io.Reader) (int, error) {
+		hdr := make([]byte, f.Length.Size()+f.PrefixLen())
+		if _, err := io.ReadFull(r, hdr[:f.Length.Size()]); err != nil {
+			return 0, err
+		}
+		n, err := f.Length.Get(hdr)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := io.ReadFull(r, hdr[f.Length.Size():]); err != nil {
+			return 0, err
+		}
+		if f.LengthCountsPrefix {
+			n -= f.PrefixLen()
+		}
+		if n < 0 {
+			return 0, fmt.Errorf("%w: length %d is shorter than the TPDU/header", ErrBadLengthHeader, n)
+		}
+		return n, nil
+	}
+	write := func(w io.Writer, n int) (int, error) {
+		buf := make([]byte, f.Length.Size(), f.Length.Size()+f.PrefixLen())
+		total := n
+		if f.LengthCountsPrefix {
+			total += f.PrefixLen()
+		}
+		if err := f.Length.Put(buf, total); err != nil {
+			return 0, err
+		}
+		buf = append(buf, f.Prefix()...)
+		return w.Write(buf)
+	}
+	return read, write
 }

@@ -271,7 +271,7 @@ func safeValue(id int, v string) string {
 // messages: '1' for an ISO 8583:1993 dialect (its name says 93), '0' for
 // 1987.
 func MTIVersion(d *Dialect) byte {
-	if d != nil && strings.Contains(d.Name, "93") {
+	if d != nil && d.Version == V1993 {
 		return '1'
 	}
 	return '0'

@@ -68,6 +68,9 @@ func MTIOf(v Version, k MsgKind) string {
 // MTI returns the MTI of a message kind in this dialect.
 func (d *Dialect) MTI(k MsgKind) string { return MTIOf(d.version(), k) }
 
+// Is1993 reports whether the dialect follows ISO 8583:1993.
+func (d *Dialect) Is1993() bool { return d.version() == V1993 }
+
 func (d *Dialect) version() Version {
 	if d == nil || d.Version == 0 {
 		return V1987
@@ -97,9 +100,7 @@ func (d *Dialect) NetworkCode(m *iso8583.Message) string {
 		if c, ok := functionNetwork[fc]; ok {
 			return c
 		}
-		if fc != "" {
-			return "fc" + fc // not one we know: never equal to a 1987 code
-		}
+		return "fc" + fc // none, or not one we know: never equal to a 1987 code
 	}
 	return Get(m, 70)
 }
@@ -269,4 +270,49 @@ func (d *Dialect) SetEntryMode(m *iso8583.Message, mode string) error {
 	// terminal output; 12 PIN capture capability.
 	code := []byte("510101" + string(input) + string(pin) + "1144")
 	return Set(m, 22, string(code))
+}
+
+// RCOf reads a response code in the 1987 vocabulary from any message: a
+// field 39 defined as 3 digits is an ISO 8583:1993 action code and is mapped
+// back ("000" → "00", "117" → "55"). For code that has the message but not
+// its dialect (the terminal's checks, transcripts).
+func RCOf(m *iso8583.Message) string {
+	v := Get(m, 39)
+	if len(v) != 3 {
+		return v
+	}
+	if spec := m.GetSpec(); spec != nil {
+		if f, ok := spec.Fields[39]; ok && f.Spec().Length != 3 {
+			return v
+		}
+	}
+	if rc, ok := actionRC[v]; ok {
+		return rc
+	}
+	return "A" + v
+}
+
+// Translate gives a 1987 MTI's counterpart in this dialect's edition:
+// 0200 → 1200, 0400 → 1420 (1993 reversals are advices), 0800 → 1804.
+func (d *Dialect) Translate(mti string) string {
+	if d.version() != V1993 || len(mti) != 4 || mti[0] != '0' {
+		return mti
+	}
+	b := []byte(mti)
+	b[0] = '1'
+	switch b[1] {
+	case '4':
+		if b[2] == '0' {
+			b[2] = '2'
+		} else if b[2] == '1' {
+			b[2] = '3'
+		}
+	case '8':
+		if b[2] == '0' && b[3] == '0' {
+			b[3] = '4'
+		} else if b[2] == '1' && b[3] == '0' {
+			b[3] = '4'
+		}
+	}
+	return string(b)
 }

@@ -5,6 +5,8 @@
 package proxy
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +20,7 @@ import (
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/tlsconf"
 )
 
 // Direction of a message through the proxy.
@@ -59,6 +62,9 @@ type Config struct {
 	// host (the proxy dialled it) or a terminal's.
 	WrapConn func(c net.Conn, toHost bool) net.Conn
 	Logger   *slog.Logger
+	// TLS serves terminals over TLS; UpstreamTLS dials the host over TLS
+	// (internal/tlsconf builds both); nil: plain TCP on that leg.
+	TLS, UpstreamTLS *tls.Config
 }
 
 // Proxy forwards terminal connections to the upstream host.
@@ -90,6 +96,7 @@ func Start(cfg Config) (*Proxy, error) {
 	if cfg.Faults != nil {
 		ln = cfg.Faults.WrapListener(ln)
 	}
+	ln = tlsconf.Listen(ln, cfg.TLS)
 	p := &Proxy{cfg: cfg, ln: ln, conn: map[net.Conn]struct{}{}, done: make(chan struct{})}
 	p.wg.Add(1)
 	go p.accept()
@@ -154,7 +161,7 @@ func (p *Proxy) accept() {
 // either side ends, both are closed: the proxy never keeps half a link.
 func (p *Proxy) serve(n int, down net.Conn) {
 	defer p.wg.Done()
-	up, err := net.DialTimeout("tcp", p.cfg.Upstream, p.cfg.DialTimeout)
+	up, err := tlsconf.Dial(context.Background(), p.cfg.Upstream, p.cfg.UpstreamTLS, p.cfg.DialTimeout)
 	if err != nil {
 		id, detail := diagnose.ConnectCause(err)
 		p.line(Line{Time: time.Now(), Conn: n, Dir: Upstream, Summary: "cannot reach the host: " + err.Error(),

@@ -58,9 +58,11 @@ func main() {
 		os.Exit(0)
 	case "link-row":
 		os.Exit(linkRowChild(os.Stdout, *linkRowLinks, *linkRate, *step))
+	case "per-tx":
+		os.Exit(perTxRows(os.Stdout, *step))
 	case "":
 	default:
-		fmt.Fprintf(os.Stderr, "possim-bench: --only %q: want pacer, tail or links\n", *only)
+		fmt.Fprintf(os.Stderr, "possim-bench: --only %q: want pacer, tail, links or per-tx\n", *only)
 		os.Exit(2)
 	}
 	os.Exit(run(os.Stdout, *conc, max(1, *reps), *step, *long, *terms))
