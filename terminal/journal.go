@@ -13,6 +13,7 @@ import (
 
 	"github.com/possim/possim/internal/diagnose"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // The journal keeps a terminal's state on disk: the STAN counter, every
@@ -142,9 +143,9 @@ func openBolt(path string) (db *bolt.DB, err error) {
 	switch {
 	case err == nil:
 		return db, nil
-	case errors.Is(err, bolt.ErrTimeout):
+	case errors.Is(err, berrors.ErrTimeout):
 		return nil, &JournalError{path, diagnose.JournalLocked, errors.New("in use by another process (locked): stop the other possim terminal or pass another --journal")}
-	case errors.Is(err, bolt.ErrInvalid), errors.Is(err, bolt.ErrVersionMismatch), errors.Is(err, bolt.ErrChecksum):
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 		return nil, &JournalError{path, diagnose.JournalCorrupt, fmt.Errorf("not a journal or damaged (%v): move it away to start a new one", err)}
 	case errors.Is(err, os.ErrPermission):
 		return nil, &JournalError{path, diagnose.JournalUnwritable, err}

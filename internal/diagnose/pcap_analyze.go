@@ -171,7 +171,6 @@ type stream struct {
 	unmatched      []Finding
 	dups           []Finding
 	late           []Finding
-	wrongMTI       []Finding
 	notes          []string
 }
 
