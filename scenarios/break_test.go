@@ -118,7 +118,9 @@ func TestBrokenEchoTestIsCaught(t *testing.T) {
 	}})
 	wantFailure(t, rep, "wait for event down at T1", "not within 3s", "0 such events")
 	wantFailure(t, rep, "T1's link goes down 1 time(s) with \"echo test failed\"", "counted 0, want 1")
-	wantFailure(t, rep, "T1 sends at least 1 echo test(s) after step 2 (stuck)", "counted 0")
+	// (It still sends one echo test: the probe after its purchase's
+	// reversal timed out, which names the half-open link but does not
+	// drop it — the idle echo test is what recovers the link.)
 }
 
 // Broken: a host that never sends its stored-reversal acknowledgement

@@ -26,7 +26,7 @@ var producedCauses = map[string]diagnose.ID{
 	// Named by the catalogue's rules through Refine (diagnose.go) and
 	// checked in diagnose_test.go.
 	"NetworkSlow": diagnose.NetworkSlow, "MACNotSent": diagnose.MACNotSent, "FramingLengthHeader": diagnose.FramingLengthHeader,
-	"NetworkBlackhole": diagnose.NetworkBlackhole,
+	"NetworkBlackhole": diagnose.NetworkBlackhole, "IssuerSlow": diagnose.IssuerSlow, "LinkHalfOpen": diagnose.LinkHalfOpen,
 	// TLS: the handshake's cause comes from internal/tlsconf.
 	"TLSHandshakeFailed": diagnose.TLSHandshakeFailed, "TLSCertExpired": diagnose.TLSCertExpired, "TLSUnknownCA": diagnose.TLSUnknownCA,
 	"TLSNameMismatch": diagnose.TLSNameMismatch, "TLSOldVersion": diagnose.TLSOldVersion, "TLSClientCertRequired": diagnose.TLSClientCertRequired,
@@ -39,7 +39,8 @@ func TestEveryTerminalCauseIsRegistered(t *testing.T) {
 	files, _ := filepath.Glob("*.go")
 	files = append(files, "../cmd/possim/terminal.go")
 	re := regexp.MustCompile(`diagnose\.([A-Z][A-Za-z]*)`)
-	notCauses := map[string]bool{"Finding": true, "ForRC": true, "ID": true, "Evidence": true, "Lookup": true, "MustLookup": true, "ObservationOf": true, "Refine": true, "ProbeUnanswered": true}
+	notCauses := map[string]bool{"Finding": true, "ForRC": true, "ID": true, "Evidence": true, "Lookup": true, "MustLookup": true, "ObservationOf": true, "Refine": true, "ProbeUnanswered": true,
+		"ProbeAnswered": true, "ProbeLinkDown": true, "ProbeResult": true, "Observation": true, "Took": true}
 	for _, f := range files {
 		if filepath.Ext(f) != ".go" || f == "causes_test.go" {
 			continue

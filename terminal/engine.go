@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/moov-io/iso8583"
@@ -43,6 +44,28 @@ type txn struct {
 	// timed out, or failed).
 	sent, decided time.Time
 	died          bool
+	// on is the link x was written on; inMark and framesMark where its
+	// byte and frame counters stood then (watched: bytes are counted),
+	// idleBefore how long the link had been idle (diagnose.go's probe).
+	on                 *link.Link
+	inMark, framesMark uint64
+	watched            bool
+	idleBefore         time.Duration
+	// probing: an echo probe runs beside the reversal after a timeout;
+	// joins counts what must end before the outcome does (the probe and
+	// the transaction's own story), probeRes is what the probe saw, res
+	// and base the timed-out result and the engine's finding for it.
+	probing bool
+	// byReversal: the first answer to the reversal probes the link.
+	byReversal bool
+	// partialN bytes (the first: partialHead) arrived between the request
+	// and its timeout and made no frame.
+	partialN    int
+	partialHead []byte
+	joins       atomic.Int32
+	probeRes    *linkProbe
+	res         link.Result
+	base        diagnose.Finding
 	// lean: no evidence strings on the way (the fleet at load).
 	lean    bool
 	backoff time.Duration
@@ -60,7 +83,9 @@ func (x *txn) bind() {
 
 // reset clears x for a new transaction, keeping its bound callbacks.
 func (x *txn) reset(t *Terminal, sp *KindSpec) {
-	x.t, x.sp, x.req, x.died = t, sp, nil, false
+	x.t, x.sp, x.req, x.died, x.on = t, sp, nil, false, nil
+	x.probing, x.byReversal, x.probeRes = false, false, nil
+	x.partialN, x.partialHead = 0, nil
 	x.sent, x.decided = time.Time{}, time.Time{}
 	x.o = Outcome{Kind: string(sp.Kind), TID: t.cfg.TID}
 	x.rec = Record{}
@@ -104,6 +129,9 @@ func (x *txn) send(l *link.Link) {
 	// sign-on before it): the terminal writes it and dies.
 	died := x.sp.Reversible && t.cfg.Faults.Dies(x.req)
 	x.died = died
+	if !x.lean {
+		x.mark(l)
+	}
 	t.touch()
 	// After Send, x belongs to its callback (the fleet reuses it): only
 	// locals from here on.
@@ -160,10 +188,29 @@ func (x *txn) onResult(r link.Result) {
 	v := judge(t.cfg.Dialect, x.sp, x.req, r, t.cfg.Timeout)
 	x.o.Class = v.class
 	t.noteRTT(x.sp.Kind, r)
+	if v.cause == diagnose.ResponseTimeout && r.Resp == nil && x.canProbe() {
+		// The link is probed before the terminal gives up on it
+		// (diagnose.go): by the reversal's first answer when there is a
+		// reversal (it must not wait), otherwise by an echo test now.
+		x.res, x.base = r, diagnose.Finding{Cause: v.cause, Detail: v.detail}
+		x.timedOut()
+		if v.act == actReverse {
+			x.byReversal = true
+		} else {
+			x.startProbe()
+		}
+	}
+	x.decide(r, v)
+}
+
+// decide names x's cause and acts on the verdict: keys, reversal,
+// store-and-forward.
+func (x *txn) decide(r link.Result, v verdict) {
+	t := x.t
 	if v.cause != "" {
 		x.o.Cause.Cause, x.o.Cause.Detail = v.cause, v.detail
 		if !x.lean { // the fleet at load keeps its allocation-free path
-			x.o.Cause = t.refine(x.req, r, x.o.Cause)
+			x.o.Cause = t.refine(x.req, r, x.o.Cause, nil)
 		}
 	}
 	if x.sp.Kind == SignOn && v.class == outcome.Approved {
@@ -229,6 +276,10 @@ func (x *txn) tryReversal() {
 
 func (x *txn) onReversal(r link.Result) {
 	t := x.t
+	if x.byReversal {
+		x.byReversal = false
+		x.reversalProbed(r)
+	}
 	if acknowledges(r) {
 		x.rev.Acked = true
 		x.evidence(r.Done, "reversal acknowledged: "+iso.Summary(r.Resp))
@@ -273,7 +324,7 @@ func (x *txn) storeReversal(why string) {
 
 func (x *txn) endReversal() {
 	x.o.Reversal = &x.rev
-	if !x.lean && !x.rev.Acked && x.rev.Attempts > 0 && strings.HasPrefix(x.rev.Why, "no 0410 after") {
+	if !x.lean && !x.probing && !x.rev.Acked && x.rev.Attempts > 0 && strings.HasPrefix(x.rev.Why, "no 0410 after") {
 		x.o.Cause = x.t.refineUnanswered(x.req, x.o.Cause) // the reversals were the probes
 	}
 	if x.o.Class == outcome.TimedOutReversed { // a timeout's class tells the reversal's end
@@ -285,8 +336,18 @@ func (x *txn) endReversal() {
 	x.end()
 }
 
-// end records the outcome and hands x back.
+// end records the outcome and hands x back (once the probe, if any, has
+// ended too).
 func (x *txn) end() {
+	if x.probing && x.joins.Add(-1) != 0 {
+		return // the probe's end ends x
+	}
+	x.applyProbe()
+	x.record()
+}
+
+// record writes the outcome to the store and hands x back.
+func (x *txn) record() {
 	t := x.t
 	if t.store.Durable() && x.rec.STAN != "" {
 		x.rec.Class, x.rec.RC, x.rec.RRN, x.rec.AuthCode = x.o.Class.String(), x.o.RC, x.o.RRN, x.o.AuthCode

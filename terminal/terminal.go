@@ -275,7 +275,7 @@ func (t *Terminal) connectOnce(ctx context.Context) error {
 	if t.Link() != nil {
 		return nil
 	}
-	l, err := t.openLink(ctx, link.Config{Handler: link.HandlerFunc(t.handleHost), Interceptor: t.cfg.Interceptor, Observer: t.observe})
+	l, err := t.openWatched(ctx, link.Config{Handler: link.HandlerFunc(t.handleHost), Interceptor: t.cfg.Interceptor, Observer: t.observe})
 	if err != nil {
 		return err
 	}
@@ -305,12 +305,25 @@ func (t *Terminal) connectOnce(ctx context.Context) error {
 // dial of the terminal and the fleet (lc brings the handler, observer,
 // interceptor and a codec of its own; the rest comes from t's config).
 func (t *Terminal) openLink(ctx context.Context, lc link.Config) (*link.Link, error) {
+	return t.dialLink(ctx, lc, false)
+}
+
+// openWatched is openLink for the terminal's own link: its bytes are
+// counted for the echo probe after a timeout (diagnose.go).
+func (t *Terminal) openWatched(ctx context.Context, lc link.Config) (*link.Link, error) {
+	return t.dialLink(ctx, lc, true)
+}
+
+func (t *Terminal) dialLink(ctx context.Context, lc link.Config, watch bool) (*link.Link, error) {
 	nc, err := t.dialTargets(ctx) // the host or its alternates, TLS included
 	if err != nil {
 		return nil, err
 	}
 	if t.cfg.WrapConn != nil {
 		nc = t.cfg.WrapConn(nc)
+	}
+	if watch { // outermost: the bytes the link itself reads
+		nc = &watchConn{Conn: nc}
 	}
 	lc.Dialect, lc.Match, lc.Pool = t.cfg.Dialect, t.cfg.Match, t.cfg.Pool
 	if lc.Codec == nil && t.cfg.Codec != nil {

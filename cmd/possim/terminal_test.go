@@ -399,3 +399,42 @@ func TestTerminalRunFromStdin(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 }
+
+// After a timeout the terminal sends an echo test on the same link before
+// it gives up: what it prints names the neighbour with its fix — the
+// one-shot terminal and `terminal run` alike.
+func TestTerminalProbesTheLinkAfterATimeout(t *testing.T) {
+	cases := []struct {
+		fault, cause, words, fix string
+	}{
+		{"blackhole:after=1", string(diagnose.NetworkBlackhole), "not one byte arrived", "fix: drop the link and reconnect after an unanswered echo test"},
+		{"drop:mti=0210", string(diagnose.IssuerSlow), "its reversal on the same link was answered", "fix: the network and the host are fine"},
+	}
+	for _, c := range cases {
+		h := faultHost(t, c.fault)
+		code, out, errOut := runCmd("terminal", "purchase", "--journal", "none", "--target", h.Addr().String(),
+			"--timeout", "300ms", "--reversal-attempts", "1", "--reversal-backoff", "10ms", "--linger", "0s")
+		if code != 1 || !strings.Contains(out, "cause: "+c.cause) ||
+			!strings.Contains(out, c.words) || !strings.Contains(out, c.fix) {
+			t.Fatalf("%s: exit %d, output:\n%s%s", c.fault, code, out, errOut)
+		}
+	}
+	h := faultHost(t, "blackhole:after=1")
+	out, err := possimWithInput(t, "purchase 1.00\n", "terminal", "run", "--journal", "none", "--target", h.Addr().String(),
+		"--timeout", "300ms", "--reversal-attempts", "1", "--reversal-backoff", "10ms")
+	if !strings.Contains(out, "cause: "+string(diagnose.NetworkBlackhole)) || !strings.Contains(out, "not one byte arrived") {
+		t.Fatalf("terminal run: %v, output:\n%s", err, out)
+	}
+}
+
+// possimWithInput runs the possim command as a subprocess with input on its
+// stdin (bounded by 20 s) and returns what it printed.
+func possimWithInput(t *testing.T, input string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := possimCmd(ctx, args...)
+	c.Stdin = strings.NewReader(input)
+	out, err := c.CombinedOutput()
+	return string(out), err
+}

@@ -74,6 +74,19 @@ type Observation struct {
 	// ProbeWhat names what probed the link ("" : an echo test; the
 	// terminal's reversals serve as probes too).
 	ProbeWhat string
+	// ProbeBound is how long the probe waited for its answer (0: unknown),
+	// ProbeRTT its round trip when answered (a reversal's counts here and
+	// not as EchoRTT: it may involve the issuer).
+	ProbeBound, ProbeRTT time.Duration
+	// PartialBytes counts the bytes that arrived on the link after the
+	// request was written without making a single frame (0: none, or
+	// frames did parse); PartialHead holds the first of them when known.
+	// Bytes that never make a frame are a framing fault, not silence.
+	PartialBytes int
+	PartialHead  []byte
+	// Waited is how long the side watched the link after writing the
+	// request (its timeout plus the probe): "no byte in 1.2 s".
+	Waited time.Duration
 	// Late is how late a response arrived after its deadline (0: never).
 	Late time.Duration
 	// Unmatched is the link's reason for an answer that arrived while the
@@ -155,8 +168,19 @@ func slowNetwork(o Observation) *Finding {
 		return nil
 	}
 	return &Finding{Cause: NetworkSlow,
-		Detail: fmt.Sprintf("the %s on the same link took %s, so the network is slow before any issuer is asked", what, rtt.Round(time.Millisecond)),
-		Fix:    fmt.Sprintf("the network, not the issuer, is slow: the %s took %s — check the signal or the carrier", what, rtt.Round(time.Millisecond))}
+		Detail: fmt.Sprintf("the %s on the same link took %s, so the network is slow before any issuer is asked", what, Took(rtt)),
+		Fix:    fmt.Sprintf("the network, not the issuer, is slow: the %s took %s — check the signal or the carrier", what, Took(rtt))}
+}
+
+// Took words a round trip for a sentence: "820 ms", "1.2 s", "0.35 ms".
+func Took(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%d ms", d.Round(time.Millisecond).Milliseconds())
+	}
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 }
 
 func timeoutCause(o Observation) Finding {
@@ -169,39 +193,100 @@ func timeoutCause(o Observation) Finding {
 	if o.Late > 0 {
 		return Finding{Cause: ResponseLate, Detail: fmt.Sprintf("the answer came %s after the deadline", o.Late.Round(time.Millisecond))}
 	}
+	if o.PartialBytes > 0 {
+		return PartialFrameFinding(o.MTI, o.PartialBytes, o.PartialHead, o.Framing)
+	}
 	if slow := slowNetwork(o); slow != nil {
 		return *slow
-	}
-	probe := o.ProbeWhat
-	if probe == "" {
-		probe = "an echo test"
 	}
 	switch o.Probe {
 	case ProbeUnanswered:
 		if !o.BytesAfterTimeout {
-			if o.Idle > 0 && o.AnsweredBefore {
-				return Finding{Cause: LinkHalfOpen, Detail: fmt.Sprintf("the link answered before, was idle for %s, and now neither the %s nor %s gets an answer", o.Idle.Round(time.Millisecond), o.MTI, probe)}
-			}
-			return Finding{Cause: NetworkBlackhole, Detail: fmt.Sprintf("neither the %s nor %s on the same link got an answer, and the link stayed open", o.MTI, probe)}
+			return silentLink(o)
 		}
+		return Finding{Cause: ResponseTimeout, Detail: fmt.Sprintf("bytes arrived on the link after the %s, but neither it nor an echo test on the same link was answered", o.MTI)}
 	case ProbeLinkDown:
 		return Finding{Cause: LinkClosed, Detail: "the link ended while an echo test was checking it after the timeout"}
 	case ProbeAnswered:
-		rtt := ""
-		if o.EchoRTT > 0 {
-			rtt = fmt.Sprintf(" (in %s)", o.EchoRTT.Round(time.Millisecond))
-		}
-		if iso.Class(o.MTI) == '8' {
-			return Finding{Cause: ResponseTimeout, Detail: "an echo test on the same link was answered" + rtt + " but this request was not: the host ignores it"}
-		}
-		return Finding{Cause: IssuerSlow, Detail: fmt.Sprintf("an echo test on the same link was answered%s, the %s was not answered within %s: the link and network work, the host or issuer is slow or lost the request", rtt, o.MTI, o.Timeout)}
+		return probeAnswered(o)
 	}
 	if o.EchoRTT > 0 || o.SignOnRTT > 0 {
 		// A fast sign-on/echo on this link: the network is not slow.
 		return Finding{Cause: IssuerSlow, Detail: fmt.Sprintf("network management on this link is fast (sign-on %s, echo %s), the %s got no answer within %s",
-			o.SignOnRTT.Round(time.Millisecond), o.EchoRTT.Round(time.Millisecond), o.MTI, o.Timeout)}
+			Took(o.SignOnRTT), Took(o.EchoRTT), o.MTI, o.Timeout)}
 	}
 	return Finding{Cause: ResponseTimeout}
+}
+
+// silentLink names a link on which neither the request nor the probe after
+// it got an answer and no byte at all arrived: a link idle before is one a
+// middlebox forgot (half-open), otherwise the path swallows the traffic.
+func silentLink(o Observation) Finding {
+	probe := o.ProbeWhat
+	if probe == "" {
+		probe = "an echo test"
+		if o.ProbeBound > 0 {
+			probe += " (waited " + Took(o.ProbeBound) + ")"
+		}
+	}
+	silence := ""
+	if o.Waited > 0 {
+		silence = fmt.Sprintf("; not one byte arrived in the %s after the %s was written", Took(o.Waited), o.MTI)
+	}
+	if o.Idle > 0 && o.AnsweredBefore {
+		return Finding{Cause: LinkHalfOpen, Detail: fmt.Sprintf("the link answered before, was idle for %s, and now neither the %s nor %s gets an answer%s",
+			Took(o.Idle), o.MTI, probe, silence),
+			Fix: fmt.Sprintf("a firewall or NAT dropped the link within %s of idleness: send echo tests more often than that (e.g. --echo-idle below it) or reconnect after an idle period; raise the middlebox's idle timeout", Took(o.Idle))}
+	}
+	return Finding{Cause: NetworkBlackhole, Detail: fmt.Sprintf("neither the %s nor %s on the same link got an answer, and the link stayed open%s", o.MTI, probe, silence)}
+}
+
+// probeAnswered names a timeout after which an echo test on the same link
+// was answered: the link and the host are alive, so this request's answer
+// was lost behind the host or the issuer is slow.
+func probeAnswered(o Observation) Finding {
+	rtt := ""
+	d := o.ProbeRTT
+	if d == 0 {
+		d = o.EchoRTT
+	}
+	if d > 0 {
+		rtt = " in " + Took(d)
+	}
+	probe, short := o.ProbeWhat, "its reversal"
+	if probe == "" {
+		probe, short = "an echo test", "echo"
+	}
+	if iso.Class(o.MTI) == '8' {
+		return Finding{Cause: ResponseTimeout, Detail: probe + " on the same link was answered" + rtt + " but this request was not: the host ignores it"}
+	}
+	return Finding{Cause: IssuerSlow,
+		Detail: fmt.Sprintf("%s on the same link was answered%s, the %s was not answered within %s: the link and the host are alive, the answer to this request was lost or the issuer is slow", probe, rtt, o.MTI, o.Timeout),
+		Fix:    fmt.Sprintf("the network and the host are fine (%s answered%s): look up this request's STAN in the host's log — if the host answered, its answer was lost after it; if not, ask the acquirer about the issuer's response times", short, rtt)}
+}
+
+// PartialFrameFinding names bytes that arrived after a request without
+// making a frame: a length header that promises more than comes (a wrong
+// length, a truncated message) or one of another format.
+func PartialFrameFinding(mti string, n int, head []byte, fr iso.Framing) Finding {
+	d := fmt.Sprintf("%d byte(s) arrived after the %s but no frame parsed", n, mti)
+	if len(head) > 0 {
+		d += fmt.Sprintf(" (first bytes % X)", clip(head, 8))
+	}
+	lh := fr.Length
+	if hs := lh.Size(); hs > 0 && len(head) >= hs && len(head) == n {
+		if want, err := lh.Get(head[:hs]); err == nil && want > n-hs {
+			return Finding{Cause: FramingLost,
+				Detail: fmt.Sprintf("%s: the %s length header says %d bytes follow, only %d came", d, lh, want, n-hs),
+				Fix:    "the sender's length header disagrees with its message (a wrong length or a cut message): check the host's framing code, or a proxy or modem that changes the message"}
+		}
+	}
+	if s := Sniff(head); s.Length != nil && *s.Length != lh {
+		return Finding{Cause: FramingLengthHeader,
+			Detail: fmt.Sprintf("%s: they read as a %s length header (%s), not %s", d, *s.Length, s.Describe(), lh),
+			Fix:    fmt.Sprintf("set the length header to %s on the side that expects %s", *s.Length, lh)}
+	}
+	return Finding{Cause: FramingLost, Detail: d + ": the stream is not framed as " + fr.Describe()}
 }
 
 func linkFailure(o Observation) Finding {
@@ -398,14 +483,15 @@ var refinable = map[ID]bool{
 // timeout, the terminal's missing MAC rather than a plain RC 63, a length
 // header of another format rather than a closed link), keeping the
 // engine's words as evidence; otherwise the engine's finding unchanged.
-// IssuerSlow needs an echo probe after the timeout and is taken only when
-// the observation has one.
+// An observation with a probe after a timeout (an echo test on the same
+// link) is evidence the engine lacks: the rules' cause replaces its
+// timeout whatever it is (issuer slow, black hole, half-open, framing).
 func Refine(o Observation, engine Finding) Finding {
 	g, bad := Diagnose(o)
 	if !bad || g.Cause == engine.Cause {
 		return engine
 	}
-	if !refinable[g.Cause] && !(g.Cause == IssuerSlow && o.Probe != ProbeNone) {
+	if !refinable[g.Cause] && o.Probe == ProbeNone {
 		return engine
 	}
 	g.Evidence = append(append([]Evidence(nil), engine.Evidence...), g.Evidence...)

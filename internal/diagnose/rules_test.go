@@ -65,7 +65,7 @@ func TestRulesTellNeighboursApart(t *testing.T) {
 	if _, bad := Diagnose(Observation{MTI: "0200", Outcome: Answered, RC: "00", EchoRTT: 5 * time.Millisecond}); bad {
 		t.Error("a fast approval named a cause")
 	}
-	if f := diag(t, Observation{MTI: "0200", Outcome: TimedOut, SignOnRTT: 820 * time.Millisecond}); f.FixText() != "the network, not the issuer, is slow: the sign-on took 820ms — check the signal or the carrier" {
+	if f := diag(t, Observation{MTI: "0200", Outcome: TimedOut, SignOnRTT: 820 * time.Millisecond}); f.FixText() != "the network, not the issuer, is slow: the sign-on took 820 ms — check the signal or the carrier" {
 		t.Errorf("slow-network fix: %q", f.FixText())
 	}
 }
