@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/outcome"
 	"github.com/possim/possim/terminal"
 	"github.com/spf13/pflag"
@@ -161,6 +162,20 @@ func (o *termOpts) openJournal() (*terminal.Journal, error) {
 		path = p
 	}
 	return terminal.OpenJournal(path)
+}
+
+// journalErr reports a journal that cannot be opened: a journal the
+// catalogue knows (locked, corrupt, unwritable) with its cause and fix,
+// exit 1 (the flags were right, the file is not); anything else is a
+// bad --journal, exit 2.
+func journalErr(stderr io.Writer, cmd string, err error) int {
+	var je *terminal.JournalError
+	if !errors.As(err, &je) {
+		return usageErr(stderr, cmd, "%v", err)
+	}
+	f := diagnose.Finding{Cause: je.Cause, Detail: err.Error()}
+	fmt.Fprintf(stderr, "possim %s: %v\n  cause: %s (%s)\n  fix: %s\n", cmd, err, f.Cause, f.Entry().Title, f.FixText())
+	return 1
 }
 
 // newTerminal builds the terminal the flags describe.
@@ -360,7 +375,7 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	}
 	j, err := o.openJournal()
 	if err != nil {
-		return usageErr(stderr, "terminal", "%v", err)
+		return journalErr(stderr, "terminal", err)
 	}
 	if j != nil {
 		defer j.Close()
@@ -573,7 +588,7 @@ Examples:
 	}
 	j, err := o.openJournal()
 	if err != nil {
-		return usageErr(stderr, "terminal run", "%v", err)
+		return journalErr(stderr, "terminal run", err)
 	}
 	if j != nil {
 		defer j.Close()
@@ -847,7 +862,7 @@ Examples:
 	}
 	j, err := o.openJournal()
 	if err != nil {
-		return usageErr(stderr, "terminal saf", "%v", err)
+		return journalErr(stderr, "terminal saf", err)
 	}
 	defer j.Close()
 	due, err := j.Due()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -437,4 +438,78 @@ func possimWithInput(t *testing.T, input string, args ...string) (string, error)
 	c.Stdin = strings.NewReader(input)
 	out, err := c.CombinedOutput()
 	return string(out), err
+}
+
+// The causes of the terminal's own side — its journal, the operator's
+// interrupt, a void of a sale the host does not know — are named with
+// their fix in what the terminal prints (real files, real TCP, a real
+// signal to a subprocess).
+func TestTerminalNamesItsOwnCauses(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt.journal")
+	if err := os.WriteFile(corrupt, []byte("not a journal at all, just bytes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notDir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	held := filepath.Join(dir, "held.journal")
+	jr, err := terminal.OpenJournal(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jr.Close()
+	h := faultHost(t)
+	for _, c := range []struct {
+		journal string
+		cause   diagnose.ID
+	}{
+		{corrupt, diagnose.JournalCorrupt},
+		{filepath.Join(notDir, "x.journal"), diagnose.JournalUnwritable},
+		{held, diagnose.JournalLocked},
+	} {
+		code, out, errOut := runCmd("terminal", "echo", "--journal", c.journal, "--target", h.Addr().String())
+		fix := diagnose.MustLookup(c.cause).Fix
+		if code != 1 || !strings.Contains(errOut, "cause: "+string(c.cause)) || !strings.Contains(errOut, "fix: "+fix) {
+			t.Fatalf("%s: exit %d, output:\n%s%s", c.cause, code, out, errOut)
+		}
+	}
+	code, out, _ := runCmd("terminal", "void", "--rrn", "000000000999", "--journal", "none", "--target", h.Addr().String())
+	if code != 1 || !strings.Contains(out, "cause: "+string(diagnose.VoidUnknownOriginal)) ||
+		!strings.Contains(out, "fix: "+diagnose.MustLookup(diagnose.VoidUnknownOriginal).Fix) {
+		t.Fatalf("void of an unknown RRN: exit %d\n%s", code, out)
+	}
+
+	// SIGINT while the terminal waits to retry a refused connect.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := possimCmd(ctx, "terminal", "echo", "--journal", "none", "--target", refused, "--connect-attempts", "20")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var got strings.Builder
+	for sc.Scan() {
+		got.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "terminal POSSIM01") {
+			break // the header is out: it is connecting (and retrying)
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	for sc.Scan() {
+		got.WriteString(sc.Text() + "\n")
+	}
+	_ = cmd.Wait()
+	if cmd.ProcessState.ExitCode() != 130 || !strings.Contains(got.String(), "cause: "+string(diagnose.TerminalInterrupted)) ||
+		!strings.Contains(got.String(), "fix: ") {
+		t.Fatalf("interrupted: exit %d\n%s", cmd.ProcessState.ExitCode(), got.String())
+	}
 }

@@ -89,12 +89,12 @@ func TestEveryCauseHasAReproducer(t *testing.T) {
 		diagnose.ResponseLate:        "trace_test (late response over TCP)",
 		diagnose.HostNameUnresolved:  "rules_test (a DNS lookup would leave loopback)",
 		diagnose.HostNoRoute:         "rules_test (needs a route that does not exist on loopback)",
-		diagnose.JournalCorrupt:      "the engine's cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
-		diagnose.JournalLocked:       "the engine's cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
-		diagnose.JournalUnwritable:   "the engine's cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
+		diagnose.JournalCorrupt:      "cmd/possim TestTerminalNamesItsOwnCauses (real files, RC 12 over TCP, SIGINT to a subprocess)",
+		diagnose.JournalLocked:       "cmd/possim TestTerminalNamesItsOwnCauses (real files, RC 12 over TCP, SIGINT to a subprocess)",
+		diagnose.JournalUnwritable:   "cmd/possim TestTerminalNamesItsOwnCauses (real files, RC 12 over TCP, SIGINT to a subprocess)",
 		diagnose.RequestDuplicate:    "cmd/possim terminal_test (RC 94 to a repeated void)",
-		diagnose.VoidUnknownOriginal: "the engine's cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
-		diagnose.TerminalInterrupted: "the engine's cause (journal, void, interrupt): its reproducer belongs with the terminal tests and is not checked here — a known gap",
+		diagnose.VoidUnknownOriginal: "cmd/possim TestTerminalNamesItsOwnCauses (real files, RC 12 over TCP, SIGINT to a subprocess)",
+		diagnose.TerminalInterrupted: "cmd/possim TestTerminalNamesItsOwnCauses (real files, RC 12 over TCP, SIGINT to a subprocess)",
 		// TLS: each host TLS fault is reproduced over TCP by internal/tlsconf
 		// (TestEveryTLSFaultIsNamed, TestPlainHostIsNotTLS) and through the
 		// binary by cmd/possim (TestTerminalOverTLS).
