@@ -164,10 +164,9 @@ func (o *termOpts) openJournal() (*terminal.Journal, error) {
 	return terminal.OpenJournal(path)
 }
 
-// journalErr reports a journal that cannot be opened: a journal the
-// catalogue knows (locked, corrupt, unwritable) with its cause and fix,
-// exit 1 (the flags were right, the file is not); anything else is a
-// bad --journal, exit 2.
+// journalErr reports a journal that cannot be opened, exit 2 (the
+// --journal given cannot be used): one the catalogue knows (locked,
+// corrupt, unwritable) with its cause and fix.
 func journalErr(stderr io.Writer, cmd string, err error) int {
 	var je *terminal.JournalError
 	if !errors.As(err, &je) {
@@ -175,7 +174,7 @@ func journalErr(stderr io.Writer, cmd string, err error) int {
 	}
 	f := diagnose.Finding{Cause: je.Cause, Detail: err.Error()}
 	fmt.Fprintf(stderr, "possim %s: %v\n  cause: %s (%s)\n  fix: %s\n", cmd, err, f.Cause, f.Entry().Title, f.FixText())
-	return 1
+	return 2
 }
 
 // newTerminal builds the terminal the flags describe.
@@ -244,11 +243,19 @@ type stopper struct {
 	note string
 }
 
-func newStopper(out io.Writer, cancel context.CancelFunc) *stopper {
-	s := &stopper{ch: make(chan os.Signal, 2), stop: cancel, out: out}
+// stopOnSignal is the one signal handling of the terminal commands: the
+// context a first SIGINT/SIGTERM cancels (stopping term), the note it
+// prints about the journal ("<what> in the journal FILE"), and the stopper
+// to close at the end (which also cancels the context).
+func stopOnSignal(out io.Writer, term *terminal.Terminal, j *terminal.Journal, what string) (context.Context, *stopper) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &stopper{ch: make(chan os.Signal, 2), stop: cancel, out: out, term: term}
+	if j != nil {
+		s.note = "; " + what + " in the journal " + j.Path()
+	}
 	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM)
 	go s.loop()
-	return s
+	return ctx, s
 }
 
 func (s *stopper) loop() {
@@ -272,12 +279,6 @@ func (s *stopper) loop() {
 	}
 }
 
-func (s *stopper) set(t *terminal.Terminal, note string) {
-	s.mu.Lock()
-	s.term, s.note = t, note
-	s.mu.Unlock()
-}
-
 // code is the exit code for a signal received, or -1.
 func (s *stopper) code() int {
 	s.mu.Lock()
@@ -288,7 +289,7 @@ func (s *stopper) code() int {
 	return exitFor(s.sig)
 }
 
-func (s *stopper) close() { signal.Stop(s.ch); close(s.ch) }
+func (s *stopper) close() { signal.Stop(s.ch); close(s.ch); s.stop() }
 
 func exitFor(sig os.Signal) int {
 	if sig == syscall.SIGTERM {
@@ -333,12 +334,8 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	var o termOpts
 	o.add(fs)
 	amount := fs.String("amount", "10.00", "amount in major units, at most two decimals")
-	pan := fs.String("pan", terminal.DefaultCard.PAN, "card number, 12-19 digits with a valid Luhn check (printed masked)")
-	expiry := fs.String("expiry", terminal.DefaultCard.Expiry, "card expiry YYMM")
-	cardName := fs.String("card", "", "a test card of possim's host and how it is read: swipe, chip, fallback (chip fails, stripe read), pin (PIN 1234)")
-	read := fs.String("read", "", "how the card is read: chip (EMV data in 55), swipe (track 2 in 35), fallback (entry mode 80x), manual")
-	pin := fs.String("pin", "", "the PIN: field 52, ISO 9564 format 0 under the PIN key of the sign-on (needs --tmk); never printed")
-	allowInvalid := fs.Bool("allow-invalid-card", false, "send a card number or expiry that fails the checks (negative tests of someone else's host)")
+	var cf cardFlags
+	cf.add(fs)
 	rrn := fs.String("rrn", "", "original RRN (void, completion); default: the last approved sale (preauth) in the journal")
 	linger := fs.Duration("linger", 2*time.Second, "after a timeout, keep the link open this long so a late answer is seen and classified")
 	if code, done := parse(fs, args, stderr); done {
@@ -359,14 +356,6 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr(stderr, "terminal", "--amount: %v", err)
 	}
-	if !*allowInvalid && sp.Card {
-		if err := terminal.CheckPAN(*pan); err != nil {
-			return usageErr(stderr, "terminal", "--pan: %v (--allow-invalid-card sends it anyway)", err)
-		}
-		if err := terminal.CheckExpiry(*expiry); err != nil {
-			return usageErr(stderr, "terminal", "--expiry: %v (--allow-invalid-card sends it anyway)", err)
-		}
-	}
 	if *linger < 0 {
 		return usageErr(stderr, "terminal", "--linger must not be negative")
 	}
@@ -380,36 +369,9 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 	if j != nil {
 		defer j.Close()
 	}
-	c := terminal.Card{PAN: *pan, Expiry: *expiry}
-	if *cardName != "" {
-		tc, ok := terminal.TestCards[*cardName]
-		if !ok {
-			return usageErr(stderr, "terminal", "--card %q: valid are swipe, chip, fallback, pin", *cardName)
-		}
-		if fs.Changed("pan") || fs.Changed("expiry") {
-			return usageErr(stderr, "terminal", "--card names the card: give it or --pan/--expiry, not both")
-		}
-		c = tc
-	}
-	if *read != "" {
-		if !slices.Contains(terminal.ReadModes, *read) {
-			return usageErr(stderr, "terminal", "--read %q: valid are %s", *read, strings.Join(terminal.ReadModes, ", "))
-		}
-		c.Read = *read
-	}
-	if *pin != "" {
-		if len(*pin) < 4 || len(*pin) > 12 || strings.Trim(*pin, "0123456789") != "" {
-			return usageErr(stderr, "terminal", "--pin: a PIN is 4 to 12 digits")
-		}
-		if !o.sf.keyed() {
-			return usageErr(stderr, "terminal", "--pin needs working keys: give --tmk so that the sign-on brings the PIN key")
-		}
-		c.PIN = *pin
-		if c.Read == "" {
-			c.Read = terminal.ReadChip
-		}
-	} else if c.PIN != "" && !o.sf.keyed() {
-		return usageErr(stderr, "terminal", "--card pin sends a PIN: give --tmk so that the sign-on brings the PIN key")
+	c, err := cf.card(fs, sp.Card, o.sf.keyed())
+	if err != nil {
+		return usageErr(stderr, "terminal", "%v", err)
 	}
 	tx := terminal.Tx{Kind: kind, Amount: amt, Card: c, OrigRRN: *rrn}
 	orig, err := originalFor(j, &tx)
@@ -421,72 +383,56 @@ func runTerminal(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, "terminal", "%v", err)
 	}
 	defer o.cf.close(stderr)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	st := newStopper(stdout, cancel)
+	ctx, st := stopOnSignal(stdout, term, j, "a pending reversal stays")
 	defer st.close()
-	note := ""
-	if j != nil {
-		note = "; a pending reversal stays in the journal " + j.Path()
-	}
-	st.set(term, note)
-	dl, _, _ := o.df.build()
-	if o.output == "text" {
-		fmt.Fprintf(stdout, "terminal %s → %s (%s, %s)\n", o.tid, o.target, dl.Name, dl.Framing.Describe())
-		if j != nil {
-			fmt.Fprintf(stdout, "journal %s (pending reversals: %d)\n", j.Path(), term.PendingReversals())
-		}
-		if s := o.sf; s.tmk != "" || os.Getenv("POSSIM_TMK") != "" {
-			if sec, _ := s.terminalSecurity(); sec != nil {
-				fmt.Fprintln(stdout, sec) // check values only
-			}
-		}
-	}
-	var out terminal.Outcome
-	if err := term.Connect(ctx); err != nil {
-		out = terminal.Outcome{Kind: string(kind), Class: outcome.NotSent, TID: o.tid}
-		var ce *terminal.ConnectError
-		if errors.As(err, &ce) {
-			out.Cause.Cause, out.Cause.Detail = ce.Cause, ce.Why
-		} else {
-			out.Cause.Cause, out.Cause.Detail = "terminal.interrupted", err.Error()
-		}
-	} else {
-		if sw := term.SwitchOver(); sw != "" && o.output == "text" {
-			fmt.Fprintf(stdout, "host switch-over: %s\n", sw)
-		}
-		out = term.Do(tx)
-		if st.code() < 0 {
-			wait := 150 * time.Millisecond // a duplicate answer comes right after the first
-			if out.Class.TimedOut() {
-				wait = *linger
-			}
-			term.Settle(&out, wait)
-		}
-		if out.Class == outcome.Approved && j != nil && orig != nil {
-			markOriginal(j, kind, orig)
-		}
+	o.printHeader(stdout, term, j)
+	out := oneShot(ctx, st, term, &o, tx, *linger, stdout)
+	if out.Class == outcome.Approved && j != nil && orig != nil {
+		markOriginal(j, kind, orig)
 	}
 	if c := st.code(); c >= 0 && out.Reversal != nil && out.Reversal.Pending && j != nil {
 		out.Notes = append(out.Notes, "interrupted: the reversal is kept in the journal "+j.Path()+" and is sent at the next connection (possim terminal saf flush)")
 	}
 	term.Close()
-	if o.output == "json" {
-		_ = outcome.JSON(stdout, &out)
-	} else {
-		fmt.Fprintln(stdout)
-		outcome.Text(stdout, &out)
-		if ki, ok := term.Keys(); ok {
-			fmt.Fprintf(stdout, "working keys: %s\n", ki)
-		}
-	}
-	if c := st.code(); c >= 0 {
+	o.printOutcome(stdout, term, &out)
+	switch c := st.code(); {
+	case c >= 0:
 		return c
-	}
-	if out.Class == outcome.Approved {
+	case out.Class == outcome.Approved:
 		return 0
 	}
 	return 1
+}
+
+// printHeader says, in text output, which terminal talks to which host in
+// which framing, its journal and its keys' check values.
+func (o *termOpts) printHeader(stdout io.Writer, term *terminal.Terminal, j *terminal.Journal) {
+	if o.output != "text" {
+		return
+	}
+	dl, _, _ := o.df.build()
+	fmt.Fprintf(stdout, "terminal %s → %s (%s, %s)\n", o.tid, o.target, dl.Name, dl.Framing.Describe())
+	if j != nil {
+		fmt.Fprintf(stdout, "journal %s (pending reversals: %d)\n", j.Path(), term.PendingReversals())
+	}
+	if s := o.sf; s.tmk != "" || os.Getenv("POSSIM_TMK") != "" {
+		if sec, _ := s.terminalSecurity(); sec != nil {
+			fmt.Fprintln(stdout, sec) // check values only
+		}
+	}
+}
+
+// printOutcome prints the one outcome model, as JSON or text.
+func (o *termOpts) printOutcome(stdout io.Writer, term *terminal.Terminal, out *terminal.Outcome) {
+	if o.output == "json" {
+		_ = outcome.JSON(stdout, out)
+		return
+	}
+	fmt.Fprintln(stdout)
+	outcome.Text(stdout, out)
+	if ki, ok := term.Keys(); ok {
+		fmt.Fprintf(stdout, "working keys: %s\n", ki)
+	}
 }
 
 // originalFor fills in what a void, completion or reversal needs from the
@@ -599,15 +545,8 @@ Examples:
 	}
 	defer o.cf.close(stderr)
 	term.SetSignOnAgain(true)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	st := newStopper(stdout, cancel)
+	ctx, st := stopOnSignal(stdout, term, j, "pending reversals stay")
 	defer st.close()
-	note := ""
-	if j != nil {
-		note = "; pending reversals stay in the journal " + j.Path()
-	}
-	st.set(term, note)
 	var mu sync.Mutex
 	print := func(o *terminal.Outcome) {
 		mu.Lock()
@@ -623,30 +562,7 @@ Examples:
 		}
 		go func() { defer close(loopDone); term.Run(ctx) }()
 	}
-	lines := make(chan string)
-	if *every > 0 {
-		go func() {
-			tk := time.NewTicker(*every)
-			defer tk.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					close(lines)
-					return
-				case <-tk.C:
-					lines <- *txLine
-				}
-			}
-		}()
-	} else {
-		go func() {
-			sc := bufio.NewScanner(os.Stdin)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
-	}
+	lines := txLines(ctx, *every, *txLine)
 	failed := 0
 loop:
 	for {
@@ -658,38 +574,20 @@ loop:
 				break loop
 			}
 			line = strings.TrimSpace(line)
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
 			if line == "quit" || line == "exit" {
 				break loop
 			}
-			tx, err := parseTxLine(line)
-			if err != nil {
-				fmt.Fprintf(stdout, "? %v\n", err)
+			out := runLine(ctx, line, term, j, perTx, stdout)
+			if out == nil {
 				continue
-			}
-			orig, err := originalFor(j, &tx)
-			if err != nil {
-				fmt.Fprintf(stdout, "? %v\n", err)
-				continue
-			}
-			var out terminal.Outcome
-			if perTx {
-				out = perTxDo(ctx, term, tx)
-			} else {
-				out = term.Do(tx)
-			}
-			if out.Class == outcome.Approved && j != nil && orig != nil {
-				markOriginal(j, tx.Kind, orig)
 			}
 			if out.Class != outcome.Approved {
 				failed++
 			}
-			print(&out)
+			print(out)
 		}
 	}
-	cancel()
+	st.stop() // ends Run and the --every ticker
 	term.Stop()
 	<-loopDone
 	term.Close()
@@ -703,6 +601,63 @@ loop:
 		return 1
 	}
 	return 0
+}
+
+// txLines are the transactions of `terminal run`: --tx every D, or the
+// lines of stdin; closed at the end of the input or of ctx.
+func txLines(ctx context.Context, every time.Duration, txLine string) <-chan string {
+	lines := make(chan string)
+	if every > 0 {
+		go func() {
+			tk := time.NewTicker(every)
+			defer tk.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					close(lines)
+					return
+				case <-tk.C:
+					lines <- txLine
+				}
+			}
+		}()
+		return lines
+	}
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	return lines
+}
+
+// runLine performs the transaction of one input line of `terminal run`
+// (nil for a blank line, a comment or a line that is no transaction,
+// which is answered with "? why").
+func runLine(ctx context.Context, line string, term *terminal.Terminal, j *terminal.Journal, perTx bool, stdout io.Writer) *terminal.Outcome {
+	if line == "" || strings.HasPrefix(line, "#") {
+		return nil
+	}
+	tx, err := parseTxLine(line)
+	if err == nil {
+		var orig *terminal.Record
+		if orig, err = originalFor(j, &tx); err == nil {
+			var out terminal.Outcome
+			if perTx {
+				out = perTxDo(ctx, term, tx)
+			} else {
+				out = term.Do(tx)
+			}
+			if out.Class == outcome.Approved && j != nil && orig != nil {
+				markOriginal(j, tx.Kind, orig)
+			}
+			return &out
+		}
+	}
+	fmt.Fprintf(stdout, "? %v\n", err)
+	return nil
 }
 
 // parseTxLine reads "purchase 12.34", "void [RRN]", "balance".
@@ -891,11 +846,8 @@ Examples:
 		return usageErr(stderr, "terminal saf", "%v", err)
 	}
 	defer o.cf.close(stderr)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	st := newStopper(stdout, cancel)
+	ctx, st := stopOnSignal(stdout, term, j, "the reversals stay")
 	defer st.close()
-	st.set(term, "; the reversals stay in the journal "+j.Path())
 	if err := term.Connect(ctx); err != nil { // Connect flushes
 		fmt.Fprintf(stdout, "connect failed: %v\n", err)
 		return 1
@@ -928,5 +880,99 @@ func perTxDo(ctx context.Context, term *terminal.Terminal, tx terminal.Tx) termi
 	}
 	out := term.Do(tx)
 	term.Hangup()
+	return out
+}
+
+// cardFlags are the one-shot terminal's card flags.
+type cardFlags struct {
+	pan, expiry, name, read, pin *string
+	allowInvalid                 *bool
+}
+
+func (f *cardFlags) add(fs *pflag.FlagSet) {
+	f.pan = fs.String("pan", terminal.DefaultCard.PAN, "card number, 12-19 digits with a valid Luhn check (printed masked)")
+	f.expiry = fs.String("expiry", terminal.DefaultCard.Expiry, "card expiry YYMM")
+	f.name = fs.String("card", "", "a test card of possim's host and how it is read: swipe, chip, fallback (chip fails, stripe read), pin (PIN 1234)")
+	f.read = fs.String("read", "", "how the card is read: chip (EMV data in 55), swipe (track 2 in 35), fallback (entry mode 80x), manual")
+	f.pin = fs.String("pin", "", "the PIN: field 52, ISO 9564 format 0 under the PIN key of the sign-on (needs --tmk); never printed")
+	f.allowInvalid = fs.Bool("allow-invalid-card", false, "send a card number or expiry that fails the checks (negative tests of someone else's host)")
+}
+
+// card is the card the flags describe (checked when the transaction
+// carries one, unless --allow-invalid-card); keyed says working keys come
+// with the sign-on (a PIN needs them).
+func (f *cardFlags) card(fs *pflag.FlagSet, carries, keyed bool) (terminal.Card, error) {
+	if !*f.allowInvalid && carries {
+		if err := terminal.CheckPAN(*f.pan); err != nil {
+			return terminal.Card{}, fmt.Errorf("--pan: %v (--allow-invalid-card sends it anyway)", err)
+		}
+		if err := terminal.CheckExpiry(*f.expiry); err != nil {
+			return terminal.Card{}, fmt.Errorf("--expiry: %v (--allow-invalid-card sends it anyway)", err)
+		}
+	}
+	c := terminal.Card{PAN: *f.pan, Expiry: *f.expiry}
+	if *f.name != "" {
+		tc, ok := terminal.TestCards[*f.name]
+		if !ok {
+			return c, fmt.Errorf("--card %q: valid are swipe, chip, fallback, pin", *f.name)
+		}
+		if fs.Changed("pan") || fs.Changed("expiry") {
+			return c, errors.New("--card names the card: give it or --pan/--expiry, not both")
+		}
+		c = tc
+	}
+	if *f.read != "" {
+		if !slices.Contains(terminal.ReadModes, *f.read) {
+			return c, fmt.Errorf("--read %q: valid are %s", *f.read, strings.Join(terminal.ReadModes, ", "))
+		}
+		c.Read = *f.read
+	}
+	return f.withPIN(c, keyed)
+}
+
+func (f *cardFlags) withPIN(c terminal.Card, keyed bool) (terminal.Card, error) {
+	pin := *f.pin
+	switch {
+	case pin == "" && c.PIN != "" && !keyed:
+		return c, errors.New("--card pin sends a PIN: give --tmk so that the sign-on brings the PIN key")
+	case pin == "":
+		return c, nil
+	case len(pin) < 4 || len(pin) > 12 || strings.Trim(pin, "0123456789") != "":
+		return c, errors.New("--pin: a PIN is 4 to 12 digits")
+	case !keyed:
+		return c, errors.New("--pin needs working keys: give --tmk so that the sign-on brings the PIN key")
+	}
+	c.PIN = pin
+	if c.Read == "" {
+		c.Read = terminal.ReadChip
+	}
+	return c, nil
+}
+
+// oneShot connects, performs tx and waits what may still come for it (a
+// late or duplicate answer; linger after a timeout) unless interrupted; a
+// failed connect is the outcome, with its cause.
+func oneShot(ctx context.Context, st *stopper, term *terminal.Terminal, o *termOpts, tx terminal.Tx, linger time.Duration, stdout io.Writer) terminal.Outcome {
+	if err := term.Connect(ctx); err != nil {
+		out := terminal.Outcome{Kind: string(tx.Kind), Class: outcome.NotSent, TID: o.tid}
+		var ce *terminal.ConnectError
+		if errors.As(err, &ce) {
+			out.Cause.Cause, out.Cause.Detail = ce.Cause, ce.Why
+		} else {
+			out.Cause.Cause, out.Cause.Detail = diagnose.TerminalInterrupted, err.Error()
+		}
+		return out
+	}
+	if sw := term.SwitchOver(); sw != "" && o.output == "text" {
+		fmt.Fprintf(stdout, "host switch-over: %s\n", sw)
+	}
+	out := term.Do(tx)
+	if st.code() < 0 {
+		wait := 150 * time.Millisecond // a duplicate answer comes right after the first
+		if out.Class.TimedOut() {
+			wait = linger
+		}
+		term.Settle(&out, wait)
+	}
 	return out
 }

@@ -471,7 +471,7 @@ func TestTerminalNamesItsOwnCauses(t *testing.T) {
 	} {
 		code, out, errOut := runCmd("terminal", "echo", "--journal", c.journal, "--target", h.Addr().String())
 		fix := diagnose.MustLookup(c.cause).Fix
-		if code != 1 || !strings.Contains(errOut, "cause: "+string(c.cause)) || !strings.Contains(errOut, "fix: "+fix) {
+		if code != 2 || !strings.Contains(errOut, "cause: "+string(c.cause)) || !strings.Contains(errOut, "fix: "+fix) {
 			t.Fatalf("%s: exit %d, output:\n%s%s", c.cause, code, out, errOut)
 		}
 	}
