@@ -37,8 +37,10 @@ A doctor for ISO 8583 links. Every check prints ✓ / ✗ / - (skipped); every
   - with --financial sends one test purchase (1.00, a test card) and its
     reversal, checking the echoed fields;
   - with --idle D keeps the link idle for D, then sends an echo: a firewall
-    or NAT that silently drops idle sessions (half-open) is named, with how
-    long the link survived.
+    or NAT that silently drops idle sessions (half-open) is named. Three
+    more links opened at the same time are echoed after D/4, D/2 and 3D/4
+    idle, so the report brackets how long an idle link survives ("survived
+    30 s idle, dead at 45 s") and the echo interval to set below it.
 Every step is bounded by --connect-timeout / --timeout; the run ends by itself.
 
 --pcap reads a capture (pcap or pcapng, e.g. from tcpdump, tshark or possim

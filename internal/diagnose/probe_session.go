@@ -493,7 +493,100 @@ func (p *prober) financial(s *session) bool {
 	return c.Status == StatusOK
 }
 
+// idleMark is what one link said after an idle period: how long it was
+// idle and whether its echo was answered.
+type idleMark struct {
+	idle time.Duration
+	ok   bool
+}
+
+// watchIdle opens another link, has one echo answered on it, leaves it
+// idle until at and echoes again: one point of the bracket of how long an
+// idle link survives. false when the link never answered (no evidence).
+// first and then are its two echo tests (built by the caller: the
+// prober's STANs are not shared between goroutines).
+func (p *prober) watchIdle(ctx context.Context, d *iso.Dialect, at time.Time, first, then *iso8583.Message) (idleMark, bool) {
+	s, err := p.open(ctx, d)
+	if err != nil {
+		return idleMark{}, false
+	}
+	defer s.l.Close()
+	if r := s.call(first); r.Err != nil {
+		return idleMark{}, false
+	}
+	t := time.NewTimer(time.Until(at))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return idleMark{}, false
+	case <-s.l.Done():
+		return idleMark{idle: time.Since(s.last)}, true
+	case <-t.C:
+	}
+	idle := time.Since(s.last)
+	r := s.call(then)
+	return idleMark{idle: idle, ok: r.Err == nil}, true
+}
+
+// idleBracket runs watchIdle on three more links at once, echoing after
+// D/4, D/2 and 3D/4 idle (the main link gives D), so that the report says
+// how long an idle link survived, not only that D was too long.
+func (p *prober) idleBracket(ctx context.Context, d *iso.Dialect, start time.Time) <-chan []idleMark {
+	out := make(chan []idleMark, 1)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var marks []idleMark
+	for k := 1; k <= 3; k++ {
+		wg.Add(1)
+		first, then := p.echoMsg(d, "301"), p.echoMsg(d, "301")
+		go func(at time.Time) {
+			defer wg.Done()
+			if m, ok := p.watchIdle(ctx, d, at, first, then); ok {
+				mu.Lock()
+				marks = append(marks, m)
+				mu.Unlock()
+			}
+		}(start.Add(p.cfg.Idle * time.Duration(k) / 4))
+	}
+	go func() { wg.Wait(); out <- marks }()
+	return out
+}
+
+// bracket words the marks: "survived 300 ms idle, dead at 600 ms"; the
+// longest idle survived is returned too (0: none).
+func bracket(marks []idleMark) (string, time.Duration) {
+	sort.Slice(marks, func(i, j int) bool { return marks[i].idle < marks[j].idle })
+	var alive, dead time.Duration
+	for _, m := range marks {
+		if m.ok && dead == 0 {
+			alive = m.idle
+		}
+		if !m.ok && dead == 0 {
+			dead = m.idle
+		}
+	}
+	switch {
+	case dead == 0:
+		return "", alive
+	case alive == 0:
+		return fmt.Sprintf("dead already at %s idle (the shortest tried)", fmtDur(dead)), 0
+	}
+	return fmt.Sprintf("survived %s idle, dead at %s", fmtDur(alive), fmtDur(dead)), alive
+}
+
 func (p *prober) idle(ctx context.Context, s *session) {
+	others := p.idleBracket(ctx, s.d, time.Now())
+	c := p.idleCheck(ctx, s)
+	for i := range c.Findings {
+		if c.Findings[i].Cause == LinkHalfOpen {
+			p.bracketFinding(&c.Findings[i], others, c.idle)
+		}
+	}
+	p.add(c.Check)
+}
+
+// idleCheck keeps s idle for --idle, then echoes on it.
+func (p *prober) idleCheck(ctx context.Context, s *session) idleResult {
 	start := time.Now()
 	t := time.NewTimer(p.cfg.Idle)
 	defer t.Stop()
@@ -501,16 +594,14 @@ func (p *prober) idle(ctx context.Context, s *session) {
 	select {
 	case <-ctx.Done():
 		c.Status, c.Summary = StatusSkipped, "interrupted"
-		p.add(c)
-		return
+		return idleResult{Check: c}
 	case <-s.l.Done():
 		survived := time.Since(s.last)
 		c.Status, c.Took = StatusFail, time.Since(start)
 		c.Summary = fmt.Sprintf("the link ended after %s idle: %v", fmtDur(survived), s.l.Err())
 		c.Findings = []Finding{{Cause: LinkIdleTimeout, Detail: fmt.Sprintf("the host (or a middlebox) closed the link after %s without traffic", fmtDur(survived)),
 			Fix: fmt.Sprintf("send echo tests more often than every %s, or lengthen the idle timeout at the host", fmtDur(survived))}}
-		p.add(c)
-		return
+		return idleResult{Check: c}
 	case <-t.C:
 	}
 	idle := time.Since(s.last)
@@ -519,16 +610,14 @@ func (p *prober) idle(ctx context.Context, s *session) {
 	c.Took = time.Since(start)
 	if r.Err == nil {
 		c.Status, c.Summary = StatusOK, fmt.Sprintf("the link survived %s idle; the echo after it took %s", fmtDur(idle), fmtDur(r.Done.Sub(r.Sent)))
-		p.add(c)
-		return
+		return idleResult{Check: c}
 	}
 	var le *link.LinkError
 	if errors.As(r.Err, &le) {
 		c.Status, c.Summary = StatusFail, fmt.Sprintf("after %s idle the link failed: %v", fmtDur(idle), r.Err)
 		c.Findings = []Finding{{Cause: LinkClosed, Detail: fmt.Sprintf("the link was closed or reset while idle (noticed at the first echo after %s): %v", fmtDur(idle), r.Err),
 			Fix: fmt.Sprintf("send echo tests more often than every %s, or reconnect after an idle period", fmtDur(idle))}}
-		p.add(c)
-		return
+		return idleResult{Check: c}
 	}
 	// Unanswered on the idle link: does a fresh connection work?
 	fresh := p.try(ctx, s.d)
@@ -543,7 +632,29 @@ func (p *prober) idle(ctx context.Context, s *session) {
 		c.Details = append(c.Details, "a new connection fails too: "+fresh.how)
 		c.Findings = []Finding{{Cause: NetworkBlackhole, Detail: "after the idle period neither the idle link nor a new connection gets answers"}}
 	}
-	p.add(c)
+	return idleResult{Check: c, idle: idle}
+}
+
+// idleResult is the idle check and how long its link was idle.
+type idleResult struct {
+	Check
+	idle time.Duration
+}
+
+// bracketFinding adds the bracket of the other links to a half-open
+// finding of the main link (idle for idle), with the echo interval to set.
+func (p *prober) bracketFinding(f *Finding, others <-chan []idleMark, idle time.Duration) {
+	marks := append(<-others, idleMark{idle: idle})
+	b, alive := bracket(marks)
+	if b == "" {
+		return
+	}
+	f.Detail += "; links opened beside it " + b
+	every := "more often than every " + fmtDur(idle)
+	if alive > 0 {
+		every = "at an interval below " + fmtDur(alive)
+	}
+	f.Fix = "a firewall or NAT drops idle sessions (" + b + "): enable echo tests or TCP keepalives " + every + ", or raise the middlebox's idle timeout"
 }
 
 type fieldValue struct {

@@ -3,6 +3,7 @@ package diagnose_test
 import (
 	"context"
 	"net"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -248,11 +249,17 @@ func TestProbeBlackholeAfterSignOn(t *testing.T) {
 // new connection works: half-open after idle.
 func TestProbeHalfOpenAfterIdle(t *testing.T) {
 	ascii, _ := iso.Lookup("iso87ascii")
-	h := startHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "blackhole:after=400ms")})
-	r := probe(t, diagnose.ProbeConfig{Target: h.Addr().String(), Dialect: ascii, Timeout: 300 * time.Millisecond, Idle: 600 * time.Millisecond})
+	// Every connection goes silent 750 ms after it opened; the links
+	// beside the main one are echoed after 300, 600 and 900 ms idle (D/4,
+	// D/2, 3D/4 of 1.2 s): the report brackets the survival.
+	h := startHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "blackhole:after=750ms")})
+	r := probe(t, diagnose.ProbeConfig{Target: h.Addr().String(), Dialect: ascii, Timeout: 300 * time.Millisecond, Idle: 1200 * time.Millisecond})
 	f := wantCause(t, r, "idle", diagnose.LinkHalfOpen)
-	if !strings.Contains(f.Explanation(), "survived less than") {
-		t.Fatalf("explanation %q does not say how long the link survived", f.Explanation())
+	if !strings.Contains(f.Explanation(), "survived less than") || !regexp.MustCompile(`survived [56]\d\d\.\d ms idle, dead at [89]\d\d\.\d ms`).MatchString(f.Explanation()) {
+		t.Fatalf("explanation %q does not bracket how long the link survived", f.Explanation())
+	}
+	if !regexp.MustCompile(`at an interval below [56]\d\d\.\d ms`).MatchString(f.FixText()) {
+		t.Fatalf("fix %q does not give the echo interval below the bracket", f.FixText())
 	}
 }
 
