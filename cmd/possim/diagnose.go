@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -95,13 +96,7 @@ func runDiagnose(args []string, stdout, stderr io.Writer) int {
 	if *listCauses {
 		return printCauses(stdout, *output)
 	}
-	modes := 0
-	for _, s := range []string{*target, *pcapFile, *traceFile} {
-		if s != "" {
-			modes++
-		}
-	}
-	if modes != 1 {
+	if given(*target, *pcapFile, *traceFile) != 1 {
 		return usageErr(stderr, cmd, "give exactly one of --target, --pcap, --trace")
 	}
 	if *output != "text" && *output != "json" {
@@ -118,17 +113,8 @@ func runDiagnose(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr(stderr, cmd, "%v", err)
 	}
-	if *echoes < 1 || *echoes > 10000 {
-		return usageErr(stderr, cmd, "--echoes %d: want 1..10000", *echoes)
-	}
-	if *timeout <= 0 || *connectTimeout <= 0 || *idle < 0 || *slow <= 0 {
-		return usageErr(stderr, cmd, "--timeout, --connect-timeout and --slow must be positive, --idle not negative")
-	}
-	if len(*tid) == 0 || len(*tid) > 8 {
-		return usageErr(stderr, cmd, "--tid %q: want 1 to 8 characters", *tid)
-	}
-	if *port < 0 || *port > 65535 {
-		return usageErr(stderr, cmd, "--port %d: want 1..65535", *port)
+	if err := checkProbeFlags(*echoes, *port, *tid, *timeout, *connectTimeout, *idle, *slow); err != nil {
+		return usageErr(stderr, cmd, "%v", err)
 	}
 	dialectGiven := fs.Changed("dialect") || fs.Changed("length-header") || fs.Changed("tpdu") || fs.Changed("header")
 
@@ -165,7 +151,39 @@ func runDiagnose(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if *output == "json" {
+	return writeReport(rep, *output, stdout, stderr)
+}
+
+// given counts the non-empty strings (the modes asked for).
+func given(s ...string) int {
+	n := 0
+	for _, v := range s {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// checkProbeFlags checks the numbers of the --target and --pcap flags.
+func checkProbeFlags(echoes, port int, tid string, timeout, connectTimeout, idle, slow time.Duration) error {
+	switch {
+	case echoes < 1 || echoes > 10000:
+		return fmt.Errorf("--echoes %d: want 1..10000", echoes)
+	case timeout <= 0 || connectTimeout <= 0 || idle < 0 || slow <= 0:
+		return errors.New("--timeout, --connect-timeout and --slow must be positive, --idle not negative")
+	case len(tid) == 0 || len(tid) > 8:
+		return fmt.Errorf("--tid %q: want 1 to 8 characters", tid)
+	case port < 0 || port > 65535:
+		return fmt.Errorf("--port %d: want 1..65535", port)
+	}
+	return nil
+}
+
+// writeReport prints rep as text or JSON; exit 1 when a check failed.
+func writeReport(rep *diagnose.Report, output string, stdout, stderr io.Writer) int {
+	var err error
+	if output == "json" {
 		err = rep.WriteJSON(stdout)
 	} else {
 		err = rep.WriteText(stdout)
