@@ -84,33 +84,9 @@ type tcpConn struct {
 
 // readCapture reads every TCP segment of a pcap or pcapng.
 func readCapture(r io.Reader) ([]*tcpConn, int, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
-	magic, err := br.Peek(4)
+	next, linkOf, err := captureReader(r)
 	if err != nil {
-		return nil, 0, fmt.Errorf("not a capture: %d bytes (a pcap or pcapng file starts with its magic number)", len(magic))
-	}
-	var next func() ([]byte, gopacket.CaptureInfo, error)
-	var linkOf func(ci gopacket.CaptureInfo) layers.LinkType
-	if bytes.Equal(magic, []byte{0x0A, 0x0D, 0x0D, 0x0A}) {
-		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			return nil, 0, fmt.Errorf("pcapng: %w", err)
-		}
-		next = ng.ReadPacketData
-		linkOf = func(ci gopacket.CaptureInfo) layers.LinkType {
-			if in, err := ng.Interface(ci.InterfaceIndex); err == nil {
-				return in.LinkType
-			}
-			return ng.LinkType()
-		}
-	} else {
-		pr, err := pcapgo.NewReader(br)
-		if err != nil {
-			return nil, 0, fmt.Errorf("not a pcap or pcapng file: %w", err)
-		}
-		next = pr.ReadPacketData
-		lt := pr.LinkType()
-		linkOf = func(gopacket.CaptureInfo) layers.LinkType { return lt }
+		return nil, 0, err
 	}
 	conns := map[flowKey]*tcpConn{}
 	var list []*tcpConn
@@ -128,21 +104,10 @@ func readCapture(r io.Reader) ([]*tcpConn, int, error) {
 		}
 		packets++
 		p := gopacket.NewPacket(data, linkOf(ci), gopacket.DecodeOptions{Lazy: true, NoCopy: true})
-		var src, dst net.IP
-		switch ip := p.NetworkLayer().(type) {
-		case *layers.IPv4:
-			src, dst = ip.SrcIP, ip.DstIP
-		case *layers.IPv6:
-			src, dst = ip.SrcIP, ip.DstIP
-		default:
-			continue
-		}
-		tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		from, to, tcp := tcpOf(p)
 		if tcp == nil {
 			continue
 		}
-		from := net.JoinHostPort(src.String(), fmt.Sprint(uint16(tcp.SrcPort)))
-		to := net.JoinHostPort(dst.String(), fmt.Sprint(uint16(tcp.DstPort)))
 		k := flowKey{from, to}
 		if k.a > k.b {
 			k.a, k.b = k.b, k.a
@@ -160,35 +125,9 @@ func readCapture(r io.Reader) ([]*tcpConn, int, error) {
 			c.dir[from] = h
 			c.order = append(c.order, from)
 		}
-		if tcp.SYN {
-			h.isn, h.haveISN = tcp.Seq, true
-			h.synNoAck = !tcp.ACK
-		}
-		if tcp.ACK {
-			h.acks = append(h.acks, ackMark{ci.Timestamp, tcp.Ack})
-		}
-		if tcp.RST {
-			h.rst = ci.Timestamp
-		}
-		if tcp.FIN && h.fin.IsZero() {
-			h.fin = ci.Timestamp
-		}
-		if tcp.Window == 0 && !tcp.RST && !tcp.SYN {
-			h.zeroWin++
-			if h.zeroAt.IsZero() {
-				h.zeroAt = ci.Timestamp
-			}
-		}
-		if n := len(tcp.Payload); n > 0 {
-			total += n
-			if total > maxCaptureBytes {
-				return nil, packets, fmt.Errorf("the capture carries more than %d MiB of TCP payload: filter it first (e.g. tshark -r IN -Y 'tcp.port==8583' -w OUT)", maxCaptureBytes>>20)
-			}
-			seq := tcp.Seq
-			if tcp.SYN {
-				seq++
-			}
-			h.segs = append(h.segs, segment{at: ci.Timestamp, seq: seq, payload: append([]byte(nil), tcp.Payload...), fin: tcp.FIN})
+		h.note(tcp, ci.Timestamp)
+		if total += len(tcp.Payload); total > maxCaptureBytes {
+			return nil, packets, fmt.Errorf("the capture carries more than %d MiB of TCP payload: filter it first (e.g. tshark -r IN -Y 'tcp.port==8583' -w OUT)", maxCaptureBytes>>20)
 		}
 	}
 	for _, c := range list {
@@ -197,6 +136,86 @@ func readCapture(r io.Reader) ([]*tcpConn, int, error) {
 		}
 	}
 	return list, packets, nil
+}
+
+// captureReader reads a pcap or pcapng header: the packet reader and the
+// link type of each packet (pcapng: its interface's).
+func captureReader(r io.Reader) (func() ([]byte, gopacket.CaptureInfo, error), func(gopacket.CaptureInfo) layers.LinkType, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	magic, err := br.Peek(4)
+	if err != nil {
+		return nil, nil, fmt.Errorf("not a capture: %d bytes (a pcap or pcapng file starts with its magic number)", len(magic))
+	}
+	if bytes.Equal(magic, []byte{0x0A, 0x0D, 0x0D, 0x0A}) {
+		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		if err != nil {
+			return nil, nil, fmt.Errorf("pcapng: %w", err)
+		}
+		return ng.ReadPacketData, func(ci gopacket.CaptureInfo) layers.LinkType {
+			if in, err := ng.Interface(ci.InterfaceIndex); err == nil {
+				return in.LinkType
+			}
+			return ng.LinkType()
+		}, nil
+	}
+	pr, err := pcapgo.NewReader(br)
+	if err != nil {
+		return nil, nil, fmt.Errorf("not a pcap or pcapng file: %w", err)
+	}
+	lt := pr.LinkType()
+	return pr.ReadPacketData, func(gopacket.CaptureInfo) layers.LinkType { return lt }, nil
+}
+
+// tcpOf is p's TCP segment with its source and destination addresses
+// (nil when p is not TCP over IP).
+func tcpOf(p gopacket.Packet) (from, to string, tcp *layers.TCP) {
+	var src, dst net.IP
+	switch ip := p.NetworkLayer().(type) {
+	case *layers.IPv4:
+		src, dst = ip.SrcIP, ip.DstIP
+	case *layers.IPv6:
+		src, dst = ip.SrcIP, ip.DstIP
+	default:
+		return "", "", nil
+	}
+	tcp, _ = p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+	if tcp == nil {
+		return "", "", nil
+	}
+	from = net.JoinHostPort(src.String(), fmt.Sprint(uint16(tcp.SrcPort)))
+	to = net.JoinHostPort(dst.String(), fmt.Sprint(uint16(tcp.DstPort)))
+	return from, to, tcp
+}
+
+// note records what one segment of this half says: its ISN, ACK, RST,
+// FIN, a zero window, and its payload.
+func (h *half) note(tcp *layers.TCP, at time.Time) {
+	if tcp.SYN {
+		h.isn, h.haveISN = tcp.Seq, true
+		h.synNoAck = !tcp.ACK
+	}
+	if tcp.ACK {
+		h.acks = append(h.acks, ackMark{at, tcp.Ack})
+	}
+	if tcp.RST {
+		h.rst = at
+	}
+	if tcp.FIN && h.fin.IsZero() {
+		h.fin = at
+	}
+	if tcp.Window == 0 && !tcp.RST && !tcp.SYN {
+		h.zeroWin++
+		if h.zeroAt.IsZero() {
+			h.zeroAt = at
+		}
+	}
+	if len(tcp.Payload) > 0 {
+		seq := tcp.Seq
+		if tcp.SYN {
+			seq++
+		}
+		h.segs = append(h.segs, segment{at: at, seq: seq, payload: append([]byte(nil), tcp.Payload...), fin: tcp.FIN})
+	}
 }
 
 // assemble orders a direction's segments by sequence number into its byte
