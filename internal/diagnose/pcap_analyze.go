@@ -211,26 +211,50 @@ func newStream(c *tcpConn, cfg CaptureConfig, t0 time.Time) *stream {
 	for _, a := range c.order {
 		halves = append(halves, c.dir[a])
 	}
-	// Client: the side that sent the SYN; else the side that is not on
-	// --port; else the side with the higher port.
+	if !s.pickSides(halves, cfg.Port) {
+		return nil
+	}
+	if len(s.client.data) == 0 && len(s.server.data) == 0 && cfg.Port == 0 {
+		return nil
+	}
+	s.d, s.detected = detectDialect(s.client.data, s.server.data, cfg.Dialect)
+	if s.d == nil && cfg.Port == 0 && s.client.rst.IsZero() && s.server.rst.IsZero() {
+		// Not ISO 8583 as possim frames it, nor a refused connect: some
+		// other protocol on an unfiltered capture.
+		if !looksLikeISO(s.client.data) {
+			return nil
+		}
+	}
+	if s.d != nil {
+		s.frame(s.client, true)
+		s.frame(s.server, false)
+		sort.SliceStable(s.msgs, func(i, j int) bool { return s.msgs[i].at.Before(s.msgs[j].at) })
+	}
+	return s
+}
+
+// pickSides says which half is the client (the side that sent the SYN;
+// else the side that is not on port; else the side with the higher port)
+// and which the server; false when port is given and is neither side's.
+func (s *stream) pickSides(halves []*half, port int) bool {
 	for _, h := range halves {
 		if h.synNoAck {
 			s.client = h
 		}
 	}
-	if cfg.Port != 0 {
+	if port != 0 {
 		found := false
 		for _, h := range halves {
-			if int(h.port) == cfg.Port {
+			if int(h.port) == port {
 				s.server, found = h, true
 			}
 		}
-		if !found && (len(halves) < 2 || int(halves[0].port) != cfg.Port) {
-			if s.client == nil || int(s.client.port) != cfg.Port {
+		if !found && (len(halves) < 2 || int(halves[0].port) != port) {
+			if s.client == nil || int(s.client.port) != port {
 				// The port may belong to a side that never sent anything.
-				other := strings.HasSuffix(c.key.a, fmt.Sprintf(":%d", cfg.Port)) || strings.HasSuffix(c.key.b, fmt.Sprintf(":%d", cfg.Port))
+				other := strings.HasSuffix(s.c.key.a, fmt.Sprintf(":%d", port)) || strings.HasSuffix(s.c.key.b, fmt.Sprintf(":%d", port))
 				if !other {
-					return nil
+					return false
 				}
 			}
 		}
@@ -260,23 +284,7 @@ func newStream(c *tcpConn, cfg CaptureConfig, t0 time.Time) *stream {
 	if s.server == nil {
 		s.server = &half{}
 	}
-	if len(s.client.data) == 0 && len(s.server.data) == 0 && cfg.Port == 0 {
-		return nil
-	}
-	s.d, s.detected = detectDialect(s.client.data, s.server.data, cfg.Dialect)
-	if s.d == nil && cfg.Port == 0 && s.client.rst.IsZero() && s.server.rst.IsZero() {
-		// Not ISO 8583 as possim frames it, nor a refused connect: some
-		// other protocol on an unfiltered capture.
-		if !looksLikeISO(s.client.data) {
-			return nil
-		}
-	}
-	if s.d != nil {
-		s.frame(s.client, true)
-		s.frame(s.server, false)
-		sort.SliceStable(s.msgs, func(i, j int) bool { return s.msgs[i].at.Before(s.msgs[j].at) })
-	}
-	return s
+	return true
 }
 
 // looksLikeISO says whether bytes could be an ISO 8583 frame in a framing
