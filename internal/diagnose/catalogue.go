@@ -82,8 +82,21 @@ var (
 	registry = map[ID]Cause{}
 )
 
-// Register adds c to the catalogue. It is called from init functions, one
-// per entry; a duplicate or incomplete entry is a programming error and
+// tables are the causes_*.go files' entries, one small []Cause table per
+// family (two where a file groups them).
+var tables = [][]Cause{framingCauses1, framingCauses2, hostCauses1, hostCauses2, issuerCauses, linkCauses1, linkCauses2, messageCauses, networkCauses, securityCauses1, securityCauses2, terminalCauses, timingCauses1, timingCauses2, tlsCauses}
+
+// Every entry of every table is registered by id at start-up.
+func init() {
+	for _, t := range tables {
+		for _, c := range t {
+			Register(c)
+		}
+	}
+}
+
+// Register adds c to the catalogue (the tables above at start-up; a test
+// may add its own). A duplicate or incomplete entry is a programming error and
 // panics at start-up, where every test sees it.
 func Register(c Cause) {
 	if err := c.validate(); err != nil {

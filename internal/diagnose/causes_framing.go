@@ -7,8 +7,8 @@ const (
 	FramingUnreadable ID = "framing.unreadable"
 )
 
-func init() {
-	Register(Cause{
+var framingCauses1 = []Cause{
+	{
 		ID: FramingLost, Family: FamilyFraming, Title: "framing lost",
 		Merchant:      "The terminal and the payment host do not understand each other's messages.",
 		Engineer:      "the byte stream could not be split into messages: a length header that is not a length, an oversize or truncated frame.",
@@ -16,8 +16,8 @@ func init() {
 		Fix:           "set the same length-header format (binary2, bcd2, ascii4) and TPDU/header on both sides",
 		Checklist:     CheckSettings,
 		ChecklistNote: "the terminal's communication settings must match the host's",
-	})
-	Register(Cause{
+	},
+	{
 		ID: FramingUnreadable, Family: FamilyFraming, Title: "answer unreadable",
 		Merchant:      "The terminal received an answer it cannot read.",
 		Engineer:      "a frame arrived but does not unpack in the terminal's dialect (wrong bitmap or field encoding); an unreadable answer to a financial request is treated as no answer and reversed.",
@@ -25,7 +25,7 @@ func init() {
 		Fix:           "use the same dialect (message spec) on both sides; compare the field named in the error with the host's specification",
 		Checklist:     CheckSoftware,
 		ChecklistNote: "a terminal with the wrong software version or parameter file speaks the wrong dialect",
-	})
+	},
 }
 
 // Causes a terminal or a probe can tell apart within framing: which part of
@@ -37,8 +37,8 @@ const (
 	FramingDialect       ID = "framing.dialect"
 )
 
-func init() {
-	Register(Cause{
+var framingCauses2 = []Cause{
+	{
 		ID: FramingLengthHeader, Family: FamilyFraming, Title: "wrong length-header format",
 		Merchant:      "The terminal and the payment host frame their messages differently, so the host cannot read the terminal's messages.",
 		Engineer:      "the two sides use different length headers (2-byte binary, 2-byte BCD, 4 ASCII digits): the host reads the terminal's header as a length that is absurd or wrong and closes the link, or waits for bytes that never come.",
@@ -46,8 +46,8 @@ func init() {
 		Fix:           "set the terminal's length header to the host's format (binary2, bcd2 or ascii4)",
 		Checklist:     CheckSettings,
 		ChecklistNote: "the communication settings (\"message length format\") of the terminal",
-	})
-	Register(Cause{
+	},
+	{
 		ID: FramingTrailingBytes, Family: FamilyFraming, Title: "stray bytes after a message",
 		Merchant:      "Extra data arrived after a message, which confuses the terminal.",
 		Engineer:      "a valid frame was followed by bytes that do not start a valid frame (padding, a stray CR/LF or keepalive of another format): the length format itself is right, since the frame before them parsed.",
@@ -55,8 +55,8 @@ func init() {
 		Fix:           "find what appends bytes after the message (host software, a proxy or a modem adding CR/LF or padding) and stop it; do not change the length-header format",
 		Checklist:     CheckSupport,
 		ChecklistNote: "",
-	})
-	Register(Cause{
+	},
+	{
 		ID: FramingTPDU, Family: FamilyFraming, Title: "TPDU/header mismatch",
 		Merchant:      "The terminal and the payment host disagree on the routing header in front of each message.",
 		Engineer:      "one side sends a TPDU (60 DDDD SSSS) and/or a fixed header before the MTI and the other does not expect it (or expects a different one): the MTI is read from the wrong bytes.",
@@ -64,8 +64,8 @@ func init() {
 		Fix:           "set the terminal's TPDU/header to what the host expects (the TPDU the acquirer assigned, or none)",
 		Checklist:     CheckSettings,
 		ChecklistNote: "",
-	})
-	Register(Cause{
+	},
+	{
 		ID: FramingDialect, Family: FamilyFraming, Title: "wrong message dialect",
 		Merchant:      "The terminal and the payment host encode messages differently (text vs binary).",
 		Engineer:      "the framing matches but the message encoding does not: ASCII MTI and hex bitmap versus BCD MTI and binary bitmap, so the peer cannot unpack the message.",
@@ -73,5 +73,5 @@ func init() {
 		Fix:           "set the terminal's dialect (message format) to the host's (iso87ascii, iso87bin, iso93ascii or the host's spec file); possim diagnose --target detects it",
 		Checklist:     CheckSoftware,
 		ChecklistNote: "the dialect is part of the terminal's software or parameter file",
-	})
+	},
 }

@@ -6,8 +6,8 @@ const (
 	HostUnreachable ID = "host.unreachable"
 )
 
-func init() {
-	Register(Cause{
+var hostCauses1 = []Cause{
+	{
 		ID: HostRefused, Family: FamilyHostDown, Title: "connection refused",
 		Merchant:      "The terminal cannot reach the payment host: nothing is answering at its address.",
 		Engineer:      "TCP connect was refused (RST to the SYN): no process listens on that host:port — the host is down, restarting, or the port is wrong.",
@@ -15,8 +15,8 @@ func init() {
 		Fix:           "check that the host process is running and listening on this port; if it is, check the terminal's configured host address and port",
 		Checklist:     CheckSupport,
 		ChecklistNote: "restarting the terminal does not help; only the host side (support) can bring the host back — unless the terminal's port setting is wrong (settings)",
-	})
-	Register(Cause{
+	},
+	{
 		ID: HostUnreachable, Family: FamilyHostDown, Title: "host unreachable",
 		Merchant:      "The terminal cannot reach the payment host: the connection attempt gets no answer at all.",
 		Engineer:      "TCP connect timed out: SYNs went unanswered — the host machine is down, or a firewall or route drops the traffic.",
@@ -24,7 +24,7 @@ func init() {
 		Fix:           "check that the host machine is up and that firewalls and routes between terminal and host let this port through",
 		Checklist:     CheckNetwork,
 		ChecklistNote: "checking the network cable or signal helps when the terminal's own network is down; otherwise it is the host side",
-	})
+	},
 }
 
 // More "host down" causes a live probe tells apart.
@@ -34,8 +34,8 @@ const (
 	HostNotAnswering   ID = "host.not_answering"
 )
 
-func init() {
-	Register(Cause{
+var hostCauses2 = []Cause{
+	{
 		ID: HostNameUnresolved, Family: FamilyHostDown, Title: "host name does not resolve",
 		Merchant:      "The terminal cannot find the payment host's address.",
 		Engineer:      "DNS resolution of the configured host name failed: the name is wrong, or the terminal's DNS is not reachable.",
@@ -43,8 +43,8 @@ func init() {
 		Fix:           "check the host name in the terminal's settings, or use the IP address; check the terminal's DNS server",
 		Checklist:     CheckSettings,
 		ChecklistNote: "a typo in the host address is a settings problem",
-	})
-	Register(Cause{
+	},
+	{
 		ID: HostNoRoute, Family: FamilyHostDown, Title: "no route to host",
 		Merchant:      "The terminal's network has no way to the payment host.",
 		Engineer:      "connect failed with host/network unreachable: no route from this network to the host (ICMP unreachable, no default route, VPN down).",
@@ -52,8 +52,8 @@ func init() {
 		Fix:           "check the terminal's network connection (cable, Wi-Fi, mobile data, VPN) and its gateway",
 		Checklist:     CheckNetwork,
 		ChecklistNote: "",
-	})
-	Register(Cause{
+	},
+	{
 		ID: HostNotAnswering, Family: FamilyHostDown, Title: "host accepts but never answers",
 		Merchant:      "The payment host takes the connection but does not answer anything.",
 		Engineer:      "TCP connections are accepted, but no framing or dialect gets any answer or even a close: the host process is hung, a load balancer accepts for a dead backend, or the path black-holes the traffic after the handshake.",
@@ -61,5 +61,5 @@ func init() {
 		Fix:           "check the host process (hung, overloaded) and the load balancer's backend health; capture on the host to see whether the requests arrive",
 		Checklist:     CheckSupport,
 		ChecklistNote: "",
-	})
+	},
 }

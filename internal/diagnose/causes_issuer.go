@@ -11,8 +11,8 @@ const (
 	CardPINIncorrect        ID = "card.pin_incorrect"
 )
 
-func init() {
-	Register(Cause{
+var issuerCauses = []Cause{
+	{
 		ID: IssuerDeclined, Family: FamilyIssuer, Title: "declined",
 		Merchant:      "The card's bank declined the payment.",
 		Engineer:      "the host answered with a non-approving response code; the link and the messages worked.",
@@ -20,8 +20,8 @@ func init() {
 		Fix:           "nothing is wrong with the terminal or the link: ask the cardholder for another card or to contact their bank",
 		Checklist:     CheckCard,
 		ChecklistNote: "another card or payment method is the merchant's way forward",
-	})
-	Register(Cause{
+	},
+	{
 		ID: IssuerInsufficientFunds, Family: FamilyIssuer, Title: "insufficient funds",
 		Merchant:      "The card's bank declined: not enough money on the account.",
 		Engineer:      "RC 51 (insufficient funds).",
@@ -29,8 +29,8 @@ func init() {
 		Fix:           "ask the cardholder for another card or a smaller amount",
 		Checklist:     CheckCard,
 		ChecklistNote: "",
-	})
-	Register(Cause{
+	},
+	{
 		ID: IssuerUnavailable, Family: FamilyIssuer, Title: "issuer unavailable",
 		Merchant:      "The card's bank could not be reached by the payment host.",
 		Engineer:      "RC 91 (issuer or switch inoperative) or 96 (system malfunction): the acquirer host is up but could not complete the authorisation upstream.",
@@ -38,8 +38,8 @@ func init() {
 		Fix:           "retry later; the problem is upstream of the acquirer host, not in the terminal or its link",
 		Checklist:     CheckSupport,
 		ChecklistNote: "",
-	})
-	Register(Cause{
+	},
+	{
 		ID: CardExpired, Family: FamilyIssuer, Title: "card expired",
 		Merchant:      "The card has expired.",
 		Engineer:      "RC 54 (expired card) or 33.",
@@ -47,8 +47,8 @@ func init() {
 		Fix:           "ask for another card; check the terminal's clock if every card is called expired",
 		Checklist:     CheckCard,
 		ChecklistNote: "",
-	})
-	Register(Cause{
+	},
+	{
 		ID: CardInvalid, Family: FamilyIssuer, Title: "invalid card",
 		Merchant:      "The card is not valid for this payment.",
 		Engineer:      "RC 14 (invalid card number), 15 (no such issuer), 57 or 62 (not permitted / restricted).",
@@ -56,8 +56,8 @@ func init() {
 		Fix:           "ask for another card; if every card fails, check the terminal's card tables (software)",
 		Checklist:     CheckCard,
 		ChecklistNote: "",
-	})
-	Register(Cause{
+	},
+	{
 		ID: CardPINIncorrect, Family: FamilyIssuer, Title: "wrong PIN",
 		Merchant:      "The PIN entered was wrong.",
 		Engineer:      "RC 55 (incorrect PIN) or 75 (PIN tries exceeded).",
@@ -65,7 +65,7 @@ func init() {
 		Fix:           "ask the cardholder to enter the PIN again; after too many tries the card is blocked by the issuer",
 		Checklist:     CheckCard,
 		ChecklistNote: "",
-	})
+	},
 }
 
 // ForRC returns the cause of a host's non-approving answer with response

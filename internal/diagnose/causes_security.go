@@ -7,8 +7,8 @@ const (
 	KeysKCVMismatch    ID = "keys.kcv_mismatch"
 )
 
-func init() {
-	Register(Cause{
+var securityCauses1 = []Cause{
+	{
 		ID: MACResponseInvalid, Family: FamilySecurity, Title: "host's MAC does not verify",
 		Merchant:      "The terminal could not verify the payment host's answer, so it did not trust it and cancelled the payment.",
 		Engineer:      "the MAC of the response does not verify with the terminal's working MAC key: different keys, a different algorithm or padding, or the message was altered.",
@@ -16,8 +16,8 @@ func init() {
 		Fix:           "sign on again to load fresh working keys; if it persists, compare MAC algorithm, padding and key (by KCV) on both sides",
 		Checklist:     CheckSettings,
 		ChecklistNote: "a key download (sign-on) on the terminal resolves a stale key",
-	})
-	Register(Cause{
+	},
+	{
 		ID: MACRejectedByHost, Family: FamilySecurity, Title: "host rejected the terminal's MAC",
 		Merchant:      "The payment host did not accept the terminal's security check.",
 		Engineer:      "the host answered RC 63 (security violation): the request's MAC does not verify with the host's key for this terminal.",
@@ -25,8 +25,8 @@ func init() {
 		Fix:           "sign on again to load the host's current working keys; compare the MAC algorithm and padding; check the TMK by its KCV",
 		Checklist:     CheckSettings,
 		ChecklistNote: "",
-	})
-	Register(Cause{
+	},
+	{
 		ID: KeysKCVMismatch, Family: FamilySecurity, Title: "key check value mismatch",
 		Merchant:      "The terminal received security keys it cannot use.",
 		Engineer:      "a working key from the sign-on answer decrypts under the TMK to a key whose check value differs from the KCV sent with it: the terminal's TMK differs from the host's.",
@@ -34,7 +34,7 @@ func init() {
 		Fix:           "load the same TMK on terminal and host (compare their KCVs: possim key kcv)",
 		Checklist:     CheckSupport,
 		ChecklistNote: "a key injection by the acquirer is needed",
-	})
+	},
 }
 
 // MAC causes that say which side's MAC is wrong, and how.
@@ -46,8 +46,8 @@ const (
 	KeysNotLoaded      ID = "keys.not_loaded"
 )
 
-func init() {
-	Register(Cause{
+var securityCauses2 = []Cause{
+	{
 		ID: MACNotSent, Family: FamilySecurity, Title: "terminal sent no MAC",
 		Merchant:      "The terminal has no security keys loaded, so the payment host refused its messages.",
 		Engineer:      "the request carried no MAC (field 64/128 absent: the terminal has no working MAC key) and the host requires one, answering RC 63 (security violation).",
@@ -55,8 +55,8 @@ func init() {
 		Fix:           "load the terminal's keys: sign on (key download) so that it gets working keys under its TMK; if sign-on gives no keys, have the TMK injected",
 		Checklist:     CheckSettings,
 		ChecklistNote: "a key download from the terminal's menu (sign-on) fixes it",
-	})
-	Register(Cause{
+	},
+	{
 		ID: MACPaddingMismatch, Family: FamilySecurity, Title: "MAC padding differs",
 		Merchant:      "The terminal's security check is computed differently from the host's.",
 		Engineer:      "the MAC was computed with the right key but a different padding method (ISO 9797-1 method 1 zero-fill vs method 2 0x80): it verifies when the other padding is tried.",
@@ -64,8 +64,8 @@ func init() {
 		Fix:           "set the same MAC padding on both sides (method 1 or 2); the keys are fine",
 		Checklist:     CheckSettings,
 		ChecklistNote: "",
-	})
-	Register(Cause{
+	},
+	{
 		ID: MACWrongKey, Family: FamilySecurity, Title: "MAC made with another key",
 		Merchant:      "The terminal and the payment host use different security keys.",
 		Engineer:      "the MAC verifies neither with the current nor with the previous working key, nor with the other padding: the sides hold different working keys (missed key change, wrong TMK).",
@@ -73,8 +73,8 @@ func init() {
 		Fix:           "sign on again to exchange fresh working keys; if it persists, compare the TMK by its KCV on both sides",
 		Checklist:     CheckSettings,
 		ChecklistNote: "",
-	})
-	Register(Cause{
+	},
+	{
 		ID: MACCorrupted, Family: FamilySecurity, Title: "MAC damaged on the way",
 		Merchant:      "A message was damaged on its way between the terminal and the host.",
 		Engineer:      "the MAC differs from the right one by a few bits: the keys agree, the message or its MAC was altered in transit.",
@@ -82,8 +82,8 @@ func init() {
 		Fix:           "look for the device that alters the data on the path (a broken modem, a proxy rewriting fields); the keys are fine",
 		Checklist:     CheckNetwork,
 		ChecklistNote: "",
-	})
-	Register(Cause{
+	},
+	{
 		ID: KeysNotLoaded, Family: FamilySecurity, Title: "no working keys",
 		Merchant:      "The terminal has not received its security keys.",
 		Engineer:      "the sign-on answer carried no working keys (field 62 missing) or the terminal has not signed on, so it cannot MAC its requests.",
@@ -91,5 +91,5 @@ func init() {
 		Fix:           "sign on (key download); if the host sends no keys, check that key exchange is enabled for this terminal at the host",
 		Checklist:     CheckSettings,
 		ChecklistNote: "",
-	})
+	},
 }
