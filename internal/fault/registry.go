@@ -2,13 +2,15 @@ package fault
 
 import (
 	"fmt"
-	"github.com/possim/possim/internal/yamlnode"
 	"io"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/yamlnode"
 )
 
 // Level says where a fault acts.
@@ -306,9 +308,8 @@ func checkKind(a *Attribute, val string) error {
 			return fmt.Errorf("not a whole number")
 		}
 	case KindField:
-		n, err := strconv.Atoi(val)
-		if err != nil || n < 2 || n > 128 {
-			return fmt.Errorf("not a field number (2..128)")
+		if _, err := iso.ParseField(val); err != nil {
+			return err
 		}
 	case KindEnum:
 		for _, v := range a.Values {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/iso"
 )
 
 // Stream is the direction a message travels.
@@ -334,30 +335,18 @@ func checkRule(t *faultType, r *Rule) error {
 		return fmt.Errorf("nth=%d and every=%d: give one or the other", m.Nth, m.Every)
 	}
 	for _, mti := range m.MTI {
-		if err := checkMTI(mti); err != nil {
+		if err := iso.CheckMTI(mti); err != nil {
 			return fmt.Errorf("mti=%s: %v", mti, err)
 		}
 	}
 	for id := range m.Fields {
-		if id < 2 || id > 128 {
-			return fmt.Errorf("field.%d: field numbers are 2..128 (use mti= for the MTI)", id)
+		if err := iso.CheckField(id); err != nil {
+			return fmt.Errorf("field.%d: %v (use mti= for the MTI)", id, err)
 		}
 	}
 	if t.Level == LevelLink {
 		if t.attr("after") != nil && r.After > 0 {
 			return fmt.Errorf("%s: after is %s's own attribute (messages or duration), set it in Attrs", t.Name, t.Name)
-		}
-	}
-	return nil
-}
-
-func checkMTI(s string) error {
-	if len(s) != 4 {
-		return fmt.Errorf("an MTI is 4 digits")
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return fmt.Errorf("an MTI is 4 digits")
 		}
 	}
 	return nil

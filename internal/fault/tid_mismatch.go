@@ -1,7 +1,6 @@
 package fault
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"strings"
 
@@ -16,12 +15,7 @@ func init() {
 			Level: LevelMessage,
 			Attributes: []Attribute{
 				{Name: "value", Kind: KindString, Default: "", Doc: "the TID to put in the response; default the request's with its last character changed",
-					check: func(s string) error {
-						if len(s) > 8 {
-							return fmt.Errorf("a TID is at most 8 characters")
-						}
-						return nil
-					}},
+					check: iso.CheckTIDValue},
 			},
 			Symptom:       "The response carries another TID (field 41): the terminal cannot match it (unmatched: TID differs) and times out.",
 			DefaultStream: Downstream,
