@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
@@ -546,74 +547,24 @@ func (p *parser) match(m keyVal, ctx string, r *Rule) error {
 		return err
 	}
 	ctx += "match: "
-	type check func(kv keyVal, v string) error
-	each := func(key string, dst *[]string, c check) error {
-		kv, ok := f[key]
-		if !ok {
-			return nil
-		}
-		vals, err := p.list(kv, ctx)
-		if err != nil {
+	lists := []struct {
+		key   string
+		dst   *[]string
+		check func(v string) error
+	}{
+		{"mti", &r.MTI, ruleMTI},
+		{"processing_code", &r.ProcessingCode, iso.CheckPCPrefix},
+		{"pan", &r.PAN, fullPAN},
+		{"pan_prefix", &r.PANPrefix, panPrefix},
+		{"tid", &r.TID, iso.CheckTID},
+	}
+	for _, l := range lists {
+		if err := p.selectorList(f, l.key, ctx, l.dst, l.check); err != nil {
 			return err
 		}
-		for _, v := range vals {
-			if err := c(kv, v); err != nil {
-				return err
-			}
-		}
-		*dst = vals
-		return nil
-	}
-	err = each("mti", &r.MTI, func(kv keyVal, v string) error {
-		if len(v) != 4 || !allDigits(v) {
-			return p.errf(kv.key, "%smti %q: want 4 digits (\"0100\")", ctx, v)
-		}
-		if (v[1] != '1' && v[1] != '2') || (v[2] != '0' && v[2] != '2') {
-			return p.errf(kv.key, "%smti %s: rules decide only authorization and financial requests and advices (01x0, 01x2, 02x0, 02x2 forms); the host answers responses, reversals and network management itself", ctx, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	err = each("processing_code", &r.ProcessingCode, func(kv keyVal, v string) error {
-		if len(v) < 1 || len(v) > 6 || !allDigits(v) {
-			return p.errf(kv.key, "%sprocessing_code %q: want 1 to 6 digits, a prefix of field 3 (\"00\" purchase, \"20\" refund, \"31\" balance inquiry)", ctx, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	err = each("pan", &r.PAN, func(kv keyVal, v string) error {
-		if len(v) < 8 || len(v) > 19 || !allDigits(v) {
-			return p.errf(kv.key, "%span %q: want a full PAN, 8 to 19 digits (use pan_prefix for a prefix)", ctx, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	err = each("pan_prefix", &r.PANPrefix, func(kv keyVal, v string) error {
-		if len(v) < 1 || len(v) > 19 || !allDigits(v) {
-			return p.errf(kv.key, "%span_prefix %q: want 1 to 19 digits", ctx, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	if len(r.PAN) > 0 && len(r.PANPrefix) > 0 {
 		return p.errf(f["pan_prefix"].key, "%sgive pan or pan_prefix, not both (both select on the same field)", ctx)
-	}
-	err = each("tid", &r.TID, func(kv keyVal, v string) error {
-		if t := strings.TrimRight(v, " "); t == "" || len(t) > 8 {
-			return p.errf(kv.key, "%stid %q: want 1 to 8 characters (field 41)", ctx, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	for i, t := range r.TID {
 		r.TID[i] = strings.TrimRight(t, " ")
@@ -628,6 +579,52 @@ func (p *parser) match(m keyVal, ctx string, r *Rule) error {
 			return p.errf(kv.key, "%samount range %q: %v", ctx, s, err)
 		}
 		r.Amount = &ar
+	}
+	return nil
+}
+
+// selectorList reads match key (a value or a list of values, any of which
+// selects), checks each value and stores the list in dst.
+func (p *parser) selectorList(f map[string]keyVal, key, ctx string, dst *[]string, check func(string) error) error {
+	kv, ok := f[key]
+	if !ok {
+		return nil
+	}
+	vals, err := p.list(kv, ctx)
+	if err != nil {
+		return err
+	}
+	for _, v := range vals {
+		if err := check(v); err != nil {
+			return p.errf(kv.key, "%s%s %q: %v", ctx, key, v, err)
+		}
+	}
+	*dst = vals
+	return nil
+}
+
+// ruleMTI accepts the MTIs a rule may decide: authorization and financial
+// requests and advices; the host answers the rest itself.
+func ruleMTI(v string) error {
+	if err := iso.CheckMTI(v); err != nil {
+		return err
+	}
+	if (v[1] != '1' && v[1] != '2') || (v[2] != '0' && v[2] != '2') {
+		return fmt.Errorf("rules decide only authorization and financial requests and advices (01x0, 01x2, 02x0, 02x2 forms); the host answers responses, reversals and network management itself")
+	}
+	return nil
+}
+
+func fullPAN(v string) error {
+	if len(v) < 8 || len(v) > 19 || !allDigits(v) {
+		return fmt.Errorf("want a full PAN, 8 to 19 digits (use pan_prefix for a prefix)")
+	}
+	return nil
+}
+
+func panPrefix(v string) error {
+	if len(v) < 1 || len(v) > 19 || !allDigits(v) {
+		return fmt.Errorf("want 1 to 19 digits")
 	}
 	return nil
 }

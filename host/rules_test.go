@@ -270,7 +270,7 @@ func TestParseErrors(t *testing.T) {
 		{"mti not 4 digits", "rules:\n  - match: {mti: [\"0200\", \"200\"]}\n    respond: {rc: \"00\"}\n",
 			`test.yaml:2: rule 1: match: mti "200": want 4 digits`},
 		{"mti reversal", "rules:\n  - match: {mti: \"0400\"}\n    respond: {rc: \"00\"}\n", `the host answers responses, reversals and network management itself`},
-		{"mti network", "rules:\n  - match: {mti: \"0800\"}\n    respond: {rc: \"00\"}\n", `mti 0800: rules decide only`},
+		{"mti network", "rules:\n  - match: {mti: \"0800\"}\n    respond: {rc: \"00\"}\n", `mti "0800": rules decide only`},
 		{"empty match not last", "rules:\n  - name: everything\n    respond: {rc: \"00\"}\n  - match: {tid: T}\n    respond: {rc: \"05\"}\n",
 			`test.yaml:2: rule 1 ("everything"): empty match matches every request, so the 1 rule(s) after it could never match: only the last rule may have an empty match`},
 		{"empty match {} not last", "rules:\n  - match: {}\n    respond: {rc: \"00\"}\n  - match: {tid: T}\n    respond: {rc: \"05\"}\n",
