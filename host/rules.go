@@ -147,7 +147,7 @@ func (rs *RuleSet) Decide(m *iso8583.Message) Decision {
 
 func (in *input) read(m *iso8583.Message, n sel) {
 	// GetString returns the field's stored string (no copy, no allocation)
-	// and "" for an absent field; iso.Get would clone the field map.
+	// and "" for an absent field, which is all a selector needs.
 	if n&selMTI != 0 {
 		in.mti, _ = m.GetMTI()
 	}

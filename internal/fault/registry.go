@@ -113,9 +113,6 @@ func Lookup(name string) (TypeInfo, bool) {
 	return t.TypeInfo, true
 }
 
-// WriteCatalogue renders the catalogue for a 100-column screen.
-func WriteCatalogue(w io.Writer) error { return WriteCatalogueWidth(w, 100) }
-
 // WriteCatalogueWidth renders the catalogue, one type a block, wrapped to
 // width columns: the type, where it acts and its default stream, then its
 // symptom and attributes indented beneath, so a narrow terminal never

@@ -399,14 +399,14 @@ func (r *rule) matches(m *iso8583.Message, mti string) bool {
 			return false
 		}
 	}
-	if mt.PC != "" && !strings.HasPrefix(get(m, 3), mt.PC) {
+	if mt.PC != "" && !strings.HasPrefix(iso.Get(m, 3), mt.PC) {
 		return false
 	}
-	if mt.TID != "" && strings.TrimRight(get(m, 41), " ") != strings.TrimRight(mt.TID, " ") {
+	if mt.TID != "" && strings.TrimRight(iso.Get(m, 41), " ") != strings.TrimRight(mt.TID, " ") {
 		return false
 	}
 	for id, v := range mt.Fields {
-		if !has(m, id) || strings.TrimRight(get(m, id), " ") != strings.TrimRight(v, " ") {
+		if !iso.Has(m, id) || strings.TrimRight(iso.Get(m, id), " ") != strings.TrimRight(v, " ") {
 			return false
 		}
 	}
@@ -448,21 +448,3 @@ func (r *rule) draw() uint64 {
 
 // rngFrom makes a local generator from a drawn value.
 func rngFrom(v uint64) *rand.Rand { return rand.New(rand.NewPCG(v, 0x9e3779b97f4a7c15)) }
-
-// get is iso.Get without copying the message's field map.
-func get(m *iso8583.Message, id int) string {
-	if m == nil {
-		return ""
-	}
-	f := m.GetField(id)
-	if f == nil {
-		return ""
-	}
-	s, err := f.String()
-	if err != nil {
-		return ""
-	}
-	return s
-}
-
-func has(m *iso8583.Message, id int) bool { return m != nil && m.GetField(id) != nil }

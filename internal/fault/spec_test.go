@@ -111,7 +111,7 @@ func TestCatalogue(t *testing.T) {
 		t.Errorf("%d types, want %d", len(cat), len(want))
 	}
 	var b bytes.Buffer
-	if err := WriteCatalogue(&b); err != nil {
+	if err := WriteCatalogueWidth(&b, 100); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"delay  (message fault", "delay=1s", "link fault", "host action", "terminal action", "possim faults TYPE"} {

@@ -28,7 +28,7 @@ func init() {
 type stanFault struct{ stan string }
 
 func (stanFault) applies(m *iso8583.Message, mti string) bool {
-	return iso.IsResponse(mti) && has(m, 11)
+	return iso.IsResponse(mti) && iso.Has(m, 11)
 }
 func (stanFault) inbound() bool { return true }
 func (f stanFault) apply(c *call, _ *rand.Rand) (string, bool) {
@@ -36,7 +36,7 @@ func (f stanFault) apply(c *call, _ *rand.Rand) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	old := get(m, 11)
+	old := iso.Get(m, 11)
 	v := f.stan
 	if v == "" {
 		n, _ := strconv.Atoi(old)
@@ -45,7 +45,7 @@ func (f stanFault) apply(c *call, _ *rand.Rand) (string, bool) {
 	if iso.Set(m, 11, v) != nil {
 		return "", false
 	}
-	return "STAN " + old + "→" + get(m, 11), true
+	return "STAN " + old + "→" + iso.Get(m, 11), true
 }
 
 // digits checks 1..n decimal digits.

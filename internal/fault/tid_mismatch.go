@@ -28,7 +28,7 @@ func init() {
 type tidFault struct{ tid string }
 
 func (tidFault) applies(m *iso8583.Message, mti string) bool {
-	return iso.IsResponse(mti) && has(m, 41)
+	return iso.IsResponse(mti) && iso.Has(m, 41)
 }
 func (tidFault) inbound() bool { return true }
 func (f tidFault) apply(c *call, _ *rand.Rand) (string, bool) {
@@ -36,7 +36,7 @@ func (f tidFault) apply(c *call, _ *rand.Rand) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	old := strings.TrimRight(get(m, 41), " ")
+	old := strings.TrimRight(iso.Get(m, 41), " ")
 	v := f.tid
 	if v == "" {
 		v = otherTID(old)
