@@ -375,8 +375,8 @@ func decodeRules(p *parser, n *yaml.Node, what string) (*RuleSet, error) {
 	rs := &RuleSet{name: name, def: Decision{Rule: "default", RC: "00"}}
 	var defNode *yaml.Node
 	if kv, ok := top["default"]; ok {
-		defNode = kv.key
-		d, err := p.respond(kv.val, "default: ")
+		defNode = kv.Key
+		d, err := p.respond(kv.Val, "default: ")
 		if err != nil {
 			return nil, err
 		}
@@ -384,9 +384,9 @@ func decodeRules(p *parser, n *yaml.Node, what string) (*RuleSet, error) {
 		rs.def = d
 	}
 	if kv, ok := top["rules"]; ok {
-		seq := resolve(kv.val)
+		seq := resolve(kv.Val)
 		if seq.Kind != yaml.SequenceNode {
-			return nil, p.errf(kv.key, "rules: want a list of rules, got %s", kindName(seq))
+			return nil, p.errf(kv.Key, "rules: want a list of rules, got %s", kindName(seq))
 		}
 		for i, item := range seq.Content {
 			r, err := p.rule(item, i+1)
@@ -431,75 +431,28 @@ var (
 	isNull   = yamlnode.IsNull
 )
 
-type keyVal struct{ key, val *yaml.Node }
+type keyVal = yamlnode.Pair
 
 func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
-	return fmt.Errorf("%s:%d: %s", p.name, n.Line, fmt.Sprintf(format, args...))
+	return yamlnode.Errorf(p.name, n, format, args...)
 }
 
 // yamlErr turns "yaml: line 3: did not find expected key" into
 // "host.yaml:3: did not find expected key".
 func (p *parser) yamlErr(err error) error { return yamlnode.FileError(p.name, err) }
 
-// mapping checks that n is a mapping whose keys are all known and unique.
+// mapping, scalar and list are yamlnode's strict readers for this file.
 func (p *parser) mapping(n *yaml.Node, what string, known ...string) (map[string]keyVal, error) {
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode {
-		return nil, p.errf(n, "%s: want a mapping (key: value), got %s", what, kindName(n))
+	m, err := yamlnode.Mapping(p.name, n, what, known...)
+	if err != nil {
+		return nil, err
 	}
-	out := make(map[string]keyVal, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		ok := false
-		for _, name := range known {
-			if k.Value == name {
-				ok = true
-				break
-			}
-		}
-		if !ok || k.Kind != yaml.ScalarNode {
-			return nil, p.errf(k, "%s: unknown key %q (known keys: %s)", what, k.Value, strings.Join(known, ", "))
-		}
-		if prev, dup := out[k.Value]; dup {
-			return nil, p.errf(k, "%s: key %q given twice (first at line %d)", what, k.Value, prev.key.Line)
-		}
-		out[k.Value] = keyVal{k, v}
-	}
-	return out, nil
+	return m.Keys, nil
 }
 
-// scalar is the text of a single value; numbers are kept as written
-// (rc: 05 is "05").
-func (p *parser) scalar(kv keyVal, ctx string) (string, error) {
-	v := resolve(kv.val)
-	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-		return "", p.errf(kv.key, "%s%s: want a single value, got %s", ctx, kv.key.Value, kindName(v))
-	}
-	return v.Value, nil
-}
+func (p *parser) scalar(kv keyVal, ctx string) (string, error) { return yamlnode.Scalar(p.name, kv, ctx) }
 
-// list accepts a single value or a list of values.
-func (p *parser) list(kv keyVal, ctx string) ([]string, error) {
-	v := resolve(kv.val)
-	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-		return []string{v.Value}, nil
-	}
-	if v.Kind != yaml.SequenceNode {
-		return nil, p.errf(kv.key, "%s%s: want a value or a list of values, got %s", ctx, kv.key.Value, kindName(v))
-	}
-	if len(v.Content) == 0 {
-		return nil, p.errf(kv.key, "%s%s: an empty list matches nothing; remove the key to match any value", ctx, kv.key.Value)
-	}
-	out := make([]string, 0, len(v.Content))
-	for _, e := range v.Content {
-		e = resolve(e)
-		if e.Kind != yaml.ScalarNode || e.Tag == "!!null" {
-			return nil, p.errf(e, "%s%s: list items must be single values, got %s", ctx, kv.key.Value, kindName(e))
-		}
-		out = append(out, e.Value)
-	}
-	return out, nil
-}
+func (p *parser) list(kv keyVal, ctx string) ([]string, error) { return yamlnode.List(p.name, kv, ctx) }
 
 func (p *parser) rule(n *yaml.Node, num int) (Rule, error) {
 	n = resolve(n)
@@ -522,7 +475,7 @@ func (p *parser) rule(n *yaml.Node, num int) (Rule, error) {
 			return Rule{}, err
 		}
 	}
-	if kv, ok := f["match"]; ok && !isNull(kv.val) {
+	if kv, ok := f["match"]; ok && !isNull(kv.Val) {
 		if err := p.match(kv, ctx, &r); err != nil {
 			return Rule{}, err
 		}
@@ -531,7 +484,7 @@ func (p *parser) rule(n *yaml.Node, num int) (Rule, error) {
 	if !ok {
 		return Rule{}, p.errf(n, "%smissing respond: (at least rc:)", ctx)
 	}
-	if r.Respond, err = p.respond(kv.val, ctx+"respond: "); err != nil {
+	if r.Respond, err = p.respond(kv.Val, ctx+"respond: "); err != nil {
 		return Rule{}, err
 	}
 	r.Respond.Rule = r.Name
@@ -542,7 +495,7 @@ func (p *parser) rule(n *yaml.Node, num int) (Rule, error) {
 }
 
 func (p *parser) match(m keyVal, ctx string, r *Rule) error {
-	f, err := p.mapping(m.val, ctx+"match", "mti", "processing_code", "amount", "pan", "pan_prefix", "tid")
+	f, err := p.mapping(m.Val, ctx+"match", "mti", "processing_code", "amount", "pan", "pan_prefix", "tid")
 	if err != nil {
 		return err
 	}
@@ -564,7 +517,7 @@ func (p *parser) match(m keyVal, ctx string, r *Rule) error {
 		}
 	}
 	if len(r.PAN) > 0 && len(r.PANPrefix) > 0 {
-		return p.errf(f["pan_prefix"].key, "%sgive pan or pan_prefix, not both (both select on the same field)", ctx)
+		return p.errf(f["pan_prefix"].Key, "%sgive pan or pan_prefix, not both (both select on the same field)", ctx)
 	}
 	for i, t := range r.TID {
 		r.TID[i] = strings.TrimRight(t, " ")
@@ -576,7 +529,7 @@ func (p *parser) match(m keyVal, ctx string, r *Rule) error {
 		}
 		ar, err := parseAmountRange(s)
 		if err != nil {
-			return p.errf(kv.key, "%samount range %q: %v", ctx, s, err)
+			return p.errf(kv.Key, "%samount range %q: %v", ctx, s, err)
 		}
 		r.Amount = &ar
 	}
@@ -596,7 +549,7 @@ func (p *parser) selectorList(f map[string]keyVal, key, ctx string, dst *[]strin
 	}
 	for _, v := range vals {
 		if err := check(v); err != nil {
-			return p.errf(kv.key, "%s%s %q: %v", ctx, key, v, err)
+			return p.errf(kv.Key, "%s%s %q: %v", ctx, key, v, err)
 		}
 	}
 	*dst = vals
@@ -712,7 +665,7 @@ func (p *parser) respond(n *yaml.Node, ctx string) (Decision, error) {
 		return d, err
 	}
 	if len(d.RC) != 2 || !isAlnum(d.RC) {
-		return d, p.errf(kv.key, "%src %q: want 2 letters or digits (field 39), quoted so YAML keeps a leading zero: rc: \"05\"", ctx, d.RC)
+		return d, p.errf(kv.Key, "%src %q: want 2 letters or digits (field 39), quoted so YAML keeps a leading zero: rc: \"05\"", ctx, d.RC)
 	}
 	if kv, ok := f["delay"]; ok {
 		s, err := p.scalar(kv, ctx)
@@ -720,10 +673,10 @@ func (p *parser) respond(n *yaml.Node, ctx string) (Decision, error) {
 			return d, err
 		}
 		if d.Delay, err = time.ParseDuration(s); err != nil {
-			return d, p.errf(kv.key, "%sdelay %q: want a Go duration such as 250ms, 2s or 1m30s", ctx, s)
+			return d, p.errf(kv.Key, "%sdelay %q: want a Go duration such as 250ms, 2s or 1m30s", ctx, s)
 		}
 		if d.Delay < 0 {
-			return d, p.errf(kv.key, "%sdelay %q: must not be negative", ctx, s)
+			return d, p.errf(kv.Key, "%sdelay %q: must not be negative", ctx, s)
 		}
 	}
 	if kv, ok := f["approval_code"]; ok {
@@ -731,10 +684,10 @@ func (p *parser) respond(n *yaml.Node, ctx string) (Decision, error) {
 			return d, err
 		}
 		if len(d.ApprovalCode) != 6 || !isAlnum(d.ApprovalCode) {
-			return d, p.errf(kv.key, "%sapproval_code %q: want 6 letters or digits (field 38)", ctx, d.ApprovalCode)
+			return d, p.errf(kv.Key, "%sapproval_code %q: want 6 letters or digits (field 38)", ctx, d.ApprovalCode)
 		}
 		if !IsApproval(d.RC) {
-			return d, p.errf(kv.key, "%sapproval_code given but rc %s (%s) is not an approval: only approvals carry one", ctx, d.RC, RCMeaning(d.RC))
+			return d, p.errf(kv.Key, "%sapproval_code given but rc %s (%s) is not an approval: only approvals carry one", ctx, d.RC, RCMeaning(d.RC))
 		}
 	}
 	if kv, ok := f["set"]; ok {
@@ -749,9 +702,9 @@ func (p *parser) respond(n *yaml.Node, ctx string) (Decision, error) {
 // The fields that pair the answer with its request, the RC and the MAC are
 // the host's to set, not a rule's.
 func (p *parser) setFields(kv keyVal, ctx string) ([]FieldValue, error) {
-	m := resolve(kv.val)
+	m := resolve(kv.Val)
 	if m.Kind != yaml.MappingNode {
-		return nil, p.errf(kv.key, "%sset: want a mapping of field number to value ({54: \"1002978C000000010000\"}), got %s", ctx, kindName(m))
+		return nil, p.errf(kv.Key, "%sset: want a mapping of field number to value ({54: \"1002978C000000010000\"}), got %s", ctx, kindName(m))
 	}
 	var out []FieldValue
 	seen := map[int]bool{}

@@ -240,7 +240,7 @@ func TestParseErrors(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"unknown top key", "rules: []\ndefaults: {rc: \"00\"}\n",
-			`test.yaml:2: the rules file: unknown key "defaults" (known keys: rules, default)`},
+			`test.yaml:2: the rules file: unknown key "defaults" (did you mean "default"?) (known keys: rules, default)`},
 		{"unknown rule key", "rules:\n  - name: x\n    respond: {rc: \"00\"}\n    comment: hi\n",
 			`test.yaml:4: rule 1 ("x"): unknown key "comment"`},
 		{"unknown match key, deep", "rules:\n  - name: a\n    match: {pan: \"4000000000000002\"}\n    respond: {rc: \"51\"}\n  - name: big amounts\n    match:\n      amount: \"10..\"\n      colour: red\n    respond: {rc: \"61\"}\n",
