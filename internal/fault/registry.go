@@ -360,6 +360,29 @@ func (t *faultType) ruleKeys() []string {
 	return out
 }
 
+// keyNames are the keys a rule of type t takes: its rule keys, then its
+// attributes.
+func (t *faultType) keyNames() []string {
+	names := t.ruleKeys()
+	for _, a := range t.Attributes {
+		names = append(names, a.Name)
+	}
+	return names
+}
+
+// acceptsKey is what a YAML fault mapping may hold for type t: "type", its
+// own keys, and any rule key (so that setKey can say which ones t does not
+// take rather than call them unknown).
+func (t *faultType) acceptsKey(k string) bool {
+	if k == "type" || t.attr(k) != nil {
+		return true
+	}
+	if strings.HasPrefix(k, "field.") {
+		k = "field.N"
+	}
+	return isRuleKey(k)
+}
+
 func (t *faultType) validKeys() string {
 	s := "valid keys are " + strings.Join(t.ruleKeys(), ", ")
 	if len(t.Attributes) > 0 {
