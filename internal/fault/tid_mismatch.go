@@ -2,7 +2,6 @@ package fault
 
 import (
 	"math/rand/v2"
-	"strings"
 
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/internal/iso"
@@ -32,19 +31,7 @@ func (tidFault) applies(m *iso8583.Message, mti string) bool {
 }
 func (tidFault) inbound() bool { return true }
 func (f tidFault) apply(c *call, _ *rand.Rand) (string, bool) {
-	m, ok := c.edit()
-	if !ok {
-		return "", false
-	}
-	old := strings.TrimRight(iso.Get(m, 41), " ")
-	v := f.tid
-	if v == "" {
-		v = otherTID(old)
-	}
-	if iso.Set(m, 41, v) != nil {
-		return "", false
-	}
-	return "TID " + old + "→" + v, true
+	return rewriteField(c, 41, "TID", f.tid, otherTID)
 }
 
 // otherTID changes the last character: a digit to the next digit, anything
