@@ -450,7 +450,9 @@ func (p *parser) mapping(n *yaml.Node, what string, known ...string) (map[string
 	return m.Keys, nil
 }
 
-func (p *parser) scalar(kv keyVal, ctx string) (string, error) { return yamlnode.Scalar(p.name, kv, ctx) }
+func (p *parser) scalar(kv keyVal, ctx string) (string, error) {
+	return yamlnode.Scalar(p.name, kv, ctx)
+}
 
 func (p *parser) list(kv keyVal, ctx string) ([]string, error) { return yamlnode.List(p.name, kv, ctx) }
 
