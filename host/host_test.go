@@ -1,7 +1,6 @@
 package host
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,30 +14,18 @@ import (
 	"github.com/moov-io/iso8583"
 	connection "github.com/moov-io/iso8583-connection"
 	"github.com/possim/possim/internal/iso"
-	"go.uber.org/goleak"
+	"github.com/possim/possim/internal/testkit"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(closeAfter{m},
-		goleak.IgnoreTopFunction("github.com/possim/possim/internal/link.NewPool.func1"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"), // moov connection's reader after Close
-	)
-}
+func TestMain(m *testing.M) { testkit.VerifyMain(closeAfter{m}, testkit.IgnoreMoovReader) }
 
 var ascii, _ = iso.Lookup("iso87ascii")
 
 func startHost(t *testing.T, cfg Config) *Host {
 	t.Helper()
-	cfg.Listen = "127.0.0.1:0"
+	cfg.Listen = testkit.Loopback
 	h, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
+	return testkit.Serve(t, h, err)
 }
 
 func financial(t testing.TB, mti, stan, pan, amount string) *iso8583.Message {
@@ -52,25 +39,11 @@ func financial(t testing.TB, mti, stan, pan, amount string) *iso8583.Message {
 	return m
 }
 
-func readLen(r io.Reader) (int, error) {
-	var b [2]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return 0, err
-	}
-	return int(binary.BigEndian.Uint16(b[:])), nil
-}
-
-func writeLen(w io.Writer, n int) (int, error) {
-	var b [2]byte
-	binary.BigEndian.PutUint16(b[:], uint16(n))
-	return w.Write(b[:])
-}
-
 // Interop: a moov-io/iso8583-connection client — an independent, widely used
 // implementation — sends to our host and gets matched answers.
 func TestMoovConnectionClientInterop(t *testing.T) {
 	h := startHost(t, Config{Dialect: ascii})
-	c, err := connection.New(h.Addr().String(), ascii.Spec, readLen, writeLen, connection.SendTimeout(5*time.Second))
+	c, err := connection.New(h.Addr().String(), ascii.Spec, testkit.ReadLen, testkit.WriteLen, connection.SendTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,31 +85,13 @@ func TestMoovConnectionClientInterop(t *testing.T) {
 	}
 }
 
-func rawConn(t *testing.T, h *Host) net.Conn {
-	c, err := net.Dial("tcp", h.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+func rawConn(t *testing.T, h *Host) net.Conn { return testkit.Dial(t, h.Addr().String()) }
 
-func frame(body []byte) []byte {
-	return append([]byte{byte(len(body) >> 8), byte(len(body))}, body...)
-}
+var frame = testkit.Frame
 
 func readFrame(t *testing.T, c net.Conn) *iso8583.Message {
 	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, err := readLen(c)
-	if err != nil {
-		t.Fatalf("reading answer: %v", err)
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(c, b); err != nil {
-		t.Fatal(err)
-	}
-	m, err := ascii.Unpack(b)
+	m, err := ascii.Unpack(testkit.ReadFrame(t, c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,16 +133,7 @@ func TestMalformedFramesFromRawSocket(t *testing.T) {
 	waitFor(t, func() bool { return strings.Contains(strings.Join(h.Events(), "\n"), "wrong length-header format") })
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+func waitFor(t *testing.T, cond func() bool) { t.Helper(); testkit.WaitFor(t, cond) }
 
 func TestReversalFindsOriginalOnce(t *testing.T) {
 	h := startHost(t, Config{Dialect: ascii})

@@ -31,22 +31,18 @@ import (
 // host-initiated 0800 key change. Keys are never printed: only check
 // values.
 
-// Security turns on MACs and working-key exchange.
+// Security turns on MACs and working-key exchange. TMK, Alg, Pad,
+// MACNetwork and Field mean what they mean in mac.Settings (see MAC); the
+// rest is the host's own.
 type Security struct {
-	// TMK is the terminal master key every terminal holds: a double- or
-	// triple-length TDES key (16 or 24 bytes).
-	TMK []byte
-	Alg mac.Algorithm // default X9.19 (ISO 9797-1 algorithm 3)
-	Pad mac.Padding   // default method 1 (ignored by CMAC)
+	TMK        []byte
+	Alg        mac.Algorithm
+	Pad        mac.Padding
+	MACNetwork bool
+	Field      int
 	// FailRC answers a request whose MAC fails; default "63" (security
 	// violation).
 	FailRC string
-	// MACNetwork also MACs 08xx network management (not sign-on and key
-	// change, which carry the keys).
-	MACNetwork bool
-	// Field forces the MAC field (64 or 128); 0: 64, or 128 when the
-	// message has a secondary bitmap.
-	Field int
 	// KeyChangeTimeout bounds the wait for the 0810 to a key change;
 	// default 10 s.
 	KeyChangeTimeout time.Duration
@@ -59,34 +55,26 @@ func (s *Security) String() string {
 	if s == nil {
 		return "MACs off"
 	}
-	alg, pad, rc := s.defaults()
-	kcv, err := mac.KCV(s.TMK)
-	if err != nil {
-		kcv = "invalid"
-	}
-	p := " " + pad.String()
-	if alg == mac.CMAC {
-		p = ""
-	}
+	m := s.MAC()
 	net := "01xx/02xx/04xx"
 	if s.MACNetwork {
 		net += "/08xx"
 	}
-	return fmt.Sprintf("MACs on: %s%s over %s, TMK KCV %s, working keys issued at sign-on, MAC failures answered RC %s", alg, p, net, kcv, rc)
+	return fmt.Sprintf("MACs on: %s over %s, TMK KCV %s, working keys issued at sign-on, MAC failures answered RC %s", m.Scheme(), net, m.TMKKCV(), s.failRC())
 }
 
-func (s *Security) defaults() (mac.Algorithm, mac.Padding, string) {
-	alg, pad, rc := s.Alg, s.Pad, s.FailRC
-	if alg == "" {
-		alg = mac.Alg3
+// MAC is the part of the settings the terminal shares (mac.Settings, which
+// is terminal.Security). The fields stay flat here, not embedded, so that
+// host.Security{TMK: …} literals keep working.
+func (s *Security) MAC() *mac.Settings {
+	return &mac.Settings{TMK: s.TMK, Alg: s.Alg, Pad: s.Pad, MACNetwork: s.MACNetwork, Field: s.Field}
+}
+
+func (s *Security) failRC() string {
+	if s.FailRC == "" {
+		return "63"
 	}
-	if pad == 0 && alg != mac.CMAC {
-		pad = mac.Pad1
-	}
-	if rc == "" {
-		rc = "63"
-	}
-	return alg, pad, rc
+	return s.FailRC
 }
 
 // hostKeys is the host's key state. Host embeds a *hostKeys (nil when MACs
@@ -115,14 +103,12 @@ func newHostKeys(h *Host, s *Security) (*hostKeys, error) {
 	if s == nil {
 		return nil, nil
 	}
-	kek, err := mac.NewKEK(s.TMK)
+	m := s.MAC()
+	kek, alg, pad, err := m.Open("host")
 	if err != nil {
-		return nil, fmt.Errorf("host: TMK: %w", err)
+		return nil, err
 	}
-	alg, pad, rc := s.defaults()
-	if _, err := mac.Blocks(alg, pad, nil); err != nil {
-		return nil, fmt.Errorf("host: %w", err)
-	}
+	rc := s.failRC()
 	if len(rc) != 2 {
 		return nil, fmt.Errorf("host: MAC failure response code %q: want 2 characters, e.g. 63", rc)
 	}
@@ -130,7 +116,8 @@ func newHostKeys(h *Host, s *Security) (*hostKeys, error) {
 	if k.timeout <= 0 {
 		k.timeout = 10 * time.Second
 	}
-	opts := mac.CodecOptions{Field: s.Field, Network: s.MACNetwork, Unsigned: true}
+	opts := m.CodecOptions()
+	opts.Unsigned = true
 	if rs := k.h.cfg.Faults; rs != nil {
 		opts.Fault = k.faultHook(rs)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/possim/possim/internal/testkit"
+
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
@@ -104,15 +106,7 @@ func (c *macClient) call(t *testing.T, m *iso8583.Message) link.Result {
 	return c.l.Call(m, 5*time.Second)
 }
 
-func lastEvent(h *Host, substr string) string {
-	ev := h.Events()
-	for i := len(ev) - 1; i >= 0; i-- {
-		if strings.Contains(ev[i], substr) {
-			return ev[i]
-		}
-	}
-	return ""
-}
+func lastEvent(h *Host, substr string) string { return testkit.Last(h.Events(), substr) }
 
 func TestHostIssuesKeysAtSignOnAndVerifies(t *testing.T) {
 	h := startHost(t, Config{Dialect: ascii, Security: macSecurity(t)})

@@ -11,27 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/possim/possim/internal/testkit"
+
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/internal/iso"
 )
 
 // logBuf collects a host's log lines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuf struct{ testkit.SyncBuffer }
 
 func (l *logBuf) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
 

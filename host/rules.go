@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
@@ -146,7 +147,7 @@ func (rs *RuleSet) Decide(m *iso8583.Message) Decision {
 
 func (in *input) read(m *iso8583.Message, n sel) {
 	// GetString returns the field's stored string (no copy, no allocation)
-	// and "" for an absent field; iso.Get would clone the field map.
+	// and "" for an absent field, which is all a selector needs.
 	if n&selMTI != 0 {
 		in.mti, _ = m.GetMTI()
 	}
@@ -374,8 +375,8 @@ func decodeRules(p *parser, n *yaml.Node, what string) (*RuleSet, error) {
 	rs := &RuleSet{name: name, def: Decision{Rule: "default", RC: "00"}}
 	var defNode *yaml.Node
 	if kv, ok := top["default"]; ok {
-		defNode = kv.key
-		d, err := p.respond(kv.val, "default: ")
+		defNode = kv.Key
+		d, err := p.respond(kv.Val, "default: ")
 		if err != nil {
 			return nil, err
 		}
@@ -383,9 +384,9 @@ func decodeRules(p *parser, n *yaml.Node, what string) (*RuleSet, error) {
 		rs.def = d
 	}
 	if kv, ok := top["rules"]; ok {
-		seq := resolve(kv.val)
+		seq := resolve(kv.Val)
 		if seq.Kind != yaml.SequenceNode {
-			return nil, p.errf(kv.key, "rules: want a list of rules, got %s", kindName(seq))
+			return nil, p.errf(kv.Key, "rules: want a list of rules, got %s", kindName(seq))
 		}
 		for i, item := range seq.Content {
 			r, err := p.rule(item, i+1)
@@ -430,75 +431,30 @@ var (
 	isNull   = yamlnode.IsNull
 )
 
-type keyVal struct{ key, val *yaml.Node }
+type keyVal = yamlnode.Pair
 
 func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
-	return fmt.Errorf("%s:%d: %s", p.name, n.Line, fmt.Sprintf(format, args...))
+	return yamlnode.Errorf(p.name, n, format, args...)
 }
 
 // yamlErr turns "yaml: line 3: did not find expected key" into
 // "host.yaml:3: did not find expected key".
 func (p *parser) yamlErr(err error) error { return yamlnode.FileError(p.name, err) }
 
-// mapping checks that n is a mapping whose keys are all known and unique.
+// mapping, scalar and list are yamlnode's strict readers for this file.
 func (p *parser) mapping(n *yaml.Node, what string, known ...string) (map[string]keyVal, error) {
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode {
-		return nil, p.errf(n, "%s: want a mapping (key: value), got %s", what, kindName(n))
+	m, err := yamlnode.Mapping(p.name, n, what, known...)
+	if err != nil {
+		return nil, err
 	}
-	out := make(map[string]keyVal, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		ok := false
-		for _, name := range known {
-			if k.Value == name {
-				ok = true
-				break
-			}
-		}
-		if !ok || k.Kind != yaml.ScalarNode {
-			return nil, p.errf(k, "%s: unknown key %q (known keys: %s)", what, k.Value, strings.Join(known, ", "))
-		}
-		if prev, dup := out[k.Value]; dup {
-			return nil, p.errf(k, "%s: key %q given twice (first at line %d)", what, k.Value, prev.key.Line)
-		}
-		out[k.Value] = keyVal{k, v}
-	}
-	return out, nil
+	return m.Keys, nil
 }
 
-// scalar is the text of a single value; numbers are kept as written
-// (rc: 05 is "05").
 func (p *parser) scalar(kv keyVal, ctx string) (string, error) {
-	v := resolve(kv.val)
-	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-		return "", p.errf(kv.key, "%s%s: want a single value, got %s", ctx, kv.key.Value, kindName(v))
-	}
-	return v.Value, nil
+	return yamlnode.Scalar(p.name, kv, ctx)
 }
 
-// list accepts a single value or a list of values.
-func (p *parser) list(kv keyVal, ctx string) ([]string, error) {
-	v := resolve(kv.val)
-	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-		return []string{v.Value}, nil
-	}
-	if v.Kind != yaml.SequenceNode {
-		return nil, p.errf(kv.key, "%s%s: want a value or a list of values, got %s", ctx, kv.key.Value, kindName(v))
-	}
-	if len(v.Content) == 0 {
-		return nil, p.errf(kv.key, "%s%s: an empty list matches nothing; remove the key to match any value", ctx, kv.key.Value)
-	}
-	out := make([]string, 0, len(v.Content))
-	for _, e := range v.Content {
-		e = resolve(e)
-		if e.Kind != yaml.ScalarNode || e.Tag == "!!null" {
-			return nil, p.errf(e, "%s%s: list items must be single values, got %s", ctx, kv.key.Value, kindName(e))
-		}
-		out = append(out, e.Value)
-	}
-	return out, nil
-}
+func (p *parser) list(kv keyVal, ctx string) ([]string, error) { return yamlnode.List(p.name, kv, ctx) }
 
 func (p *parser) rule(n *yaml.Node, num int) (Rule, error) {
 	n = resolve(n)
@@ -521,7 +477,7 @@ func (p *parser) rule(n *yaml.Node, num int) (Rule, error) {
 			return Rule{}, err
 		}
 	}
-	if kv, ok := f["match"]; ok && !isNull(kv.val) {
+	if kv, ok := f["match"]; ok && !isNull(kv.Val) {
 		if err := p.match(kv, ctx, &r); err != nil {
 			return Rule{}, err
 		}
@@ -530,7 +486,7 @@ func (p *parser) rule(n *yaml.Node, num int) (Rule, error) {
 	if !ok {
 		return Rule{}, p.errf(n, "%smissing respond: (at least rc:)", ctx)
 	}
-	if r.Respond, err = p.respond(kv.val, ctx+"respond: "); err != nil {
+	if r.Respond, err = p.respond(kv.Val, ctx+"respond: "); err != nil {
 		return Rule{}, err
 	}
 	r.Respond.Rule = r.Name
@@ -541,79 +497,29 @@ func (p *parser) rule(n *yaml.Node, num int) (Rule, error) {
 }
 
 func (p *parser) match(m keyVal, ctx string, r *Rule) error {
-	f, err := p.mapping(m.val, ctx+"match", "mti", "processing_code", "amount", "pan", "pan_prefix", "tid")
+	f, err := p.mapping(m.Val, ctx+"match", "mti", "processing_code", "amount", "pan", "pan_prefix", "tid")
 	if err != nil {
 		return err
 	}
 	ctx += "match: "
-	type check func(kv keyVal, v string) error
-	each := func(key string, dst *[]string, c check) error {
-		kv, ok := f[key]
-		if !ok {
-			return nil
-		}
-		vals, err := p.list(kv, ctx)
-		if err != nil {
+	lists := []struct {
+		key   string
+		dst   *[]string
+		check func(v string) error
+	}{
+		{"mti", &r.MTI, ruleMTI},
+		{"processing_code", &r.ProcessingCode, iso.CheckPCPrefix},
+		{"pan", &r.PAN, fullPAN},
+		{"pan_prefix", &r.PANPrefix, panPrefix},
+		{"tid", &r.TID, iso.CheckTID},
+	}
+	for _, l := range lists {
+		if err := p.selectorList(f, l.key, ctx, l.dst, l.check); err != nil {
 			return err
 		}
-		for _, v := range vals {
-			if err := c(kv, v); err != nil {
-				return err
-			}
-		}
-		*dst = vals
-		return nil
-	}
-	err = each("mti", &r.MTI, func(kv keyVal, v string) error {
-		if len(v) != 4 || !allDigits(v) {
-			return p.errf(kv.key, "%smti %q: want 4 digits (\"0100\")", ctx, v)
-		}
-		if (v[1] != '1' && v[1] != '2') || (v[2] != '0' && v[2] != '2') {
-			return p.errf(kv.key, "%smti %s: rules decide only authorization and financial requests and advices (01x0, 01x2, 02x0, 02x2 forms); the host answers responses, reversals and network management itself", ctx, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	err = each("processing_code", &r.ProcessingCode, func(kv keyVal, v string) error {
-		if len(v) < 1 || len(v) > 6 || !allDigits(v) {
-			return p.errf(kv.key, "%sprocessing_code %q: want 1 to 6 digits, a prefix of field 3 (\"00\" purchase, \"20\" refund, \"31\" balance inquiry)", ctx, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	err = each("pan", &r.PAN, func(kv keyVal, v string) error {
-		if len(v) < 8 || len(v) > 19 || !allDigits(v) {
-			return p.errf(kv.key, "%span %q: want a full PAN, 8 to 19 digits (use pan_prefix for a prefix)", ctx, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	err = each("pan_prefix", &r.PANPrefix, func(kv keyVal, v string) error {
-		if len(v) < 1 || len(v) > 19 || !allDigits(v) {
-			return p.errf(kv.key, "%span_prefix %q: want 1 to 19 digits", ctx, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	if len(r.PAN) > 0 && len(r.PANPrefix) > 0 {
-		return p.errf(f["pan_prefix"].key, "%sgive pan or pan_prefix, not both (both select on the same field)", ctx)
-	}
-	err = each("tid", &r.TID, func(kv keyVal, v string) error {
-		if t := strings.TrimRight(v, " "); t == "" || len(t) > 8 {
-			return p.errf(kv.key, "%stid %q: want 1 to 8 characters (field 41)", ctx, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
+		return p.errf(f["pan_prefix"].Key, "%sgive pan or pan_prefix, not both (both select on the same field)", ctx)
 	}
 	for i, t := range r.TID {
 		r.TID[i] = strings.TrimRight(t, " ")
@@ -625,9 +531,55 @@ func (p *parser) match(m keyVal, ctx string, r *Rule) error {
 		}
 		ar, err := parseAmountRange(s)
 		if err != nil {
-			return p.errf(kv.key, "%samount range %q: %v", ctx, s, err)
+			return p.errf(kv.Key, "%samount range %q: %v", ctx, s, err)
 		}
 		r.Amount = &ar
+	}
+	return nil
+}
+
+// selectorList reads match key (a value or a list of values, any of which
+// selects), checks each value and stores the list in dst.
+func (p *parser) selectorList(f map[string]keyVal, key, ctx string, dst *[]string, check func(string) error) error {
+	kv, ok := f[key]
+	if !ok {
+		return nil
+	}
+	vals, err := p.list(kv, ctx)
+	if err != nil {
+		return err
+	}
+	for _, v := range vals {
+		if err := check(v); err != nil {
+			return p.errf(kv.Key, "%s%s %q: %v", ctx, key, v, err)
+		}
+	}
+	*dst = vals
+	return nil
+}
+
+// ruleMTI accepts the MTIs a rule may decide: authorization and financial
+// requests and advices; the host answers the rest itself.
+func ruleMTI(v string) error {
+	if err := iso.CheckMTI(v); err != nil {
+		return err
+	}
+	if (v[1] != '1' && v[1] != '2') || (v[2] != '0' && v[2] != '2') {
+		return fmt.Errorf("rules decide only authorization and financial requests and advices (01x0, 01x2, 02x0, 02x2 forms); the host answers responses, reversals and network management itself")
+	}
+	return nil
+}
+
+func fullPAN(v string) error {
+	if len(v) < 8 || len(v) > 19 || !allDigits(v) {
+		return fmt.Errorf("want a full PAN, 8 to 19 digits (use pan_prefix for a prefix)")
+	}
+	return nil
+}
+
+func panPrefix(v string) error {
+	if len(v) < 1 || len(v) > 19 || !allDigits(v) {
+		return fmt.Errorf("want 1 to 19 digits")
 	}
 	return nil
 }
@@ -715,7 +667,7 @@ func (p *parser) respond(n *yaml.Node, ctx string) (Decision, error) {
 		return d, err
 	}
 	if len(d.RC) != 2 || !isAlnum(d.RC) {
-		return d, p.errf(kv.key, "%src %q: want 2 letters or digits (field 39), quoted so YAML keeps a leading zero: rc: \"05\"", ctx, d.RC)
+		return d, p.errf(kv.Key, "%src %q: want 2 letters or digits (field 39), quoted so YAML keeps a leading zero: rc: \"05\"", ctx, d.RC)
 	}
 	if kv, ok := f["delay"]; ok {
 		s, err := p.scalar(kv, ctx)
@@ -723,10 +675,10 @@ func (p *parser) respond(n *yaml.Node, ctx string) (Decision, error) {
 			return d, err
 		}
 		if d.Delay, err = time.ParseDuration(s); err != nil {
-			return d, p.errf(kv.key, "%sdelay %q: want a Go duration such as 250ms, 2s or 1m30s", ctx, s)
+			return d, p.errf(kv.Key, "%sdelay %q: want a Go duration such as 250ms, 2s or 1m30s", ctx, s)
 		}
 		if d.Delay < 0 {
-			return d, p.errf(kv.key, "%sdelay %q: must not be negative", ctx, s)
+			return d, p.errf(kv.Key, "%sdelay %q: must not be negative", ctx, s)
 		}
 	}
 	if kv, ok := f["approval_code"]; ok {
@@ -734,10 +686,10 @@ func (p *parser) respond(n *yaml.Node, ctx string) (Decision, error) {
 			return d, err
 		}
 		if len(d.ApprovalCode) != 6 || !isAlnum(d.ApprovalCode) {
-			return d, p.errf(kv.key, "%sapproval_code %q: want 6 letters or digits (field 38)", ctx, d.ApprovalCode)
+			return d, p.errf(kv.Key, "%sapproval_code %q: want 6 letters or digits (field 38)", ctx, d.ApprovalCode)
 		}
 		if !IsApproval(d.RC) {
-			return d, p.errf(kv.key, "%sapproval_code given but rc %s (%s) is not an approval: only approvals carry one", ctx, d.RC, RCMeaning(d.RC))
+			return d, p.errf(kv.Key, "%sapproval_code given but rc %s (%s) is not an approval: only approvals carry one", ctx, d.RC, RCMeaning(d.RC))
 		}
 	}
 	if kv, ok := f["set"]; ok {
@@ -752,9 +704,9 @@ func (p *parser) respond(n *yaml.Node, ctx string) (Decision, error) {
 // The fields that pair the answer with its request, the RC and the MAC are
 // the host's to set, not a rule's.
 func (p *parser) setFields(kv keyVal, ctx string) ([]FieldValue, error) {
-	m := resolve(kv.val)
+	m := resolve(kv.Val)
 	if m.Kind != yaml.MappingNode {
-		return nil, p.errf(kv.key, "%sset: want a mapping of field number to value ({54: \"1002978C000000010000\"}), got %s", ctx, kindName(m))
+		return nil, p.errf(kv.Key, "%sset: want a mapping of field number to value ({54: \"1002978C000000010000\"}), got %s", ctx, kindName(m))
 	}
 	var out []FieldValue
 	seen := map[int]bool{}

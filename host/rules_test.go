@@ -240,7 +240,7 @@ func TestParseErrors(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"unknown top key", "rules: []\ndefaults: {rc: \"00\"}\n",
-			`test.yaml:2: the rules file: unknown key "defaults" (known keys: rules, default)`},
+			`test.yaml:2: the rules file: unknown key "defaults" (did you mean "default"?) (known keys: rules, default)`},
 		{"unknown rule key", "rules:\n  - name: x\n    respond: {rc: \"00\"}\n    comment: hi\n",
 			`test.yaml:4: rule 1 ("x"): unknown key "comment"`},
 		{"unknown match key, deep", "rules:\n  - name: a\n    match: {pan: \"4000000000000002\"}\n    respond: {rc: \"51\"}\n  - name: big amounts\n    match:\n      amount: \"10..\"\n      colour: red\n    respond: {rc: \"61\"}\n",
@@ -270,7 +270,7 @@ func TestParseErrors(t *testing.T) {
 		{"mti not 4 digits", "rules:\n  - match: {mti: [\"0200\", \"200\"]}\n    respond: {rc: \"00\"}\n",
 			`test.yaml:2: rule 1: match: mti "200": want 4 digits`},
 		{"mti reversal", "rules:\n  - match: {mti: \"0400\"}\n    respond: {rc: \"00\"}\n", `the host answers responses, reversals and network management itself`},
-		{"mti network", "rules:\n  - match: {mti: \"0800\"}\n    respond: {rc: \"00\"}\n", `mti 0800: rules decide only`},
+		{"mti network", "rules:\n  - match: {mti: \"0800\"}\n    respond: {rc: \"00\"}\n", `mti "0800": rules decide only`},
 		{"empty match not last", "rules:\n  - name: everything\n    respond: {rc: \"00\"}\n  - match: {tid: T}\n    respond: {rc: \"05\"}\n",
 			`test.yaml:2: rule 1 ("everything"): empty match matches every request, so the 1 rule(s) after it could never match: only the last rule may have an empty match`},
 		{"empty match {} not last", "rules:\n  - match: {}\n    respond: {rc: \"00\"}\n  - match: {tid: T}\n    respond: {rc: \"05\"}\n",

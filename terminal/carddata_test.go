@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/possim/possim/internal/testkit"
+
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/iso"
@@ -41,15 +43,8 @@ func (s *sentLog) last() *iso8583.Message {
 func keyedHost(t *testing.T, d *iso.Dialect) *host.Host {
 	t.Helper()
 	tmk, _ := mac.ParseHexKey(cardTMK)
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d, Security: &host.Security{TMK: tmk}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
+	h, err := host.New(host.Config{Listen: testkit.Loopback, Dialect: d, Security: &host.Security{TMK: tmk}})
+	return testkit.Serve(t, h, err)
 }
 
 // Swipe, chip, fallback and PIN transactions carry what their read mode

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/possim/possim/internal/testkit"
+
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/link"
@@ -22,15 +24,8 @@ func hostWithFaults(t *testing.T, specs ...string) (*host.Host, *fault.RuleSet) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: ascii, Faults: rs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h, rs
+	h, err := host.New(host.Config{Listen: testkit.Loopback, Dialect: ascii, Faults: rs})
+	return testkit.Serve(t, h, err), rs
 }
 
 // A host crash: links drop, connects are refused while it is down, and the

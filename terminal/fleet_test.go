@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/possim/possim/internal/testkit"
+
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/load"
@@ -128,7 +130,7 @@ func TestFleetStalledHostShowsInIntendedLatency(t *testing.T) {
 	const stallFrom, stallFor = 500 * time.Millisecond, time.Second
 	var stallAt atomic.Int64 // unix nanos; the stall starts with the first read after it
 	var stalled atomic.Bool
-	cfg := host.Config{Listen: "127.0.0.1:0", Dialect: ascii, WrapConn: func(c net.Conn) net.Conn {
+	cfg := host.Config{Listen: testkit.Loopback, Dialect: ascii, WrapConn: func(c net.Conn) net.Conn {
 		return &stallConn{Conn: c, at: &stallAt, once: &stalled, d: stallFor}
 	}}
 	h, err := host.New(cfg)

@@ -26,48 +26,10 @@ import (
 // answered 00 (63 on a KCV mismatch, 30 on an unreadable field 62). Keys
 // live only in memory; only check values are ever shown.
 
-// Security turns on MACs and working keys.
-type Security struct {
-	// TMK is the terminal master key: a double- or triple-length TDES key
-	// (16 or 24 bytes), the same as the host's.
-	TMK []byte
-	Alg mac.Algorithm // default X9.19 (ISO 9797-1 algorithm 3)
-	Pad mac.Padding   // default method 1 (ignored by CMAC)
-	// MACNetwork also MACs 08xx network management (not sign-on and key
-	// change, which carry the keys). Must match the host.
-	MACNetwork bool
-	// Field forces the MAC field (64 or 128); 0: 64, or 128 when the
-	// message has a secondary bitmap.
-	Field int
-}
-
-// String describes the settings by check value; never the key.
-func (s *Security) String() string {
-	if s == nil {
-		return "MACs off"
-	}
-	alg, pad := s.defaults()
-	kcv, err := mac.KCV(s.TMK)
-	if err != nil {
-		kcv = "invalid"
-	}
-	p := " " + pad.String()
-	if alg == mac.CMAC {
-		p = ""
-	}
-	return fmt.Sprintf("MACs on: %s%s, TMK KCV %s", alg, p, kcv)
-}
-
-func (s *Security) defaults() (mac.Algorithm, mac.Padding) {
-	alg, pad := s.Alg, s.Pad
-	if alg == "" {
-		alg = mac.Alg3
-	}
-	if pad == 0 && alg != mac.CMAC {
-		pad = mac.Pad1
-	}
-	return alg, pad
-}
+// Security turns on MACs and working keys: the settings the host shares
+// (TMK, algorithm, padding, MACNetwork, Field), nothing of the terminal's
+// own.
+type Security = mac.Settings
 
 // termKeys is the terminal's key state. Terminal embeds a *termKeys (nil
 // when MACs are off): its exported method Keys is the terminal's, and every
@@ -87,16 +49,12 @@ func newTermKeys(t *Terminal, s *Security) (*termKeys, error) {
 	if s == nil {
 		return nil, nil
 	}
-	kek, err := mac.NewKEK(s.TMK)
+	kek, alg, pad, err := s.Open("terminal")
 	if err != nil {
-		return nil, fmt.Errorf("terminal: TMK: %w", err)
-	}
-	alg, pad := s.defaults()
-	if _, err := mac.Blocks(alg, pad, nil); err != nil {
-		return nil, fmt.Errorf("terminal: %w", err)
+		return nil, err
 	}
 	k := &termKeys{t: t, kek: kek, alg: alg, pad: pad}
-	opts := mac.CodecOptions{Field: s.Field, Network: s.MACNetwork}
+	opts := s.CodecOptions()
 	if rs := t.cfg.Faults; rs != nil {
 		opts.Fault = k.faultHook(rs)
 	}

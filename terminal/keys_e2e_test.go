@@ -6,7 +6,6 @@
 package terminal_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/possim/possim/internal/testkit"
 
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/host"
@@ -39,7 +40,7 @@ func tmkBytes(t testing.TB, s string) []byte {
 
 func macHost(t *testing.T, rules string, mod func(*host.Config)) *host.Host {
 	t.Helper()
-	cfg := host.Config{Listen: "127.0.0.1:0", Dialect: ascii, Security: &host.Security{TMK: tmkBytes(t, e2eTMK)}}
+	cfg := host.Config{Listen: testkit.Loopback, Dialect: ascii, Security: &host.Security{TMK: tmkBytes(t, e2eTMK)}}
 	if rules != "" {
 		rs, err := host.ParseRules("test.yaml", []byte(rules))
 		if err != nil {
@@ -51,14 +52,7 @@ func macHost(t *testing.T, rules string, mod func(*host.Config)) *host.Host {
 		mod(&cfg)
 	}
 	h, err := host.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
+	return testkit.Serve(t, h, err)
 }
 
 func macTerm(t *testing.T, h *host.Host, mod func(*terminal.Config)) *terminal.Terminal {
@@ -120,15 +114,7 @@ func (w *wireLog) observe(e link.Event) {
 	}
 }
 
-func hostEvent(h *host.Host, substr string) string {
-	ev := h.Events()
-	for i := len(ev) - 1; i >= 0; i-- {
-		if strings.Contains(ev[i], substr) {
-			return ev[i]
-		}
-	}
-	return ""
-}
+func hostEvent(h *host.Host, substr string) string { return testkit.Last(h.Events(), substr) }
 
 // A terminal and a host with the same TMK sign on, exchange keys, and every
 // message after carries a MAC the other side verifies — through a key
@@ -373,22 +359,7 @@ func TestSignOnKeyFailures(t *testing.T) {
 }
 
 // syncBuf is a bytes.Buffer safe for the link goroutines that log into it.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuf = testkit.SyncBuffer
 
 // keyStream hands out odd-parity random bytes and remembers them: the
 // working keys the host makes are exactly these bytes.

@@ -2,12 +2,12 @@ package terminal_test
 
 import (
 	"context"
-	"encoding/binary"
-	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/possim/possim/internal/testkit"
 
 	"github.com/moov-io/iso8583"
 	connection "github.com/moov-io/iso8583-connection"
@@ -15,15 +15,10 @@ import (
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/terminal"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("github.com/possim/possim/internal/link.NewPool.func1"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-		goleak.IgnoreTopFunction("time.Sleep"), // reversal backoff timers of stopped tests
-	)
+	testkit.VerifyMain(m, testkit.IgnoreMoovReader, testkit.IgnoreBackoffSleep)
 }
 
 var ascii, _ = iso.Lookup("iso87ascii")
@@ -38,7 +33,7 @@ default: {rc: "00"}
 
 func startHost(t *testing.T, rules string) *host.Host {
 	t.Helper()
-	cfg := host.Config{Listen: "127.0.0.1:0", Dialect: ascii}
+	cfg := host.Config{Listen: testkit.Loopback, Dialect: ascii}
 	if rules != "" {
 		rs, err := host.ParseRules("test.yaml", []byte(rules))
 		if err != nil {
@@ -47,14 +42,7 @@ func startHost(t *testing.T, rules string) *host.Host {
 		cfg.Rules = rs.Then(host.DefaultRules()) // the test cards stay available
 	}
 	h, err := host.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
+	return testkit.Serve(t, h, err)
 }
 
 func newTerm(t *testing.T, addr string, mod func(*terminal.Config)) *terminal.Terminal {
@@ -158,30 +146,7 @@ func TestLinkDropThenStoredReversal(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func readLen(r io.Reader) (int, error) {
-	var b [2]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return 0, err
-	}
-	return int(binary.BigEndian.Uint16(b[:])), nil
-}
-
-func writeLen(w io.Writer, n int) (int, error) {
-	var b [2]byte
-	binary.BigEndian.PutUint16(b[:], uint16(n))
-	return w.Write(b[:])
-}
+func waitFor(t *testing.T, cond func() bool) { t.Helper(); testkit.WaitFor(t, cond) }
 
 // Interop: our terminal against a host built with iso8583-connection's
 // server package.
@@ -202,7 +167,7 @@ func TestAgainstMoovServer(t *testing.T) {
 		}
 		_ = c.Reply(resp)
 	}
-	srv := server.New(ascii.Spec, readLen, writeLen, connection.InboundMessageHandler(handler))
+	srv := server.New(ascii.Spec, testkit.ReadLen, testkit.WriteLen, connection.InboundMessageHandler(handler))
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}

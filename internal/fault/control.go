@@ -89,164 +89,202 @@ func NewControl(rs *RuleSet, token string) http.Handler {
 // PATCH /faults/slowlink {"delay":"5s"} changes attributes, {"enabled":
 // false} switches it off, {"enabled": true} on again.
 func NewControlWith(rs *RuleSet, opts ControlOptions) http.Handler {
-	token := opts.Token
-	var addMu sync.Mutex // the rule-count check and the add are one step
+	api := &controlAPI{rs: rs, opts: opts, want: []byte("Bearer " + opts.Token)}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "seed": rs.Seed(),
-			"rules": len(rs.list.Load().all), "fired": rs.TotalFired()})
-	})
-	mux.HandleFunc("GET /faults", func(w http.ResponseWriter, _ *http.Request) {
-		views := []RuleView{}
-		for _, r := range rs.list.Load().all {
-			views = append(views, rs.view(r))
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"seed": rs.Seed(), "faults": views})
-	})
-	mux.HandleFunc("POST /faults", func(w http.ResponseWriter, req *http.Request) {
-		body, ok := readBody(w, req)
-		if !ok {
-			return
-		}
-		r, err := ParseJSON(body)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err)
-			return
-		}
-		addMu.Lock()
-		if n := len(rs.list.Load().all); n >= MaxRules {
-			addMu.Unlock()
-			writeError(w, http.StatusConflict, fmt.Errorf("the rule set has %d rules, the most it takes: remove some (DELETE /faults/{id|name}) or POST /faults/reset", n))
-			return
-		}
-		if r.Name != "" {
-			if _, dup := rs.Find(r.Name); dup {
-				addMu.Unlock()
-				writeError(w, http.StatusConflict, fmt.Errorf("a fault named %q exists: change it with PATCH /faults/%s or pick another name", r.Name, r.Name))
-				return
-			}
-		}
-		added, err := rs.Add(r)
-		addMu.Unlock()
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err)
-			return
-		}
-		if cr := rs.rule(added.ID); cr != nil {
-			writeJSON(w, http.StatusCreated, rs.view(cr))
-			return
-		}
-		writeJSON(w, http.StatusCreated, RuleView{ID: added.ID, Label: added.Label(), Type: added.Type, Spec: added.String()})
-	})
-	lookup := func(w http.ResponseWriter, req *http.Request) (*rule, bool) {
-		ref := req.PathValue("ref")
-		r := rs.find(ref)
-		if r == nil {
-			writeError(w, http.StatusNotFound, fmt.Errorf("no fault with id, name or label %q (GET /faults lists them)", ref))
-			return nil, false
-		}
-		return r, true
-	}
-	mux.HandleFunc("GET /faults/{ref}", func(w http.ResponseWriter, req *http.Request) {
-		if r, ok := lookup(w, req); ok {
-			writeJSON(w, http.StatusOK, rs.view(r))
-		}
-	})
-	mux.HandleFunc("DELETE /faults/{ref}", func(w http.ResponseWriter, req *http.Request) {
-		r, ok := lookup(w, req)
-		if !ok {
-			return
-		}
-		if !rs.Remove(r.ID) {
-			writeError(w, http.StatusNotFound, fmt.Errorf("no fault with id %d", r.ID))
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("PATCH /faults/{ref}", func(w http.ResponseWriter, req *http.Request) {
-		r, ok := lookup(w, req)
-		if !ok {
-			return
-		}
-		body, ok := readBody(w, req)
-		if !ok {
-			return
-		}
-		enabled, patch, err := parsePatch(body)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err)
-			return
-		}
-		if len(patch) > 0 {
-			nr, err := Patched(r.Rule, patch)
-			if err == nil {
-				_, err = rs.Replace(r.ID, nr)
-			}
-			if err != nil {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("PATCH %s: %v", r.Label(), err))
-				return
-			}
-		}
-		if enabled != nil {
-			rs.SetEnabled(r.ID, *enabled)
-		}
-		if cr := rs.rule(r.ID); cr != nil {
-			writeJSON(w, http.StatusOK, rs.view(cr))
-			return
-		}
-		writeError(w, http.StatusNotFound, fmt.Errorf("fault %s was removed meanwhile", r.Label()))
-	})
+	mux.HandleFunc("GET /health", api.health)
+	mux.HandleFunc("GET /faults", api.list)
+	mux.HandleFunc("POST /faults", api.add)
+	mux.HandleFunc("GET /faults/{ref}", api.get)
+	mux.HandleFunc("DELETE /faults/{ref}", api.remove)
+	mux.HandleFunc("PATCH /faults/{ref}", api.patch)
 	mux.HandleFunc("POST /faults/reset", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]int{"removed": rs.Reset()})
 	})
-	mux.HandleFunc("GET /fired", func(w http.ResponseWriter, req *http.Request) {
-		f := rs.Fired()
-		if s := req.URL.Query().Get("limit"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 0 {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("limit=%s: want a whole number", s))
-				return
-			}
-			if n < len(f) {
-				f = f[len(f)-n:]
-			}
-		}
-		if f == nil {
-			f = []Firing{}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"total": rs.TotalFired(), "fired": f, "rules": rs.Stats()})
-	})
+	mux.HandleFunc("GET /fired", api.fired)
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s: the API has GET /health, GET|POST /faults, GET|PATCH|DELETE /faults/{id|name}, POST /faults/reset, GET /fired", req.Method, req.URL.Path))
 	})
-	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !hostAllowed(req.Host, opts.Addr) {
-			writeError(w, http.StatusMisdirectedRequest, fmt.Errorf("the Host header %q is not this API's address: use %s or localhost (a foreign Host is how DNS rebinding reaches a local API)", req.Host, orLocalhost(opts.Addr)))
-			return
+		if api.admit(w, req) {
+			mux.ServeHTTP(w, req)
 		}
-		if o := req.Header.Get("Origin"); o != "" && !strings.EqualFold(o, "http://"+req.Host) {
-			writeError(w, http.StatusForbidden, fmt.Errorf("the Origin %q is not this API (http://%s): requests from web pages are refused", o, req.Host))
-			return
-		}
-		if token != "" && subtle.ConstantTimeCompare([]byte(req.Header.Get("Authorization")), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="possim faults"`)
-			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token"))
-			return
-		}
-		if changes(req.Method) {
-			if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/json" {
-				writeError(w, http.StatusUnsupportedMediaType, fmt.Errorf("%s needs Content-Type: application/json (got %q)", req.Method, req.Header.Get("Content-Type")))
-				return
-			}
-			if req.ContentLength > MaxBody {
-				writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %d bytes is over the %d KiB limit: send one rule per request", req.ContentLength, MaxBody>>10))
-				return
-			}
-			req.Body = http.MaxBytesReader(w, req.Body, MaxBody)
-		}
-		mux.ServeHTTP(w, req)
 	})
+}
+
+// controlAPI is the HTTP control API over one rule set; each method is one
+// endpoint, admit the checks every request passes first.
+type controlAPI struct {
+	rs    *RuleSet
+	opts  ControlOptions
+	want  []byte     // the Authorization header a token asks for
+	addMu sync.Mutex // the rule-count check and the add are one step
+}
+
+// admit applies the Host, Origin, token, content-type and size rules; on
+// refusal it has answered.
+func (a *controlAPI) admit(w http.ResponseWriter, req *http.Request) bool {
+	if !hostAllowed(req.Host, a.opts.Addr) {
+		writeError(w, http.StatusMisdirectedRequest, fmt.Errorf("the Host header %q is not this API's address: use %s or localhost (a foreign Host is how DNS rebinding reaches a local API)", req.Host, orLocalhost(a.opts.Addr)))
+		return false
+	}
+	if o := req.Header.Get("Origin"); o != "" && !strings.EqualFold(o, "http://"+req.Host) {
+		writeError(w, http.StatusForbidden, fmt.Errorf("the Origin %q is not this API (http://%s): requests from web pages are refused", o, req.Host))
+		return false
+	}
+	if a.opts.Token != "" && subtle.ConstantTimeCompare([]byte(req.Header.Get("Authorization")), a.want) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="possim faults"`)
+		writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token"))
+		return false
+	}
+	if !changes(req.Method) {
+		return true
+	}
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, fmt.Errorf("%s needs Content-Type: application/json (got %q)", req.Method, req.Header.Get("Content-Type")))
+		return false
+	}
+	if req.ContentLength > MaxBody {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %d bytes is over the %d KiB limit: send one rule per request", req.ContentLength, MaxBody>>10))
+		return false
+	}
+	req.Body = http.MaxBytesReader(w, req.Body, MaxBody)
+	return true
+}
+
+func (a *controlAPI) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "seed": a.rs.Seed(),
+		"rules": len(a.rs.list.Load().all), "fired": a.rs.TotalFired()})
+}
+
+func (a *controlAPI) list(w http.ResponseWriter, _ *http.Request) {
+	views := []RuleView{}
+	for _, r := range a.rs.list.Load().all {
+		views = append(views, a.rs.view(r))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"seed": a.rs.Seed(), "faults": views})
+}
+
+func (a *controlAPI) add(w http.ResponseWriter, req *http.Request) {
+	body, ok := readBody(w, req)
+	if !ok {
+		return
+	}
+	r, err := ParseJSON(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	added, status, err := a.addChecked(r)
+	if err != nil {
+		writeError(w, status, err)
+		return
+	}
+	if cr := a.rs.rule(added.ID); cr != nil {
+		writeJSON(w, http.StatusCreated, a.rs.view(cr))
+		return
+	}
+	writeJSON(w, http.StatusCreated, RuleView{ID: added.ID, Label: added.Label(), Type: added.Type, Spec: added.String()})
+}
+
+// addChecked adds r unless the set is full or the name is taken, as one
+// step against concurrent adds.
+func (a *controlAPI) addChecked(r Rule) (Rule, int, error) {
+	a.addMu.Lock()
+	defer a.addMu.Unlock()
+	if n := len(a.rs.list.Load().all); n >= MaxRules {
+		return Rule{}, http.StatusConflict, fmt.Errorf("the rule set has %d rules, the most it takes: remove some (DELETE /faults/{id|name}) or POST /faults/reset", n)
+	}
+	if r.Name != "" {
+		if _, dup := a.rs.Find(r.Name); dup {
+			return Rule{}, http.StatusConflict, fmt.Errorf("a fault named %q exists: change it with PATCH /faults/%s or pick another name", r.Name, r.Name)
+		}
+	}
+	added, err := a.rs.Add(r)
+	if err != nil {
+		return Rule{}, http.StatusBadRequest, err
+	}
+	return added, 0, nil
+}
+
+// lookup finds the rule the path names; on failure it has answered.
+func (a *controlAPI) lookup(w http.ResponseWriter, req *http.Request) (*rule, bool) {
+	ref := req.PathValue("ref")
+	r := a.rs.find(ref)
+	if r == nil {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no fault with id, name or label %q (GET /faults lists them)", ref))
+		return nil, false
+	}
+	return r, true
+}
+
+func (a *controlAPI) get(w http.ResponseWriter, req *http.Request) {
+	if r, ok := a.lookup(w, req); ok {
+		writeJSON(w, http.StatusOK, a.rs.view(r))
+	}
+}
+
+func (a *controlAPI) remove(w http.ResponseWriter, req *http.Request) {
+	r, ok := a.lookup(w, req)
+	if !ok {
+		return
+	}
+	if !a.rs.Remove(r.ID) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no fault with id %d", r.ID))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *controlAPI) patch(w http.ResponseWriter, req *http.Request) {
+	r, ok := a.lookup(w, req)
+	if !ok {
+		return
+	}
+	body, ok := readBody(w, req)
+	if !ok {
+		return
+	}
+	enabled, patch, err := parsePatch(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if len(patch) > 0 {
+		nr, err := Patched(r.Rule, patch)
+		if err == nil {
+			_, err = a.rs.Replace(r.ID, nr)
+		}
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("PATCH %s: %v", r.Label(), err))
+			return
+		}
+	}
+	if enabled != nil {
+		a.rs.SetEnabled(r.ID, *enabled)
+	}
+	if cr := a.rs.rule(r.ID); cr != nil {
+		writeJSON(w, http.StatusOK, a.rs.view(cr))
+		return
+	}
+	writeError(w, http.StatusNotFound, fmt.Errorf("fault %s was removed meanwhile", r.Label()))
+}
+
+func (a *controlAPI) fired(w http.ResponseWriter, req *http.Request) {
+	f := a.rs.Fired()
+	if s := req.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("limit=%s: want a whole number", s))
+			return
+		}
+		if n < len(f) {
+			f = f[len(f)-n:]
+		}
+	}
+	if f == nil {
+		f = []Firing{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": a.rs.TotalFired(), "fired": f, "rules": a.rs.Stats()})
 }
 
 func changes(method string) bool {

@@ -41,7 +41,7 @@ type corruptFault struct {
 }
 
 func (f corruptFault) applies(m *iso8583.Message, _ string) bool {
-	return has(m, f.id) || (f.value != "" && !f.unpackable)
+	return iso.Has(m, f.id) || (f.value != "" && !f.unpackable)
 }
 func (f corruptFault) inbound() bool { return !f.unpackable }
 
@@ -76,7 +76,7 @@ func (f corruptFault) apply(c *call, rnd *rand.Rand) (string, bool) {
 		}
 		return fmt.Sprintf("field %d: %d random bytes", f.id, len(nb)), true
 	}
-	old := get(m, f.id)
+	old := iso.Get(m, f.id)
 	nv := randomLike(old, rnd)
 	if iso.Set(m, f.id, nv) != nil {
 		return "", false

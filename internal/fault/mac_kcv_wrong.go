@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/mac"
 )
 
@@ -31,10 +32,10 @@ type kcvFault struct{ pin bool }
 
 // applies to an 0800/0810 that carries a key block with the key.
 func (f kcvFault) applies(m *iso8583.Message, mti string) bool {
-	if mti != "0800" && mti != "0810" || !has(m, mac.KeyBlockField) {
+	if mti != "0800" && mti != "0810" || !iso.Has(m, mac.KeyBlockField) {
 		return false
 	}
-	b, err := mac.ParseKeyBlock(get(m, mac.KeyBlockField))
+	b, err := mac.ParseKeyBlock(iso.Get(m, mac.KeyBlockField))
 	return err == nil && (!f.pin || b.PINKey != nil)
 }
 
@@ -45,7 +46,7 @@ func (f kcvFault) apply(c *call, rnd *rand.Rand) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	b, err := mac.ParseKeyBlock(get(m, mac.KeyBlockField))
+	b, err := mac.ParseKeyBlock(iso.Get(m, mac.KeyBlockField))
 	if err != nil {
 		return "", false
 	}

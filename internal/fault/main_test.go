@@ -10,16 +10,16 @@ import (
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
-	"go.uber.org/goleak"
+	"github.com/possim/possim/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/possim/possim/internal/link.NewPool.func1"))
+	testkit.VerifyMain(m)
 }
 
 var ascii, _ = iso.Lookup("iso87ascii")
 
-const wait = 5 * time.Second // upper bound for anything a test waits for
+const wait = testkit.Wait // upper bound for anything a test waits for
 
 func req(t testing.TB, tid string, stan int) *iso8583.Message {
 	t.Helper()
@@ -49,28 +49,7 @@ func echo() link.Handler {
 }
 
 // conns returns both ends of a loopback TCP connection.
-func conns(t testing.TB) (client, server net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	ch := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		ch <- c
-	}()
-	cc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := <-ch
-	if sc == nil {
-		t.Fatal("accept failed")
-	}
-	return cc, sc
-}
+func conns(t testing.TB) (client, server net.Conn) { t.Helper(); return testkit.Pair(t) }
 
 // events collects a link's events.
 type events chan link.Event

@@ -39,7 +39,7 @@ func (f rcFault) apply(c *call, _ *rand.Rand) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	old := get(m, 39)
+	old := iso.Get(m, 39)
 	if iso.Set(m, 39, f.rc) != nil {
 		return "", false
 	}
@@ -49,7 +49,7 @@ func (f rcFault) apply(c *call, _ *rand.Rand) (string, bool) {
 	// A decline carries no approval code: a host that turns an approval into
 	// a decline does not leave the approval's field 38 behind (a terminal
 	// would otherwise print an auth code on a declined slip).
-	if !iso.IsApproval(f.rc) && has(m, 38) {
+	if !iso.IsApproval(f.rc) && iso.Has(m, 38) {
 		m.UnsetField(38)
 	}
 	return "RC " + old + "→" + f.rc, true

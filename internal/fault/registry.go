@@ -2,13 +2,15 @@ package fault
 
 import (
 	"fmt"
-	"github.com/possim/possim/internal/yamlnode"
 	"io"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/yamlnode"
 )
 
 // Level says where a fault acts.
@@ -110,9 +112,6 @@ func Lookup(name string) (TypeInfo, bool) {
 	}
 	return t.TypeInfo, true
 }
-
-// WriteCatalogue renders the catalogue for a 100-column screen.
-func WriteCatalogue(w io.Writer) error { return WriteCatalogueWidth(w, 100) }
 
 // WriteCatalogueWidth renders the catalogue, one type a block, wrapped to
 // width columns: the type, where it acts and its default stream, then its
@@ -306,9 +305,8 @@ func checkKind(a *Attribute, val string) error {
 			return fmt.Errorf("not a whole number")
 		}
 	case KindField:
-		n, err := strconv.Atoi(val)
-		if err != nil || n < 2 || n > 128 {
-			return fmt.Errorf("not a field number (2..128)")
+		if _, err := iso.ParseField(val); err != nil {
+			return err
 		}
 	case KindEnum:
 		for _, v := range a.Values {
@@ -360,6 +358,29 @@ func (t *faultType) ruleKeys() []string {
 		}
 	}
 	return out
+}
+
+// keyNames are the keys a rule of type t takes: its rule keys, then its
+// attributes.
+func (t *faultType) keyNames() []string {
+	names := t.ruleKeys()
+	for _, a := range t.Attributes {
+		names = append(names, a.Name)
+	}
+	return names
+}
+
+// acceptsKey is what a YAML fault mapping may hold for type t: "type", its
+// own keys, and any rule key (so that setKey can say which ones t does not
+// take rather than call them unknown).
+func (t *faultType) acceptsKey(k string) bool {
+	if k == "type" || t.attr(k) != nil {
+		return true
+	}
+	if strings.HasPrefix(k, "field.") {
+		k = "field.N"
+	}
+	return isRuleKey(k)
 }
 
 func (t *faultType) validKeys() string {

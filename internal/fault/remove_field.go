@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/iso"
 )
 
 func init() {
@@ -24,7 +25,7 @@ func init() {
 
 type removeFault struct{ id int }
 
-func (f removeFault) applies(m *iso8583.Message, _ string) bool { return has(m, f.id) }
+func (f removeFault) applies(m *iso8583.Message, _ string) bool { return iso.Has(m, f.id) }
 func (removeFault) inbound() bool                               { return true }
 func (f removeFault) apply(c *call, _ *rand.Rand) (string, bool) {
 	m, ok := c.edit()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/iso"
 )
 
 // Stream is the direction a message travels.
@@ -334,30 +335,18 @@ func checkRule(t *faultType, r *Rule) error {
 		return fmt.Errorf("nth=%d and every=%d: give one or the other", m.Nth, m.Every)
 	}
 	for _, mti := range m.MTI {
-		if err := checkMTI(mti); err != nil {
+		if err := iso.CheckMTI(mti); err != nil {
 			return fmt.Errorf("mti=%s: %v", mti, err)
 		}
 	}
 	for id := range m.Fields {
-		if id < 2 || id > 128 {
-			return fmt.Errorf("field.%d: field numbers are 2..128 (use mti= for the MTI)", id)
+		if err := iso.CheckField(id); err != nil {
+			return fmt.Errorf("field.%d: %v (use mti= for the MTI)", id, err)
 		}
 	}
 	if t.Level == LevelLink {
 		if t.attr("after") != nil && r.After > 0 {
 			return fmt.Errorf("%s: after is %s's own attribute (messages or duration), set it in Attrs", t.Name, t.Name)
-		}
-	}
-	return nil
-}
-
-func checkMTI(s string) error {
-	if len(s) != 4 {
-		return fmt.Errorf("an MTI is 4 digits")
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return fmt.Errorf("an MTI is 4 digits")
 		}
 	}
 	return nil
@@ -410,14 +399,14 @@ func (r *rule) matches(m *iso8583.Message, mti string) bool {
 			return false
 		}
 	}
-	if mt.PC != "" && !strings.HasPrefix(get(m, 3), mt.PC) {
+	if mt.PC != "" && !strings.HasPrefix(iso.Get(m, 3), mt.PC) {
 		return false
 	}
-	if mt.TID != "" && strings.TrimRight(get(m, 41), " ") != strings.TrimRight(mt.TID, " ") {
+	if mt.TID != "" && strings.TrimRight(iso.Get(m, 41), " ") != strings.TrimRight(mt.TID, " ") {
 		return false
 	}
 	for id, v := range mt.Fields {
-		if !has(m, id) || strings.TrimRight(get(m, id), " ") != strings.TrimRight(v, " ") {
+		if !iso.Has(m, id) || strings.TrimRight(iso.Get(m, id), " ") != strings.TrimRight(v, " ") {
 			return false
 		}
 	}
@@ -459,21 +448,3 @@ func (r *rule) draw() uint64 {
 
 // rngFrom makes a local generator from a drawn value.
 func rngFrom(v uint64) *rand.Rand { return rand.New(rand.NewPCG(v, 0x9e3779b97f4a7c15)) }
-
-// get is iso.Get without copying the message's field map.
-func get(m *iso8583.Message, id int) string {
-	if m == nil {
-		return ""
-	}
-	f := m.GetField(id)
-	if f == nil {
-		return ""
-	}
-	s, err := f.String()
-	if err != nil {
-		return ""
-	}
-	return s
-}
-
-func has(m *iso8583.Message, id int) bool { return m != nil && m.GetField(id) != nil }

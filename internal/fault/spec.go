@@ -2,9 +2,12 @@ package fault
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/possim/possim/internal/iso"
 )
 
 // ParseSpec reads one rule in the flag grammar
@@ -84,9 +87,6 @@ func ParseSpecs(specs []string) ([]Rule, error) {
 // all come through here. A type's own attribute wins over a rule key of the
 // same name (after= on link faults, every= on host actions).
 func setKey(t *faultType, r *Rule, k, v string) error {
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%s=%s: %s", k, v, fmt.Sprintf(format, a...))
-	}
 	if t.attr(k) != nil {
 		if err := t.checkAttr(k, v); err != nil {
 			return err
@@ -97,103 +97,108 @@ func setKey(t *faultType, r *Rule, k, v string) error {
 		r.Attrs[k] = v
 		return nil
 	}
-	allowed := false
 	key := k
 	if strings.HasPrefix(k, "field.") {
 		key = "field.N"
 	}
-	for _, rk := range t.ruleKeys() {
-		allowed = allowed || rk == key
-	}
-	if !allowed {
+	if !slices.Contains(t.ruleKeys(), key) {
 		if isRuleKey(key) {
 			return fmt.Errorf("%s=%s: %s does not take %s (%s)", k, v, t.Name, key, t.validKeys())
 		}
 		return fmt.Errorf("%s=%s: unknown key for %s: %s", k, v, t.Name, t.validKeys())
 	}
-	switch key {
-	case "name":
-		r.Name = v
-	case "stream":
-		s, err := ParseStream(v)
-		if err != nil {
-			return bad("%v", err)
-		}
-		r.Stream = s
-	case "mti":
+	if err := ruleKeys[key](r, k, v); err != nil {
+		return fmt.Errorf("%s=%s: %v", k, v, err)
+	}
+	return nil
+}
+
+// ruleKeys sets each rule key (the ones every fault type may take) from its
+// text; an error says what the value should be.
+var ruleKeys = map[string]func(r *Rule, k, v string) error{
+	"name": func(r *Rule, _, v string) error { r.Name = v; return nil },
+	"stream": func(r *Rule, _, v string) (err error) {
+		r.Stream, err = ParseStream(v)
+		return err
+	},
+	"mti": func(r *Rule, _, v string) error {
 		r.Match.MTI = nil
 		for m := range strings.SplitSeq(v, "|") {
 			m = strings.TrimSpace(m)
-			if err := checkMTI(m); err != nil {
-				return bad("%q: %v", m, err)
+			if err := iso.CheckMTI(m); err != nil {
+				return fmt.Errorf("%q: %v", m, err)
 			}
 			r.Match.MTI = append(r.Match.MTI, m)
 		}
-	case "pc":
-		if v == "" || len(v) > 6 || strings.Trim(v, "0123456789") != "" {
-			return bad("a processing code prefix is 1 to 6 digits")
-		}
+		return nil
+	},
+	"pc": func(r *Rule, _, v string) error {
 		r.Match.PC = v
-	case "tid":
-		if v == "" || len(v) > 8 {
-			return bad("a TID is 1 to 8 characters")
-		}
+		return iso.CheckPCPrefix(v)
+	},
+	"tid": func(r *Rule, _, v string) error {
 		r.Match.TID = v
-	case "field.N":
-		id, err := strconv.Atoi(strings.TrimPrefix(k, "field."))
-		if err != nil || id < 2 || id > 128 {
-			return bad("field.N takes a field number 2..128 (use mti= for the MTI)")
+		return iso.CheckTID(v)
+	},
+	"field.N": func(r *Rule, k, v string) error {
+		id, err := iso.ParseField(strings.TrimPrefix(k, "field."))
+		if err != nil {
+			return fmt.Errorf("%v (use mti= for the MTI)", err)
 		}
 		if r.Match.Fields == nil {
 			r.Match.Fields = map[int]string{}
 		}
 		r.Match.Fields[id] = v
-	case "nth", "every", "count":
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || (n == 0 && k != "count") {
-			if k == "count" {
-				return bad("count must be a whole number, 0 for unlimited")
-			}
-			return bad("%s must be a whole number from 1", k)
-		}
-		switch k {
-		case "nth":
-			r.Match.Nth = n
-		case "every":
-			r.Match.Every = n
-		default:
-			r.Count = n
-		}
-	case "p":
+		return nil
+	},
+	"nth":   countKey(func(r *Rule) *int { return &r.Match.Nth }, 1),
+	"every": countKey(func(r *Rule) *int { return &r.Match.Every }, 1),
+	"count": countKey(func(r *Rule) *int { return &r.Count }, 0),
+	"p": func(r *Rule, _, v string) error {
 		p, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
 		if err == nil && strings.HasSuffix(v, "%") {
 			p /= 100
 		}
 		if err != nil || p < 0 || p > 1 || p != p {
-			return bad("probability must be between 0 and 1")
+			return fmt.Errorf("probability must be between 0 and 1")
 		}
 		r.Probability = &p
-	case "after", "until":
+		return nil
+	},
+	"after": durationKey(func(r *Rule) *time.Duration { return &r.After }),
+	"until": durationKey(func(r *Rule) *time.Duration { return &r.Until }),
+}
+
+// countKey sets a whole number of at least min; count's 0 means unlimited.
+func countKey(field func(*Rule) *int, min int) func(r *Rule, k, v string) error {
+	return func(r *Rule, k, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min {
+			if min == 0 {
+				return fmt.Errorf("%s must be a whole number, 0 for unlimited", k)
+			}
+			return fmt.Errorf("%s must be a whole number from %d", k, min)
+		}
+		*field(r) = n
+		return nil
+	}
+}
+
+func durationKey(field func(*Rule) *time.Duration) func(r *Rule, k, v string) error {
+	return func(r *Rule, _, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return bad("not a duration (use a unit: 35s, 500ms, 2m)")
+			return fmt.Errorf("not a duration (use a unit: 35s, 500ms, 2m)")
 		}
 		if d < 0 {
-			return bad("must not be negative")
+			return fmt.Errorf("must not be negative")
 		}
-		if k == "after" {
-			r.After = d
-		} else {
-			r.Until = d
-		}
+		*field(r) = d
+		return nil
 	}
-	return nil
 }
 
 func isRuleKey(k string) bool {
-	switch k {
-	case "name", "stream", "mti", "pc", "tid", "field.N", "nth", "every", "p", "count", "after", "until":
-		return true
-	}
-	return false
+	_, ok := ruleKeys[k]
+	return ok
 }

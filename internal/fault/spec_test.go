@@ -41,7 +41,7 @@ func TestParseSpecErrors(t *testing.T) {
 		{"delay:foo=1", `foo=1: unknown key for delay: valid keys are name, stream, mti`},
 		{"delay:delay=35", `delay=35: not a duration`},
 		{"delay:after=soon", `after=soon: not a duration`},
-		{"delay:mti=210", `mti=210: "210": an MTI is 4 digits`},
+		{"delay:mti=210", `mti=210: "210": want 4 digits ("0200")`},
 		{"delay:mti", `"mti": want key=value`},
 		{"drop:nth=0", `nth=0: nth must be a whole number from 1`},
 		{"drop:nth=2,every=3", `give one or the other`},
@@ -49,11 +49,11 @@ func TestParseSpecErrors(t *testing.T) {
 		{"drop:stream=sideways", `stream must be upstream, downstream or both`},
 		{"drop:p=2,p=1", `p=2: probability`},
 		{"drop:p=1,p=1", `p given twice`},
-		{"drop:field.1=x", `field.N takes a field number 2..128`},
+		{"drop:field.1=x", `field.1=x: want a field number 2..128 (use mti= for the MTI)`},
 		{"drop:after=10s,until=5s", `until=5s: must be later than after=10s`},
 		{"rc:rc=123", `rc=123: a response code is 2 characters`},
 		{"corrupt-field", `corrupt-field needs field=`},
-		{"corrupt-field:field=200", `field=200: not a field number`},
+		{"corrupt-field:field=200", `field=200: want a field number 2..128`},
 		{"corrupt-field:field=4,mode=broken", `mode=broken: must be one of value, unpackable`},
 		{"duplicate-request:stream=downstream", `duplicate-request acts on upstream only`},
 		{"reset:mti=0210", `reset does not take mti`},
@@ -111,7 +111,7 @@ func TestCatalogue(t *testing.T) {
 		t.Errorf("%d types, want %d", len(cat), len(want))
 	}
 	var b bytes.Buffer
-	if err := WriteCatalogue(&b); err != nil {
+	if err := WriteCatalogueWidth(&b, 100); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"delay  (message fault", "delay=1s", "link fault", "host action", "terminal action", "possim faults TYPE"} {

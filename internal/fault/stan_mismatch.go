@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/internal/iso"
@@ -28,24 +29,32 @@ func init() {
 type stanFault struct{ stan string }
 
 func (stanFault) applies(m *iso8583.Message, mti string) bool {
-	return iso.IsResponse(mti) && has(m, 11)
+	return iso.IsResponse(mti) && iso.Has(m, 11)
 }
 func (stanFault) inbound() bool { return true }
 func (f stanFault) apply(c *call, _ *rand.Rand) (string, bool) {
+	return rewriteField(c, 11, "STAN", f.stan, func(old string) string {
+		n, _ := strconv.Atoi(old)
+		return fmt.Sprintf("%06d", (n+1)%1000000)
+	})
+}
+
+// rewriteField sets field id of the response being edited to v, or to
+// other(old) when v is empty, and describes the change as "what old→new"
+// (the new value as the field holds it, padding trimmed).
+func rewriteField(c *call, id int, what, v string, other func(old string) string) (string, bool) {
 	m, ok := c.edit()
 	if !ok {
 		return "", false
 	}
-	old := get(m, 11)
-	v := f.stan
+	old := strings.TrimRight(iso.Get(m, id), " ")
 	if v == "" {
-		n, _ := strconv.Atoi(old)
-		v = fmt.Sprintf("%06d", (n+1)%1000000)
+		v = other(old)
 	}
-	if iso.Set(m, 11, v) != nil {
+	if iso.Set(m, id, v) != nil {
 		return "", false
 	}
-	return "STAN " + old + "→" + get(m, 11), true
+	return what + " " + old + "→" + strings.TrimRight(iso.Get(m, id), " "), true
 }
 
 // digits checks 1..n decimal digits.

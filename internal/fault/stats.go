@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/iso"
 )
 
 // Firing is one time a rule fired.
@@ -74,8 +75,8 @@ func (rs *RuleSet) record(r *rule, dir Stream, m *iso8583.Message, detail string
 	f := Firing{Time: rs.now(), Rule: r.ID, Label: r.Label(), Type: r.Type, Stream: dir, Detail: detail}
 	if m != nil {
 		f.MTI, _ = m.GetMTI()
-		f.STAN = get(m, 11)
-		f.TID = trimRight(get(m, 41))
+		f.STAN = iso.Get(m, 11)
+		f.TID = trimRight(iso.Get(m, 41))
 	}
 	rs.ring.add(f)
 	if rs.onFire != nil {

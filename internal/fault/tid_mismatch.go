@@ -1,9 +1,7 @@
 package fault
 
 import (
-	"fmt"
 	"math/rand/v2"
-	"strings"
 
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/internal/iso"
@@ -16,12 +14,7 @@ func init() {
 			Level: LevelMessage,
 			Attributes: []Attribute{
 				{Name: "value", Kind: KindString, Default: "", Doc: "the TID to put in the response; default the request's with its last character changed",
-					check: func(s string) error {
-						if len(s) > 8 {
-							return fmt.Errorf("a TID is at most 8 characters")
-						}
-						return nil
-					}},
+					check: iso.CheckTIDValue},
 			},
 			Symptom:       "The response carries another TID (field 41): the terminal cannot match it (unmatched: TID differs) and times out.",
 			DefaultStream: Downstream,
@@ -34,23 +27,11 @@ func init() {
 type tidFault struct{ tid string }
 
 func (tidFault) applies(m *iso8583.Message, mti string) bool {
-	return iso.IsResponse(mti) && has(m, 41)
+	return iso.IsResponse(mti) && iso.Has(m, 41)
 }
 func (tidFault) inbound() bool { return true }
 func (f tidFault) apply(c *call, _ *rand.Rand) (string, bool) {
-	m, ok := c.edit()
-	if !ok {
-		return "", false
-	}
-	old := strings.TrimRight(get(m, 41), " ")
-	v := f.tid
-	if v == "" {
-		v = otherTID(old)
-	}
-	if iso.Set(m, 41, v) != nil {
-		return "", false
-	}
-	return "TID " + old + "→" + v, true
+	return rewriteField(c, 41, "TID", f.tid, otherTID)
 }
 
 // otherTID changes the last character: a digit to the next digit, anything

@@ -13,7 +13,7 @@ func init() {
 			Name:  "wrong-mti",
 			Level: LevelMessage,
 			Attributes: []Attribute{
-				{Name: "value", Kind: KindString, Default: "", Doc: "the MTI to answer with; default the class changed (0210 → 0110, 0110 → 0210, 0410 → 0110)", check: checkMTI},
+				{Name: "value", Kind: KindString, Default: "", Doc: "the MTI to answer with; default the class changed (0210 → 0110, 0110 → 0210, 0410 → 0110)", check: iso.CheckMTI},
 			},
 			Symptom:       "The response answers with the wrong MTI (e.g. 0210 answered as 0110): the terminal gets a wrong-MTI error for its request.",
 			DefaultStream: Downstream,

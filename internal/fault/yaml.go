@@ -30,22 +30,14 @@ func ParseYAML(name string, data []byte) ([]Rule, error) {
 	if top.Kind == yaml.ScalarNode && top.Tag == "!!null" {
 		return nil, nil
 	}
-	if top.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d: want a mapping with a faults list", name, top.Line)
+	m, err := yamlnode.Mapping(name, top, "the faults file", "faults")
+	if err != nil {
+		return nil, err
 	}
-	var rules []Rule
-	for i := 0; i+1 < len(top.Content); i += 2 {
-		k, v := top.Content[i], top.Content[i+1]
-		if k.Value != "faults" {
-			return nil, fmt.Errorf("%s:%d: unknown key %q (the file has faults: only)", name, k.Line, k.Value)
-		}
-		rs, err := DecodeYAML(name, v)
-		if err != nil {
-			return nil, err
-		}
-		rules = append(rules, rs...)
+	if !m.Has("faults") {
+		return nil, nil
 	}
-	return rules, nil
+	return DecodeYAML(name, m.Keys["faults"].Val)
 }
 
 // DecodeYAML reads the rules of a faults: sequence node, strictly: an
@@ -121,52 +113,30 @@ func decodeRule(name string, n *yaml.Node) (Rule, error) {
 	if err != nil {
 		return Rule{}, at(typeNode.Line, err)
 	}
+	ctx := "fault " + t.Name
+	m, err := yamlnode.MappingFunc(name, n, ctx, t.acceptsKey, append([]string{"type"}, t.keyNames()...))
+	if err != nil {
+		return Rule{}, err
+	}
 	r := Rule{Type: t.Name}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
-		if k.Value == "type" {
+	for _, k := range m.Order {
+		if k == "type" {
 			continue
 		}
-		if seen[k.Value] {
-			return Rule{}, at(k.Line, fmt.Errorf("%s given twice", k.Value))
-		}
-		seen[k.Value] = true
-		val, err := yamlText(k.Value, v)
+		kv := m.Keys[k]
+		// A list (mti: [0200, 0210]) is the flag grammar's 0200|0210.
+		vals, err := yamlnode.List(name, kv, ctx+": ")
 		if err != nil {
-			return Rule{}, at(v.Line, err)
+			return Rule{}, err
 		}
-		if err := setKey(t, &r, k.Value, val); err != nil {
-			return Rule{}, at(k.Line, err)
+		if err := setKey(t, &r, k, strings.Join(vals, "|")); err != nil {
+			return Rule{}, at(kv.Key.Line, err)
 		}
 	}
 	if err := finish(t, &r); err != nil {
 		return Rule{}, at(n.Line, fmt.Errorf("fault %s: %v", t.Name, err))
 	}
 	return r, nil
-}
-
-// yamlText turns a value node into the flag grammar's text; a list (mti)
-// joins with |.
-func yamlText(key string, v *yaml.Node) (string, error) {
-	switch v.Kind {
-	case yaml.ScalarNode:
-		if v.Tag == "!!null" {
-			return "", fmt.Errorf("%s: no value", key)
-		}
-		return v.Value, nil
-	case yaml.SequenceNode:
-		parts := make([]string, 0, len(v.Content))
-		for _, e := range v.Content {
-			e = resolve(e)
-			if e.Kind != yaml.ScalarNode {
-				return "", fmt.Errorf("%s: a list of plain values only", key)
-			}
-			parts = append(parts, e.Value)
-		}
-		return strings.Join(parts, "|"), nil
-	}
-	return "", fmt.Errorf("%s: want a value, not a mapping", key)
 }
 
 var resolve = yamlnode.Resolve // shared by every strict YAML reader

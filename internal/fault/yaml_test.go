@@ -50,14 +50,14 @@ faults:
 
 func TestParseYAMLStrict(t *testing.T) {
 	for _, c := range []struct{ doc, want string }{
-		{"faults:\n  - type: delay\n    delya: 2s\n", `f.yaml:3: delya=2s: unknown key for delay`},
+		{"faults:\n  - type: delay\n    delya: 2s\n", `f.yaml:3: fault delay: unknown key "delya" (did you mean "delay"?)`},
 		{"faults:\n  - type: delay\n    delay: 2\n", `f.yaml:3: delay=2: not a duration`},
 		{"faults:\n  - type: dely\n", `f.yaml:2: unknown fault type "dely" (did you mean "delay"?`},
 		{"faults:\n  - type: drop\n    p: 1.5\n", `f.yaml:3: p=1.5: probability must be between 0 and 1`},
-		{"fault:\n  - type: drop\n", `f.yaml:1: unknown key "fault"`},
+		{"fault:\n  - type: drop\n", `f.yaml:1: the faults file: unknown key "fault" (did you mean "faults"?)`},
 		{"faults:\n  - delay: 2s\n", `f.yaml:2: a fault needs type:`},
-		{"faults:\n  - type: drop\n    mti: {a: b}\n", `f.yaml:3: mti: want a value, not a mapping`},
-		{"faults:\n  - type: drop\n    p: 1\n    p: 1\n", `f.yaml:4: p given twice`},
+		{"faults:\n  - type: drop\n    mti: {a: b}\n", `f.yaml:3: fault drop: mti: want a value or a list of values, got a mapping`},
+		{"faults:\n  - type: drop\n    p: 1\n    p: 1\n", `f.yaml:4: fault drop: key "p" given twice (first at line 3)`},
 		{"faults:\n  - spec: drop\n    p: 1\n", `f.yaml:2: spec: goes alone`},
 		{"faults:\n  - spec: \"drop:p=9\"\n", `f.yaml:2: fault "drop:p=9": p=9: probability`},
 		{"faults:\n  - \"dely\"\n", `f.yaml:2: fault "dely": unknown fault type`},

@@ -47,148 +47,183 @@ func LoadDialectFile(path string) (*Dialect, []Warning, error) {
 // ParseDialectFile is LoadDialectFile of data read from path (a relative
 // spec path is taken from path's directory).
 func ParseDialectFile(path string, data []byte) (*Dialect, []Warning, error) {
-	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil, fmt.Errorf("%s: empty dialect file", path)
-		}
-		return nil, nil, yamlnode.FileError(path, err)
-	}
-	top := yamlnode.Resolve(&doc)
-	if top.Kind != yaml.MappingNode {
-		return nil, nil, fmt.Errorf("%s:%d: want a mapping (key: value), got %s", path, top.Line, yamlnode.KindName(top))
-	}
-	vals := map[string]*yaml.Node{}
-	lines := map[string]int{}
-	if err := mappingKeys(path, top, dialectFileKeys, vals, lines); err != nil {
+	f, err := readDialectFile(path, data)
+	if err != nil {
 		return nil, nil, err
 	}
-	str := func(k string) (string, error) {
-		n, ok := vals[k]
-		if !ok || yamlnode.IsNull(n) {
-			return "", nil
-		}
-		if n.Kind != yaml.ScalarNode {
-			return "", fmt.Errorf("%s:%d: %s: want a single value, got %s", path, n.Line, k, yamlnode.KindName(n))
-		}
-		return n.Value, nil
-	}
-	var opts Options
-	var specPath, base, version, match, macField string
-	var name, desc string
-	for k, dst := range map[string]*string{"name": &name, "description": &desc, "spec": &specPath, "base": &base,
-		"version": &version, "match": &match, "mac_field": &macField} {
-		v, err := str(k)
-		if err != nil {
-			return nil, nil, err
-		}
-		*dst = v
-	}
-	errAt := func(k, format string, a ...any) error {
-		return fmt.Errorf("%s:%d: %s: %s", path, lines[k], k, fmt.Sprintf(format, a...))
-	}
-	if specPath == "" && base == "" {
+	if f.spec == "" && f.base == "" {
 		return nil, nil, fmt.Errorf("%s: name a message spec: spec: FILE.json (moov-io JSON spec) or base: DIALECT (one of %s)", path, strings.Join(Names(), ", "))
 	}
-	if fr, ok := vals["framing"]; ok && !yamlnode.IsNull(fr) {
-		fv := map[string]*yaml.Node{}
-		fl := map[string]int{}
-		if fr.Kind != yaml.MappingNode {
-			return nil, nil, fmt.Errorf("%s:%d: framing: want a mapping, got %s", path, fr.Line, yamlnode.KindName(fr))
-		}
-		if err := mappingKeys(path, fr, framingKeys, fv, fl); err != nil {
-			return nil, nil, err
-		}
-		for k, n := range fv {
-			if n.Kind != yaml.ScalarNode || yamlnode.IsNull(n) {
-				return nil, nil, fmt.Errorf("%s:%d: framing: %s: want a single value, got %s", path, fl[k], k, yamlnode.KindName(n))
-			}
-			switch k {
-			case "length_header":
-				if _, err := ParseLengthHeader(n.Value); err != nil {
-					return nil, nil, fmt.Errorf("%s:%d: framing: %s: %v", path, fl[k], k, err)
-				}
-				opts.LengthHeader = n.Value
-			case "tpdu":
-				if n.Value != "none" {
-					if _, err := ParseTPDU(n.Value); err != nil {
-						return nil, nil, fmt.Errorf("%s:%d: framing: %s: %v", path, fl[k], k, err)
-					}
-				}
-				opts.TPDU = n.Value
-			case "header":
-				if n.Value != "none" {
-					if _, err := parseHex("header", n.Value); err != nil {
-						return nil, nil, fmt.Errorf("%s:%d: framing: %s: %v", path, fl[k], k, err)
-					}
-				}
-				opts.Header = n.Value
-			case "length_counts_header":
-				b, err := strconv.ParseBool(n.Value)
-				if err != nil {
-					return nil, nil, fmt.Errorf("%s:%d: framing: %s: want true or false, got %q", path, fl[k], k, n.Value)
-				}
-				opts.LengthCountsHeader = &b
-			}
-		}
+	opts, err := framingOptions(path, f.vals["framing"])
+	if err != nil {
+		return nil, nil, err
 	}
-	baseName := base
+	baseName := f.base
 	if baseName == "" {
 		baseName = "iso87ascii"
 	}
 	d, err := Build(baseName, opts)
 	if err != nil {
-		return nil, nil, errAt("base", "%v", err)
+		return nil, nil, f.errAt("base", "%v", err)
 	}
 	var ws []Warning
-	if specPath != "" {
+	if f.spec != "" {
+		specPath := f.spec
 		if !filepath.IsAbs(specPath) {
 			specPath = filepath.Join(filepath.Dir(path), specPath)
 		}
 		spec, sw, err := LoadSpec(specPath)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s:%d: spec: %w", path, lines["spec"], err)
+			return nil, nil, fmt.Errorf("%s:%d: spec: %w", path, f.lines["spec"], err)
 		}
 		ws = sw
 		d.Spec = spec
 		d.MACWireLen = macWireLen(spec)
 		d.Description = "spec " + specPath + " framed as " + baseName
 	}
-	if version != "" {
-		v, err := ParseVersion(version)
+	if err := f.applySettings(d); err != nil {
+		return nil, nil, err
+	}
+	return d, ws, nil
+}
+
+// dialectFile is a dialect file's top-level keys, read and checked for
+// shape; the values are judged by ParseDialectFile and applySettings.
+type dialectFile struct {
+	path                                         string
+	vals                                         map[string]*yaml.Node
+	lines                                        map[string]int
+	name, desc, spec, base, version, match, macF string
+}
+
+func readDialectFile(path string, data []byte) (*dialectFile, error) {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty dialect file", path)
+		}
+		return nil, yamlnode.FileError(path, err)
+	}
+	top := yamlnode.Resolve(&doc)
+	if top.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d: want a mapping (key: value), got %s", path, top.Line, yamlnode.KindName(top))
+	}
+	f := &dialectFile{path: path, vals: map[string]*yaml.Node{}, lines: map[string]int{}}
+	if err := mappingKeys(path, top, dialectFileKeys, f.vals, f.lines); err != nil {
+		return nil, err
+	}
+	for k, dst := range map[string]*string{"name": &f.name, "description": &f.desc, "spec": &f.spec, "base": &f.base,
+		"version": &f.version, "match": &f.match, "mac_field": &f.macF} {
+		n, ok := f.vals[k]
+		if !ok || yamlnode.IsNull(n) {
+			continue
+		}
+		if n.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("%s:%d: %s: want a single value, got %s", path, n.Line, k, yamlnode.KindName(n))
+		}
+		*dst = n.Value
+	}
+	return f, nil
+}
+
+func (f *dialectFile) errAt(k, format string, a ...any) error {
+	return fmt.Errorf("%s:%d: %s: %s", f.path, f.lines[k], k, fmt.Sprintf(format, a...))
+}
+
+// applySettings sets what the file says on top of the built dialect:
+// version, matching key, MAC field, name and description.
+func (f *dialectFile) applySettings(d *Dialect) error {
+	if f.version != "" {
+		v, err := ParseVersion(f.version)
 		if err != nil {
-			return nil, nil, errAt("version", "%v", err)
+			return f.errAt("version", "%v", err)
 		}
 		d.Version = v
 	}
-	if match != "" {
-		if err := checkMatch(match); err != nil {
-			return nil, nil, errAt("match", "%v", err)
+	if f.match != "" {
+		if err := checkMatch(f.match); err != nil {
+			return f.errAt("match", "%v", err)
 		}
-		d.Match = match
+		d.Match = f.match
 	}
-	if macField != "" {
-		switch macField {
+	if f.macF != "" {
+		switch f.macF {
 		case "64":
 			d.MACField = 64
 		case "128":
 			d.MACField = 128
 		default:
-			return nil, nil, errAt("mac_field", "want 64 or 128, got %q", macField)
+			return f.errAt("mac_field", "want 64 or 128, got %q", f.macF)
 		}
 		if _, ok := d.Spec.Fields[d.MACField]; !ok {
-			return nil, nil, errAt("mac_field", "field %d is not defined in the spec", d.MACField)
+			return f.errAt("mac_field", "field %d is not defined in the spec", d.MACField)
 		}
 	}
-	if name == "" {
-		name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	d.Name = f.name
+	if d.Name == "" {
+		d.Name = strings.TrimSuffix(filepath.Base(f.path), filepath.Ext(f.path))
 	}
-	d.Name = name
-	if desc != "" {
-		d.Description = desc
+	if f.desc != "" {
+		d.Description = f.desc
 	}
-	d.Source = path
-	return d, ws, nil
+	d.Source = f.path
+	return nil
+}
+
+// framingOptions reads the framing: mapping, checking each value.
+func framingOptions(path string, fr *yaml.Node) (Options, error) {
+	var opts Options
+	if fr == nil || yamlnode.IsNull(fr) {
+		return opts, nil
+	}
+	if fr.Kind != yaml.MappingNode {
+		return opts, fmt.Errorf("%s:%d: framing: want a mapping, got %s", path, fr.Line, yamlnode.KindName(fr))
+	}
+	fv := map[string]*yaml.Node{}
+	fl := map[string]int{}
+	if err := mappingKeys(path, fr, framingKeys, fv, fl); err != nil {
+		return opts, err
+	}
+	for k, n := range fv {
+		if n.Kind != yaml.ScalarNode || yamlnode.IsNull(n) {
+			return opts, fmt.Errorf("%s:%d: framing: %s: want a single value, got %s", path, fl[k], k, yamlnode.KindName(n))
+		}
+		if err := setFraming(&opts, k, n.Value); err != nil {
+			return opts, fmt.Errorf("%s:%d: framing: %s: %v", path, fl[k], k, err)
+		}
+	}
+	return opts, nil
+}
+
+func setFraming(opts *Options, k, v string) error {
+	switch k {
+	case "length_header":
+		if _, err := ParseLengthHeader(v); err != nil {
+			return err
+		}
+		opts.LengthHeader = v
+	case "tpdu":
+		if v != "none" {
+			if _, err := ParseTPDU(v); err != nil {
+				return err
+			}
+		}
+		opts.TPDU = v
+	case "header":
+		if v != "none" {
+			if _, err := parseHex("header", v); err != nil {
+				return err
+			}
+		}
+		opts.Header = v
+	case "length_counts_header":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", v)
+		}
+		opts.LengthCountsHeader = &b
+	}
+	return nil
 }
 
 // FromSpecFile returns the dialect base with its spec replaced by the one

@@ -198,12 +198,6 @@ func (d *Dialect) SetRC(m *iso8583.Message, rc string) error {
 	return Set(m, 39, ac)
 }
 
-// ActionCode returns the 1993 action code an RC is sent as.
-func ActionCode(rc string) (string, bool) {
-	ac, ok := rcAction[rc]
-	return ac, ok
-}
-
 // EntryMode is the POS entry mode in the 1987 vocabulary, field 22's
 // three digits ("051" chip, "901" stripe, "801" fallback, "021"…). A 1993
 // message carries a 12-character POS data code instead; its card data input

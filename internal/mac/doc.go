@@ -29,16 +29,14 @@
 // A [MACer] is built once per key with [New] and holds the expanded cipher
 // state; [MACer.Sum] appends a MAC to a caller's buffer without allocating,
 // and [MACer.Verify] does not allocate either. A MACer is safe for
-// concurrent use by many goroutines. [Compute] is the one-shot convenience.
+// concurrent use by many goroutines.
 //
 // # Keys
 //
-// [KCV] and [KCVAES] compute key check values (ANSI X9.24-1:2017); [EncryptKey]
-// and [DecryptKey] wrap working keys the way POS terminals receive them at
-// sign-on, TDES-ECB under the terminal master key; [EncryptKeyAES] and
-// [DecryptKeyAES] do the same with an AES key-encryption key (ECB, a
-// simplification — not a TR-31 key block). [ParseHexKey] reads a key typed by
-// a person.
+// [KCV] and [KCVAES] compute key check values (ANSI X9.24-1:2017); a [KEK]
+// wraps working keys the way POS terminals receive them at sign-on,
+// TDES-ECB under the terminal master key. [ParseHexKey] reads a key typed
+// by a person.
 //
 // [Algorithm] and [Padding] implement encoding.TextUnmarshaler with the
 // friendly names of [ParseAlgorithm] and [ParsePadding], so they can sit in

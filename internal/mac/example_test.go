@@ -27,10 +27,11 @@ func Example() {
 
 // Working-key exchange at sign-on: the host sends the MAC key encrypted
 // under the terminal master key, with its check value.
-func ExampleEncryptKey() {
+func ExampleKEK_Wrap() {
 	tmk, _ := mac.ParseHexKey("0123456789ABCDEFFEDCBA9876543210")
 	mak, _ := mac.ParseHexKey("0123456789ABCDEFFEDCBA9876543210")
-	enc, _ := mac.EncryptKey(tmk, mak)
+	kek, _ := mac.NewKEK(tmk)
+	enc, _ := kek.Wrap(mak)
 	kcv, _ := mac.KCV(mak)
 	fmt.Printf("%X %s\n", enc, kcv)
 	// Output: 1A4D672DCA6CB3351FD1B02B237AF9AE 08D7B4

@@ -83,8 +83,8 @@ func (k *KEK) KCV() string { return k.kcv }
 // String names the KEK by its check value.
 func (k *KEK) String() string { return "TMK kcv=" + k.kcv }
 
-// Wrap encrypts a working key (8, 16 or 24 bytes) under the KEK, as
-// [EncryptKey] does.
+// Wrap encrypts a working key (8, 16 or 24 bytes) under the KEK with
+// TDES-ECB, each 8-byte block on its own.
 func (k *KEK) Wrap(key []byte) ([]byte, error) {
 	if err := checkWrapped(key, []int{8, 16, 24}, "KEK.Wrap", "key"); err != nil {
 		return nil, err

@@ -28,7 +28,21 @@ func assertNoKey(t *testing.T, s, keyHex string) {
 	}
 }
 
-func TestEncryptKeyPublished(t *testing.T) {
+// kekWrap wraps key under kek through KEK, failing the test on an error.
+func kekWrap(t *testing.T, kek, key []byte) (*KEK, []byte) {
+	t.Helper()
+	k, err := NewKEK(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := k.Wrap(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, enc
+}
+
+func TestKEKWrapPublished(t *testing.T) {
 	cases := []struct {
 		source         string
 		kek, key, want string
@@ -46,41 +60,14 @@ func TestEncryptKeyPublished(t *testing.T) {
 			"4e6f77206973207468652074696d6520666f7220616c6c20", "3fa40e8a984d48156a271787ab8883f9893d51ec4b563b53"},
 	}
 	for _, c := range cases {
-		kek, key, want := unhex(t, c.kek), unhex(t, c.key), unhex(t, c.want)
-		enc, err := EncryptKey(kek, key)
-		if err != nil {
-			t.Fatalf("%s: %v", c.source, err)
-		}
+		key, want := unhex(t, c.key), unhex(t, c.want)
+		k, enc := kekWrap(t, unhex(t, c.kek), key)
 		if !bytes.Equal(enc, want) {
-			t.Errorf("%s: EncryptKey = %X, want %X", c.source, enc, want)
+			t.Errorf("%s: Wrap = %X, want %X", c.source, enc, want)
 		}
-		dec, err := DecryptKey(kek, enc)
+		dec, err := k.Unwrap(enc)
 		if err != nil || !bytes.Equal(dec, key) {
-			t.Errorf("%s: DecryptKey = %X, %v", c.source, dec, err)
-		}
-	}
-}
-
-func TestEncryptKeyAESPublished(t *testing.T) {
-	// FIPS 197 Appendix C.1–C.3 (AES-128/192/256 single-block examples),
-	// here a 16-byte "key" under an AES KEK.
-	pt := "00112233445566778899aabbccddeeff"
-	for _, c := range []struct{ kek, want string }{
-		{"000102030405060708090a0b0c0d0e0f", "69c4e0d86a7b0430d8cdb78070b4c55a"},
-		{"000102030405060708090a0b0c0d0e0f1011121314151617", "dda97ca4864cdfe06eaf70a0ec0d7191"},
-		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "8ea2b7ca516745bfeafc49904b496089"},
-	} {
-		kek := unhex(t, c.kek)
-		enc, err := EncryptKeyAES(kek, unhex(t, pt))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if hexString(enc) != c.want {
-			t.Errorf("EncryptKeyAES(%d-byte KEK) = %x, want %s", len(kek), enc, c.want)
-		}
-		dec, err := DecryptKeyAES(kek, enc)
-		if err != nil || hexString(dec) != pt {
-			t.Errorf("DecryptKeyAES = %x, %v", dec, err)
+			t.Errorf("%s: Unwrap = %X, %v", c.source, dec, err)
 		}
 	}
 }
@@ -88,15 +75,12 @@ func TestEncryptKeyAESPublished(t *testing.T) {
 func TestKeyWrapRoundTrip(t *testing.T) {
 	for _, kekLen := range []int{16, 24} {
 		for _, keyLen := range []int{8, 16, 24} {
-			kek, key := seq(kekLen, 1), seq(keyLen, 101)
-			enc, err := EncryptKey(kek, key)
-			if err != nil {
-				t.Fatal(err)
-			}
+			key := seq(keyLen, 101)
+			k, enc := kekWrap(t, seq(kekLen, 1), key)
 			if bytes.Equal(enc, key) || len(enc) != keyLen {
-				t.Fatalf("EncryptKey(%d, %d) = %X", kekLen, keyLen, enc)
+				t.Fatalf("Wrap(%d, %d) = %X", kekLen, keyLen, enc)
 			}
-			dec, err := DecryptKey(kek, enc)
+			dec, err := k.Unwrap(enc)
 			if err != nil || !bytes.Equal(dec, key) {
 				t.Fatalf("round trip %d/%d: %X, %v", kekLen, keyLen, dec, err)
 			}
@@ -107,19 +91,6 @@ func TestKeyWrapRoundTrip(t *testing.T) {
 				if k1 != k2 {
 					t.Fatal("KCV changed over the round trip")
 				}
-			}
-		}
-	}
-	for _, kekLen := range []int{16, 24, 32} {
-		for _, keyLen := range []int{16, 32} {
-			kek, key := seq(kekLen, 7), seq(keyLen, 77)
-			enc, err := EncryptKeyAES(kek, key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dec, err := DecryptKeyAES(kek, enc)
-			if err != nil || !bytes.Equal(dec, key) {
-				t.Fatalf("AES round trip %d/%d: %X, %v", kekLen, keyLen, dec, err)
 			}
 		}
 	}
@@ -134,33 +105,21 @@ func seq(n int, start byte) []byte {
 }
 
 func TestKeyWrapErrors(t *testing.T) {
-	type fn func(kek, key []byte) ([]byte, error)
-	cases := []struct {
-		name     string
-		f        fn
-		kek, key int
-	}{
-		{"EncryptKey", EncryptKey, 8, 16},  // single-length KEK
-		{"EncryptKey", EncryptKey, 32, 16}, // AES-length KEK
-		{"EncryptKey", EncryptKey, 16, 0},
-		{"EncryptKey", EncryptKey, 16, 12},
-		{"EncryptKey", EncryptKey, 16, 32},
-		{"DecryptKey", DecryptKey, 15, 16},
-		{"DecryptKey", DecryptKey, 16, 7},
-		{"EncryptKeyAES", EncryptKeyAES, 8, 16},
-		{"EncryptKeyAES", EncryptKeyAES, 16, 8},
-		{"EncryptKeyAES", EncryptKeyAES, 16, 24}, // not a whole number of AES blocks
-		{"DecryptKeyAES", DecryptKeyAES, 33, 16},
-		{"DecryptKeyAES", DecryptKeyAES, 32, 17},
-	}
-	for _, c := range cases {
-		_, err := c.f(seq(c.kek, 1), seq(c.key, 2))
-		if !errors.Is(err, ErrKeyLength) {
-			t.Errorf("%s(%d-byte KEK, %d-byte key) err = %v", c.name, c.kek, c.key, err)
-			continue
+	for _, n := range []int{8, 15, 32} { // single-length, odd, AES-length
+		if _, err := NewKEK(seq(n, 1)); !errors.Is(err, ErrKeyLength) || !strings.Contains(err.Error(), "bytes") {
+			t.Errorf("NewKEK(%d bytes) err = %v", n, err)
 		}
-		if !strings.Contains(err.Error(), c.name) || !strings.Contains(err.Error(), "bytes") {
-			t.Errorf("error %q does not name the function and lengths", err)
+	}
+	k, err := NewKEK(seq(16, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 7, 12, 32} {
+		if _, err := k.Wrap(seq(n, 2)); !errors.Is(err, ErrKeyLength) || !strings.Contains(err.Error(), "KEK.Wrap") {
+			t.Errorf("Wrap(%d bytes) err = %v", n, err)
+		}
+		if _, err := k.Unwrap(seq(n, 2)); !errors.Is(err, ErrKeyLength) || !strings.Contains(err.Error(), "KEK.Unwrap") {
+			t.Errorf("Unwrap(%d bytes) err = %v", n, err)
 		}
 	}
 }
@@ -217,13 +176,7 @@ func TestErrorsDoNotLeakKeys(t *testing.T) {
 		errs = append(errs, err)
 		_, err = KCVAES(k)
 		errs = append(errs, err)
-		_, err = EncryptKey(k, k)
-		errs = append(errs, err)
-		_, err = DecryptKey(k, k)
-		errs = append(errs, err)
-		_, err = EncryptKeyAES(k, k)
-		errs = append(errs, err)
-		_, err = DecryptKeyAES(k, k)
+		_, err = NewKEK(k)
 		errs = append(errs, err)
 		_, err = ParseHexKey(hexString(k))
 		errs = append(errs, err)
@@ -236,7 +189,10 @@ func TestErrorsDoNotLeakKeys(t *testing.T) {
 	k16 := unhex(t, secret[:32])
 	_, err := New(Alg3, k16, 9)
 	errs = append(errs, err)
-	_, err = EncryptKey(k16, k16[:5])
+	kek, _ := NewKEK(k16)
+	_, err = kek.Wrap(k16[:5])
+	errs = append(errs, err)
+	_, err = kek.Unwrap(k16[:5])
 	errs = append(errs, err)
 	n := 0
 	for _, err := range errs {

@@ -153,17 +153,6 @@ func (m *MACer) Verify(data, mac []byte) bool {
 	return ok
 }
 
-// Compute returns the full MAC of data under key: 8 bytes for [Alg1] and
-// [Alg3], 16 for [CMAC] (which ignores pad). It builds a [MACer] per call;
-// on a hot path build one with [New] and call [MACer.Sum].
-func Compute(alg Algorithm, key []byte, pad Padding, data []byte) ([]byte, error) {
-	m, err := New(alg, key, pad)
-	if err != nil {
-		return nil, err
-	}
-	return m.Sum(make([]byte, 0, m.Size()), data), nil
-}
-
 // Blocks returns the padded input blocks the algorithm feeds to its cipher,
 // for showing a person debugging an integration which bytes were MACed. For
 // the DES algorithms that is data padded with pad. For [CMAC] it is data

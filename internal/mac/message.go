@@ -136,7 +136,7 @@ func (c *Codec) covers(m *iso8583.Message, mti string) bool {
 		return false
 	}
 	if mti[1] == '8' {
-		switch get(m, 70) {
+		switch iso.Get(m, 70) {
 		case "001", "101":
 			return false
 		}
@@ -291,7 +291,7 @@ func keyExchange(m *iso8583.Message, mti string) bool {
 	if len(mti) != 4 || mti[1] != '8' {
 		return false
 	}
-	code := get(m, 70)
+	code := iso.Get(m, 70)
 	return code == "001" || code == "101"
 }
 
@@ -305,7 +305,7 @@ func (c *Codec) verify(m *iso8583.Message, mti string, b []byte, required bool) 
 	if c.opt.Field == 128 || (c.opt.Field == 0 && sec != 0) {
 		id = 128
 	}
-	ve := &VerifyError{MTI: mti, STAN: get(m, 11), TID: tidOf(m), Field: id}
+	ve := &VerifyError{MTI: mti, STAN: iso.Get(m, 11), TID: tidOf(m), Field: id}
 	f := m.GetField(id)
 	switch {
 	case f == nil && id == 128 && m.GetField(64) != nil:
@@ -523,17 +523,4 @@ func AsVerifyError(err error) (*VerifyError, bool) {
 	return nil, false
 }
 
-func tidOf(m *iso8583.Message) string { return strings.TrimRight(get(m, 41), " ") }
-
-// get is iso.Get without copying the message's field map.
-func get(m *iso8583.Message, id int) string {
-	f := m.GetField(id)
-	if f == nil {
-		return ""
-	}
-	s, err := f.String()
-	if err != nil {
-		return ""
-	}
-	return s
-}
+func tidOf(m *iso8583.Message) string { return strings.TrimRight(iso.Get(m, 41), " ") }

@@ -795,6 +795,32 @@ func (s *session) Play(name string, speed int, paused bool) error {
 		return fmt.Errorf("speed %d: want 1 (real time) to 10 (ten times slower)", speed)
 	}
 	s.stopScenario()
+	view := newScenarioView(sc, speed, paused)
+	ctx, cancel := context.WithCancel(s.ctx)
+	p := &player{paused: paused, speed: speed, wake: make(chan struct{}), cancel: cancel, done: make(chan struct{})}
+	s.playMu.Lock()
+	s.play = p
+	s.playMu.Unlock()
+	g := &stage{s: s, name: view.Name}
+	if len(sc.Terminals) > 0 {
+		g.first = sc.Terminals[0].ID
+	}
+	s.hub.update(func(st *State) { v := *view; st.Scenario = &v })
+	s.hub.Step(fmt.Sprintf("scenario %s — %s", sc.Name, sc.Title))
+	opts := g.options(p)
+	go func() {
+		defer close(p.done)
+		defer cancel()
+		rep := scenarios.Run(ctx, sc, opts)
+		stopped := ctx.Err() != nil
+		g.show(func(v *ScenarioView) { finishView(v, rep, stopped) })
+		s.hub.Step("end of scenario " + sc.Name)
+	}()
+	return nil
+}
+
+// newScenarioView lists a scenario's steps and expectations, none met yet.
+func newScenarioView(sc *scenarios.Scenario, speed int, paused bool) *ScenarioView {
 	view := &ScenarioView{Name: sc.Name, Title: sc.Title, Description: sc.Description, Speed: speed, Status: "playing"}
 	if paused {
 		view.Status = "paused"
@@ -808,59 +834,45 @@ func (s *session) Play(name string, speed int, paused bool) error {
 	for _, e := range sc.Expect {
 		view.Expect = append(view.Expect, ExpectView{Text: endExpectText(e), State: "waiting"})
 	}
-	ctx, cancel := context.WithCancel(s.ctx)
-	p := &player{paused: paused, speed: speed, wake: make(chan struct{}), cancel: cancel, done: make(chan struct{})}
-	s.playMu.Lock()
-	s.play = p
-	s.playMu.Unlock()
-	show := func(f func(*ScenarioView)) {
-		s.hub.update(func(st *State) {
-			if st.Scenario != nil && st.Scenario.Name == view.Name {
-				f(st.Scenario)
-			}
-		})
-	}
-	s.hub.update(func(st *State) { v := *view; st.Scenario = &v })
-	s.hub.Step(fmt.Sprintf("scenario %s — %s", sc.Name, sc.Title))
-	first := ""
-	if len(sc.Terminals) > 0 {
-		first = sc.Terminals[0].ID
-	}
-	laneOf := func(id string) string {
-		switch id {
-		case "host":
-			return LaneHost
-		case first, "":
-			return LaneTerminal
+	return view
+}
+
+// stage ties one playing scenario to the session's hub: which lane an
+// event belongs on, and updates to the scenario's view.
+type stage struct {
+	s     *session
+	name  string // the scenario's; a view of another scenario is left alone
+	first string // the first terminal's id, shown on the terminal lane
+}
+
+func (g *stage) show(f func(*ScenarioView)) {
+	g.s.hub.update(func(st *State) {
+		if st.Scenario != nil && st.Scenario.Name == g.name {
+			f(st.Scenario)
 		}
-		return id
+	})
+}
+
+func (g *stage) laneOf(id string) string {
+	switch id {
+	case "host":
+		return LaneHost
+	case g.first, "":
+		return LaneTerminal
 	}
+	return id
+}
+
+// options are the runner's hooks and the host and terminal changes that
+// put their wire traffic on the stage's lanes.
+func (g *stage) options(p *player) scenarios.Options {
+	s := g.s
 	hooks := &scenarios.Hooks{
-		Gate: func(ctx context.Context, st *scenarios.Step) bool { return p.gate(ctx, st, show) },
-		OnEvent: func(e scenarios.Event) {
-			switch e.Kind {
-			case "fault":
-				s.hub.FaultFired(laneOf(e.Side), e.Type, e.Rule, e.MTI, e.STAN, e.TID, e.Detail, e.Time)
-			case "step":
-				s.hub.Step(fmt.Sprintf("step %d: %s", e.Step, e.Detail))
-			case "note":
-				s.hub.Note(LaneTerminal, "ℹ", "info", e.Detail)
-			case "connect", "log":
-				s.hub.Note(laneOf(e.Side), "·", "info", e.Detail)
-			}
-		},
-		OnResult: func(r scenarios.Result) {
-			show(func(v *ScenarioView) {
-				for i := range v.Expect {
-					if x := &v.Expect[i]; x.Step == r.Step && r.Step != 0 && x.State == "waiting" {
-						x.Text, x.State, x.Evidence = r.Name, okState(r.OK), r.Evidence
-						return
-					}
-				}
-			})
-		},
+		Gate:     func(ctx context.Context, st *scenarios.Step) bool { return p.gate(ctx, st, g.show) },
+		OnEvent:  g.event,
+		OnResult: g.result,
 		OnOutcome: func(o scenarios.OutcomeRec) {
-			v := TxView{ID: s.txSeq.Add(1), Kind: string(o.Kind), Source: "scenario", Lane: laneOf(o.Terminal), Done: true,
+			v := TxView{ID: s.txSeq.Add(1), Kind: string(o.Kind), Source: "scenario", Lane: g.laneOf(o.Terminal), Done: true,
 				Class: o.Class.String(), STAN: o.STAN, RC: o.RC, RCMeaning: o.RCMeaning, LatencyMS: msF(o.Latency), Why: o.Why}
 			if r := o.Reversal; r != nil {
 				v.Reversal = reversalText(r.STAN, r.Attempts, r.Acked, r.Why)
@@ -871,7 +883,7 @@ func (s *session) Play(name string, speed int, paused bool) error {
 			s.hub.TxDone(v)
 		},
 	}
-	opts := scenarios.Options{Hooks: hooks,
+	return scenarios.Options{Hooks: hooks,
 		ModifyHost: func(hc *host.Config) {
 			prev := hc.Observer
 			s.hub.setLane(LaneHost, "", hc.Dialect)
@@ -887,7 +899,7 @@ func (s *session) Play(name string, speed int, paused bool) error {
 				tc.WrapConn = s.captureConn(tc.Faults)
 			}
 			prev := tc.Observer
-			lane := laneOf(id)
+			lane := g.laneOf(id)
 			tid := tc.TID
 			if tid == "" {
 				tid = "POSSIM01"
@@ -901,47 +913,67 @@ func (s *session) Play(name string, speed int, paused bool) error {
 			}
 		},
 	}
-	go func() {
-		defer close(p.done)
-		defer cancel()
-		rep := scenarios.Run(ctx, sc, opts)
-		stopped := ctx.Err() != nil
-		show(func(v *ScenarioView) {
-			var ends []scenarios.Result
-			for _, r := range rep.Results {
-				if r.Step == 0 {
-					ends = append(ends, r)
-				}
+}
+
+func (g *stage) event(e scenarios.Event) {
+	hub := g.s.hub
+	switch e.Kind {
+	case "fault":
+		hub.FaultFired(g.laneOf(e.Side), e.Type, e.Rule, e.MTI, e.STAN, e.TID, e.Detail, e.Time)
+	case "step":
+		hub.Step(fmt.Sprintf("step %d: %s", e.Step, e.Detail))
+	case "note":
+		hub.Note(LaneTerminal, "ℹ", "info", e.Detail)
+	case "connect", "log":
+		hub.Note(g.laneOf(e.Side), "·", "info", e.Detail)
+	}
+}
+
+// result marks a step's expectation met or failed as soon as it is judged.
+func (g *stage) result(r scenarios.Result) {
+	g.show(func(v *ScenarioView) {
+		for i := range v.Expect {
+			if x := &v.Expect[i]; x.Step == r.Step && r.Step != 0 && x.State == "waiting" {
+				x.Text, x.State, x.Evidence = r.Name, okState(r.OK), r.Evidence
+				return
 			}
-			k := 0
-			for i := range v.Expect {
-				x := &v.Expect[i]
-				if x.Step == 0 && k < len(ends) {
-					x.Text, x.State, x.Evidence = ends[k].Name, okState(ends[k].OK), ends[k].Evidence
-					k++
-				}
-			}
-			for _, r := range ends[k:] { // set-up failures and the like
-				v.Expect = append(v.Expect, ExpectView{Text: r.Name, State: okState(r.OK), Evidence: r.Evidence})
-			}
-			for i := range v.Steps {
-				if v.Steps[i].State != "todo" || !stopped {
-					v.Steps[i].State = "done"
-				}
-			}
-			passed := rep.OK()
-			v.Passed = &passed
-			met := len(rep.Results) - rep.Failed()
-			v.Verdict = fmt.Sprintf("%s: %d of %d expectations met in %s", map[bool]string{true: "PASS", false: "FAIL"}[passed],
-				met, len(rep.Results), rep.Duration.Round(time.Millisecond))
-			v.Status = "done"
-			if stopped {
-				v.Status, v.Verdict = "stopped", "stopped by the trainer"
-			}
-		})
-		s.hub.Step("end of scenario " + sc.Name)
-	}()
-	return nil
+		}
+	})
+}
+
+// finishView writes the end-of-scenario expectations and the verdict.
+func finishView(v *ScenarioView, rep *scenarios.Report, stopped bool) {
+	var ends []scenarios.Result
+	for _, r := range rep.Results {
+		if r.Step == 0 {
+			ends = append(ends, r)
+		}
+	}
+	k := 0
+	for i := range v.Expect {
+		x := &v.Expect[i]
+		if x.Step == 0 && k < len(ends) {
+			x.Text, x.State, x.Evidence = ends[k].Name, okState(ends[k].OK), ends[k].Evidence
+			k++
+		}
+	}
+	for _, r := range ends[k:] { // set-up failures and the like
+		v.Expect = append(v.Expect, ExpectView{Text: r.Name, State: okState(r.OK), Evidence: r.Evidence})
+	}
+	for i := range v.Steps {
+		if v.Steps[i].State != "todo" || !stopped {
+			v.Steps[i].State = "done"
+		}
+	}
+	passed := rep.OK()
+	v.Passed = &passed
+	met := len(rep.Results) - rep.Failed()
+	v.Verdict = fmt.Sprintf("%s: %d of %d expectations met in %s", map[bool]string{true: "PASS", false: "FAIL"}[passed],
+		met, len(rep.Results), rep.Duration.Round(time.Millisecond))
+	v.Status = "done"
+	if stopped {
+		v.Status, v.Verdict = "stopped", "stopped by the trainer"
+	}
 }
 
 func okState(ok bool) string {
