@@ -3,8 +3,11 @@ package proxy_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -123,5 +126,81 @@ func TestMessageFaultsThroughProxy(t *testing.T) {
 	}
 	if fired != 2 || dropped != 1 {
 		t.Fatalf("transcript: %d fired, %d dropped: %+v", fired, dropped, lines)
+	}
+}
+
+// An upstream that is the proxy's own address is refused at start, before
+// any connection could loop back into the proxy.
+func TestSelfUpstreamRefused(t *testing.T) {
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.Addr().(*net.TCPAddr)
+	free.Close()
+	port := strconv.Itoa(addr.Port)
+	for _, c := range []struct{ listen, upstream string }{
+		{"127.0.0.1:" + port, "127.0.0.1:" + port},
+		{"127.0.0.1:" + port, "localhost:" + port},
+		{":" + port, "127.0.0.1:" + port},
+	} {
+		p, err := proxy.Start(proxy.Config{Listen: c.listen, Upstream: c.upstream, Dialect: ascii})
+		if err == nil {
+			p.Close()
+			t.Fatalf("listen %s upstream %s: started", c.listen, c.upstream)
+		}
+		if !errors.Is(err, proxy.ErrSelfUpstream) {
+			if strings.Contains(err.Error(), "cannot listen") {
+				t.Skipf("port taken meanwhile: %v", err)
+			}
+			t.Fatalf("listen %s upstream %s: %v, want ErrSelfUpstream", c.listen, c.upstream, err)
+		}
+	}
+	// Another port on the same machine is a real upstream.
+	p, err := proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: "127.0.0.1:" + port, Dialect: ascii})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+}
+
+// A terminal that stops reading does not stall the proxy for ever: the
+// link writer's deadline ends the connection, and the host sees it close.
+func TestWriteDeadlineEndsStalledTerminal(t *testing.T) {
+	hostLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer hostLn.Close()
+	p, err := proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: hostLn.Addr().String(), Dialect: ascii, WriteTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	term, err := net.Dial("tcp", p.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Close() // never read
+	hc, err := hostLn.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Close()
+	frame := append([]byte{0x10, 0x00}, bytes.Repeat([]byte{'x'}, 0x1000)...)
+	done := make(chan error, 1)
+	go func() {
+		_ = hc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		for {
+			if _, err := hc.Write(frame); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-done:
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("the proxy never gave up on the stalled terminal: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("host writes never failed")
 	}
 }
