@@ -44,14 +44,11 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	if _, _, err := net.SplitHostPort(*upstream); err != nil {
 		return usageErr(stderr, "proxy", "--upstream %q: %v (want host:port)", *upstream, err)
 	}
-	dl, _, err := df.build()
+	wire, err := buildWiring(&df, &ff) // the proxy forwards frames as read: no match keys
 	if err != nil {
 		return usageErr(stderr, "proxy", "%v", err)
 	}
-	faults, err := ff.build(dl)
-	if err != nil {
-		return usageErr(stderr, "proxy", "%v", err)
-	}
+	dl, faults := wire.Dialect, wire.Faults
 	tlsStop := make(chan struct{})
 	defer close(tlsStop)
 	downCfg, err := downTLS.server(tlsStop)

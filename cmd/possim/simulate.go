@@ -164,11 +164,8 @@ func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	const cmd = "simulate"
 	fs := newFlags(cmd, simulateSynopsis, stderr)
 	f := addSimFlags(fs)
-	if code, done := parse(fs, args, stderr); done {
+	if code, done := parseNoArgs(fs, args, stderr); done {
 		return nil, code, true
-	}
-	if fs.NArg() != 0 {
-		return nil, usageErr(stderr, cmd, "unexpected argument %q", fs.Arg(0)), true
 	}
 	o, err := f.options()
 	if err != nil {
@@ -331,10 +328,11 @@ func (f *simFlags) fleet(o *simOptions) error {
 	if *f.timeout <= 0 || *f.drain < 0 || *f.revBackoff <= 0 || *f.revAttempts < 1 || *f.workers < 0 {
 		return errors.New("--timeout and --reversal-backoff must be positive, --drain and --workers not negative, --reversal-attempts at least 1")
 	}
-	dl, match, err := f.df.build()
+	wire, err := buildWiring(&f.df, nil) // internal/sim builds the faults with the run's seed
 	if err != nil {
 		return err
 	}
+	dl, match := wire.Dialect, wire.Match
 	termSec, err := f.security(o)
 	if err != nil {
 		return err

@@ -204,3 +204,56 @@ func TestWriteDeadlineEndsStalledTerminal(t *testing.T) {
 		t.Fatal("host writes never failed")
 	}
 }
+
+// A delayed answer goes out from the link's scheduler, after the frames
+// that were not delayed, and a duplicated one arrives twice: the plan is
+// carried out by the link's writer, not by a timer per frame.
+func TestDelayAndDuplicateThroughLinkWriter(t *testing.T) {
+	hostLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer hostLn.Close()
+	rs, err := fault.Parse([]string{"delay:mti=0210,p=1,delay=300ms", "duplicate:mti=0110,p=1"}, fault.Options{Seed: 1, Dialect: ascii})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: hostLn.Addr().String(), Dialect: ascii, Faults: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	term, err := net.Dial("tcp", p.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Close()
+	hc, err := hostLn.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Close()
+	frame := func(mti string) []byte {
+		m := ascii.NewMessage()
+		m.MTI(mti)
+		_ = iso.Set(m, 11, "000001")
+		_ = iso.Set(m, 41, "T1")
+		body, _ := m.Pack()
+		f, _ := ascii.Framing.AppendFrame(nil, nil, body)
+		return f
+	}
+	f210, f110 := frame("0210"), frame("0110")
+	start := time.Now()
+	if _, err := hc.Write(append(append([]byte(nil), f210...), f110...)); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append(append([]byte(nil), f110...), f110...), f210...)
+	got := make([]byte, len(want))
+	_ = term.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(term, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("want 0110 twice, then the delayed 0210:\n want % X\n got  % X", want, got)
+	}
+	if el := time.Since(start); el < 300*time.Millisecond {
+		t.Fatalf("the delayed 0210 arrived after %v, before its 300ms", el)
+	}
+}
