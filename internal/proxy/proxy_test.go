@@ -27,26 +27,38 @@ func TestMain(m *testing.M) {
 
 var ascii, _ = iso.Lookup("iso87ascii")
 
+// proxied starts a proxy (cfg with its listen, upstream and dialect filled
+// in) in front of a bare listener, connects a terminal through it and
+// returns the terminal's connection and the host's end; all are closed
+// when the test ends.
+func proxied(t *testing.T, cfg proxy.Config) (term, hostConn net.Conn) {
+	t.Helper()
+	hostLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hostLn.Close() })
+	cfg.Listen, cfg.Upstream, cfg.Dialect = "127.0.0.1:0", hostLn.Addr().String(), ascii
+	p, err := proxy.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if term, err = net.Dial("tcp", p.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { term.Close() })
+	if hostConn, err = hostLn.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hostConn.Close() })
+	return term, hostConn
+}
+
 // With no fault the proxy is byte-transparent in both directions, even for
 // frames it cannot read.
 func TestTransparentByteForByte(t *testing.T) {
-	hostLn, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer hostLn.Close()
-	p, err := proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: hostLn.Addr().String(), Dialect: ascii})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	term, err := net.Dial("tcp", p.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer term.Close()
-	hc, err := hostLn.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hc.Close()
+	term, hc := proxied(t, proxy.Config{})
 	m := ascii.NewMessage()
 	m.MTI("0200")
 	_ = iso.Set(m, 11, "000001")
@@ -167,23 +179,7 @@ func TestSelfUpstreamRefused(t *testing.T) {
 // A terminal that stops reading does not stall the proxy for ever: the
 // link writer's deadline ends the connection, and the host sees it close.
 func TestWriteDeadlineEndsStalledTerminal(t *testing.T) {
-	hostLn, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer hostLn.Close()
-	p, err := proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: hostLn.Addr().String(), Dialect: ascii, WriteTimeout: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	term, err := net.Dial("tcp", p.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer term.Close() // never read
-	hc, err := hostLn.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hc.Close()
+	_, hc := proxied(t, proxy.Config{WriteTimeout: 200 * time.Millisecond}) // the terminal never reads
 	frame := append([]byte{0x10, 0x00}, bytes.Repeat([]byte{'x'}, 0x1000)...)
 	done := make(chan error, 1)
 	go func() {
@@ -209,27 +205,11 @@ func TestWriteDeadlineEndsStalledTerminal(t *testing.T) {
 // that were not delayed, and a duplicated one arrives twice: the plan is
 // carried out by the link's writer, not by a timer per frame.
 func TestDelayAndDuplicateThroughLinkWriter(t *testing.T) {
-	hostLn, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer hostLn.Close()
 	rs, err := fault.Parse([]string{"delay:mti=0210,p=1,delay=300ms", "duplicate:mti=0110,p=1"}, fault.Options{Seed: 1, Dialect: ascii})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: hostLn.Addr().String(), Dialect: ascii, Faults: rs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	term, err := net.Dial("tcp", p.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer term.Close()
-	hc, err := hostLn.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hc.Close()
+	term, hc := proxied(t, proxy.Config{Faults: rs})
 	frame := func(mti string) []byte {
 		m := ascii.NewMessage()
 		m.MTI(mti)
