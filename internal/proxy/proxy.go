@@ -197,12 +197,11 @@ func (p *Proxy) track(c net.Conn, on bool) bool {
 }
 
 // accept serves terminals. An accept error other than a closed listener
-// (out of file descriptors, a failed TLS accept wrapper) backs off
-// exponentially, 5 ms doubling to 1 s, reset by the next success: a fixed
-// short retry spins on a machine out of descriptors.
+// (out of file descriptors; a TLS handshake fails later, on the connection,
+// not here) backs off exponentially, 5 ms doubling to 1 s, reset by the
+// next success: a fixed short retry spins on a machine out of descriptors.
 func (p *Proxy) accept() {
 	defer p.wg.Done()
-	const minBackoff, maxBackoff = 5 * time.Millisecond, time.Second
 	backoff := time.Duration(0)
 	for {
 		down, err := p.ln.Accept()
@@ -210,7 +209,7 @@ func (p *Proxy) accept() {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			backoff = min(max(2*backoff, minBackoff), maxBackoff)
+			backoff = nextBackoff(backoff)
 			p.cfg.Logger.Warn("proxy accept", "err", err, "retry in", backoff)
 			select {
 			case <-time.After(backoff):
@@ -227,6 +226,13 @@ func (p *Proxy) accept() {
 		p.wg.Add(1)
 		go p.serve(n, down)
 	}
+}
+
+// nextBackoff is the wait after an accept error that followed a wait of d
+// (0: the first error since a success).
+func nextBackoff(d time.Duration) time.Duration {
+	const minBackoff, maxBackoff = 5 * time.Millisecond, time.Second
+	return min(max(2*d, minBackoff), maxBackoff)
 }
 
 // serve pairs a terminal connection with a new upstream connection. When
