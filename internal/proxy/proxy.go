@@ -116,7 +116,7 @@ func checkNotSelf(lnAddr net.Addr, upstream string) error {
 	}
 	for _, ip := range ips {
 		if ip.IP.Equal(la.IP) || ip.IP.IsUnspecified() || local[ip.IP.String()] || (la.IP.IsUnspecified() && ip.IP.IsLoopback()) {
-			return fmt.Errorf("proxy: %w: --upstream %s resolves to %s, where the proxy listens (%s); point --upstream at the real host", ErrSelfUpstream, upstream, ip.IP, la)
+			return fmt.Errorf("%w: --upstream %s resolves to %s, where the proxy listens (%s); point --upstream at the real host", ErrSelfUpstream, upstream, ip.IP, la)
 		}
 	}
 	return nil
