@@ -144,3 +144,12 @@ func (c *captureFlags) proxyWrap() func(net.Conn, bool) net.Conn {
 	}
 	return func(nc net.Conn, toHost bool) net.Conn { return c.pcap.Wrap(nc, toHost) }
 }
+
+// observeProxy writes the proxy's link events (both legs) to the trace;
+// nil without --trace.
+func (c *captureFlags) observeProxy() func(string, link.Event) {
+	if c.trace == nil {
+		return nil
+	}
+	return func(conn string, e link.Event) { c.trace.Write("proxy", conn, e) }
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
+	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/spf13/pflag"
@@ -66,6 +67,34 @@ func (d *dialectFlags) build() (*iso.Dialect, link.Match, error) {
 		return nil, link.Match{}, fmt.Errorf("--match: %w", err)
 	}
 	return dl, m, nil
+}
+
+// wiring is how a side meets its links: the wire format (dialect, framing,
+// length header, TPDU, header), the match keys, and the faults this side
+// carries out. Every networked command builds it here from its flags, so
+// the checks and their wording are the same for host, proxy and terminal.
+// (MAC and TLS have their own flag sets: what they build differs per side
+// — host or terminal keys, server or client TLS.)
+type wiring struct {
+	Dialect *iso.Dialect
+	Match   link.Match
+	Faults  *fault.RuleSet // nil: no faults
+}
+
+// buildWiring checks the dialect flags, then the fault flags against that
+// dialect; ff nil: a command without faults.
+func buildWiring(df *dialectFlags, ff *faultFlags) (wiring, error) {
+	dl, match, err := df.build()
+	if err != nil {
+		return wiring{}, err
+	}
+	w := wiring{Dialect: dl, Match: match}
+	if ff != nil {
+		if w.Faults, err = ff.build(dl); err != nil {
+			return wiring{}, err
+		}
+	}
+	return w, nil
 }
 
 // transcript prints link events as readable lines: time, direction, a

@@ -38,14 +38,10 @@ Examples:
 `
 
 func runDialects(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, dialectsHelp)
-		return 2
+	if code, done := groupHelp(args, dialectsHelp, stdout, stderr); done {
+		return code
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, dialectsHelp)
-		return 0
 	case "list":
 		if len(args) != 1 {
 			return usageErr(stderr, "dialects", "list takes no arguments")

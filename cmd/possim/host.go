@@ -44,11 +44,8 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { hostUsage(stdout, fs) }
 	var cf captureFlags
 	cf.add(fs)
-	if code, done := parse(fs, args, stderr); done {
+	if code, done := parseNoArgs(fs, args, stderr); done {
 		return code
-	}
-	if fs.NArg() != 0 {
-		return usageErr(stderr, "host", "unexpected argument %q", fs.Arg(0))
 	}
 	if *configHelp {
 		writeHostConfigHelp(stdout, fs)
@@ -62,10 +59,11 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 		}
 		ff.extra = hc.faults
 	}
-	dl, match, err := df.build()
+	wire, err := buildWiring(&df, &ff)
 	if err != nil {
 		return usageErr(stderr, "host", "%v", err)
 	}
+	dl, match, faults := wire.Dialect, wire.Match, wire.Faults
 	rules := host.DefaultRules()
 	if hc.rules != nil {
 		rules = hc.rules
@@ -90,10 +88,6 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, "host", "--frame-timeout must be positive")
 	case *linkQueue < 1:
 		return usageErr(stderr, "host", "--link-queue must be at least 1")
-	}
-	faults, err := ff.build(dl)
-	if err != nil {
-		return usageErr(stderr, "host", "%v", err)
 	}
 	sec, err := sf.hostSecurity()
 	if err != nil {

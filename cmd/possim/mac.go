@@ -42,14 +42,10 @@ Examples:
 `
 
 func runMAC(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, macUsage)
-		return 2
+	if code, done := groupHelp(args, macUsage, stdout, stderr); done {
+		return code
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, macUsage)
-		return 0
 	case "compute":
 		return runMACCompute(args[1:], stdout, stderr)
 	case "verify":
@@ -182,11 +178,8 @@ func runMACCompute(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("mac compute", "mac compute --key HEX (--data HEX | --message FILE [--dialect D]) [flags]", stderr)
 	var in macInput
 	in.add(fs)
-	if code, done := parse(fs, args, stderr); done {
+	if code, done := parseNoArgs(fs, args, stderr); done {
 		return code
-	}
-	if fs.NArg() != 0 {
-		return usageErr(stderr, "mac compute", "unexpected argument %q", fs.Arg(0))
 	}
 	if err := in.source(); err != nil {
 		return usageErr(stderr, "mac compute", "%v", err)
@@ -336,11 +329,8 @@ func runMACVerify(args []string, stdout, stderr io.Writer) int {
 	var in macInput
 	in.add(fs)
 	macHex := fs.String("mac", "", "with --data: the MAC to check, in hex (4 to 8 bytes are compared leftmost)")
-	if code, done := parse(fs, args, stderr); done {
+	if code, done := parseNoArgs(fs, args, stderr); done {
 		return code
-	}
-	if fs.NArg() != 0 {
-		return usageErr(stderr, "mac verify", "unexpected argument %q", fs.Arg(0))
 	}
 	if err := in.source(); err != nil {
 		return usageErr(stderr, "mac verify", "%v", err)
@@ -435,11 +425,8 @@ func runKey(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("key kcv", "key kcv --key HEX [--type tdes|aes]", stderr)
 	keyHex := fs.String("key", "", "the key in hex (required; never printed)")
 	typ := fs.String("type", "", "tdes (DES/TDES: 8, 16 or 24 bytes) or aes (16, 24 or 32 bytes); default tdes, aes for a 32-byte key")
-	if code, done := parse(fs, args[1:], stderr); done {
+	if code, done := parseNoArgs(fs, args[1:], stderr); done {
 		return code
-	}
-	if fs.NArg() != 0 {
-		return usageErr(stderr, "key kcv", "unexpected argument %q", fs.Arg(0))
 	}
 	if *keyHex == "" {
 		return usageErr(stderr, "key kcv", "--key is required")

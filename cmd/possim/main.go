@@ -108,6 +108,34 @@ func parse(fs *pflag.FlagSet, args []string, stderr io.Writer) (int, bool) {
 	return 0, false
 }
 
+// parseNoArgs is parse for a command that takes flags only: an argument
+// left over is a usage error (exit 2).
+func parseNoArgs(fs *pflag.FlagSet, args []string, stderr io.Writer) (int, bool) {
+	if code, done := parse(fs, args, stderr); done {
+		return code, true
+	}
+	if fs.NArg() != 0 {
+		return usageErr(stderr, fs.Name(), "unexpected argument %q", fs.Arg(0)), true
+	}
+	return 0, false
+}
+
+// groupHelp answers a command group (dialects, mac) called with no
+// subcommand (its usage on stderr, exit 2) or asked for help (on stdout,
+// exit 0); done false: args[0] is a subcommand to run.
+func groupHelp(args []string, usage string, stdout, stderr io.Writer) (int, bool) {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2, true
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0, true
+	}
+	return 0, false
+}
+
 func usageErr(stderr io.Writer, cmd, format string, a ...any) int {
 	fmt.Fprintf(stderr, "possim %s: %s (see possim %s --help)\n", cmd, fmt.Sprintf(format, a...), cmd)
 	return 2

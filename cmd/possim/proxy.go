@@ -2,15 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"github.com/possim/possim/internal/fault"
 	"io"
 	"log/slog"
+	"net"
 	"os/signal"
 	"sync"
 	"syscall"
 
 	"github.com/possim/possim/internal/diagnose"
+	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/proxy"
 	"github.com/possim/possim/internal/tlsconf"
 )
@@ -39,14 +41,14 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 	if *upstream == "" {
 		return usageErr(stderr, "proxy", "--upstream is required")
 	}
-	dl, _, err := df.build()
+	if _, _, err := net.SplitHostPort(*upstream); err != nil {
+		return usageErr(stderr, "proxy", "--upstream %q: %v (want host:port)", *upstream, err)
+	}
+	wire, err := buildWiring(&df, &ff) // the proxy forwards frames as read: no match keys
 	if err != nil {
 		return usageErr(stderr, "proxy", "%v", err)
 	}
-	faults, err := ff.build(dl)
-	if err != nil {
-		return usageErr(stderr, "proxy", "%v", err)
-	}
+	dl, faults := wire.Dialect, wire.Faults
 	tlsStop := make(chan struct{})
 	defer close(tlsStop)
 	downCfg, err := downTLS.server(tlsStop)
@@ -76,16 +78,17 @@ func runProxy(args []string, stdout, stderr io.Writer) int {
 			diagnose.WriteFinding(stdout, *l.Finding, "      ")
 		}
 	}
-	if cf.tracePath != "" {
-		return usageErr(stderr, "proxy", "--trace is not supported by the proxy yet (it has no link events); use --pcap")
-	}
 	if err := cf.open(); err != nil {
 		return usageErr(stderr, "proxy", "%v", err)
 	}
 	defer cf.close(stderr)
 	p, err := proxy.Start(proxy.Config{Listen: *listen, Upstream: *upstream, Dialect: dl, Faults: faults, OnLine: onLine, WrapConn: cf.proxyWrap(),
 		TLS: downCfg, UpstreamTLS: upCfg,
-		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+		Observer: cf.observeProxy(),
+		Logger:   slog.New(slog.NewTextHandler(stderr, nil))})
+	if errors.Is(err, proxy.ErrSelfUpstream) {
+		return usageErr(stderr, "proxy", "%v", err)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "possim proxy: %v\n", err)
 		return 1

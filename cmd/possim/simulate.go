@@ -6,10 +6,9 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/possim/possim/internal/diagnose"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -21,10 +20,12 @@ import (
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
+	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/load"
-	"github.com/possim/possim/internal/metrics"
+	"github.com/possim/possim/internal/sim"
 	"github.com/possim/possim/internal/tlsconf"
 	"github.com/possim/possim/terminal"
+	"github.com/spf13/pflag"
 )
 
 func init() {
@@ -103,299 +104,300 @@ func tuneGC() {
 	}
 }
 
+// simFlags are simulate's flags as registered, before checking.
+type simFlags struct {
+	fs                                   *pflag.FlagSet
+	tps                                  *float64
+	duration, timeout, drain, revBackoff *time.Duration
+	stages, mix, amount, target, output  *string
+	hdrLog, hostRules, results, segment  *string
+	pacer, metrics, startAt, connMode    *string
+	terminals, links, maxInflight        *int
+	revAttempts, workers                 *int
+	faults, thresholds                   *[]string
+	seed                                 *int64
+	noSignOn, quiet                      *bool
+	df                                   dialectFlags
+	sf                                   securityFlags
+	cf                                   captureFlags
+	tf                                   tlsFlags
+}
+
+func addSimFlags(fs *pflag.FlagSet) *simFlags {
+	f := &simFlags{fs: fs}
+	f.tps = fs.Float64("tps", 0, "transactions per second (constant rate)")
+	f.duration = fs.Duration("duration", 10*time.Second, "length of the run at --tps")
+	f.stages = fs.String("stages", "", "rate profile TIME:RATE,... ramping linearly between points, e.g. 0s:100,30s:1000,2m:1000 (instead of --tps/--duration)")
+	f.terminals = fs.Int("terminals", 10, "number of terminals (distinct TIDs SIM00001..., each with its own STANs)")
+	f.links = fs.Int("links", 0, "TCP links the terminals share (terminal j uses link j mod L); default min(terminals, GOMAXPROCS)")
+	f.maxInflight = fs.Int("max-inflight", 10000, "most transactions in flight; a transaction due beyond it waits and is counted late")
+	f.mix = fs.String("mix", "purchase=100", "transaction mix TYPE=WEIGHT,...: purchase, preauth, refund, balance, echo")
+	f.amount = fs.String("amount", "10.00", "amount of each financial transaction")
+	f.target = fs.String("target", "", "host:port of the host under test; default an embedded host on 127.0.0.1")
+	f.df.add(fs)
+	f.faults = fs.StringArray("fault", nil, "fault rule TYPE[:key=value,...] (repeatable; see possim faults); with the embedded host the host carries them out, with --target the terminals do (message and link faults only)")
+	f.output = fs.String("output", "text", "final report format: text or json")
+	f.thresholds = fs.StringArray("threshold", nil, "pass/fail condition, e.g. 'p99<50ms', 'timeout_rate<0.01', 'tps>=900' (repeatable; unmet: exit 1)")
+	f.hdrLog = fs.String("hdr-log", "", "write the intended-time latency of every second to FILE (HdrHistogram interval log)")
+	f.seed = fs.Int64("seed", 0, "seed of the transaction mix and fault decisions; 0 picks one (the report prints it)")
+	f.timeout = fs.Duration("timeout", 10*time.Second, "response timeout; then the terminal reverses a financial transaction")
+	f.drain = fs.Duration("drain", 0, "after the schedule, wait this long for outstanding transactions (default --timeout)")
+	f.noSignOn = fs.Bool("no-signon", false, "terminals do not sign on when their link comes up")
+	f.revAttempts = fs.Int("reversal-attempts", 3, "0400 + 0401 repeats before a reversal is stored")
+	f.revBackoff = fs.Duration("reversal-backoff", time.Second, "wait before the first 0401 repeat (doubles)")
+	f.workers = fs.Int("workers", 0, "goroutines starting transactions and recording outcomes; default GOMAXPROCS")
+	f.hostRules = fs.String("host-rules", "", "authorization rules (YAML) of the embedded host; default the built-in rules")
+	f.quiet = fs.BoolP("quiet", "q", false, "no status line on stderr")
+	f.results = fs.String("results", "", "write the run to FILE (report, per-second series, HDR histograms) for possim report")
+	f.segment = fs.String("segment", "", "run the I-th of N equal shares of the run (1-based I/N): 1/N of the rate and of --terminals, a disjoint slice of TIDs and of the STAN space")
+	f.pacer = fs.String("pacer", "precise", "how the pacer waits: precise (clock_nanosleep with 1 ns timer slack, ~50 µs send lag) or go (Go timers: ~0.5 ms send lag; sends bunch up, which costs less CPU per transaction)")
+	f.metrics = fs.String("metrics", "", "serve Prometheus metrics on ADDR (HOST:PORT; an empty host is 127.0.0.1) at /metrics while the run lasts")
+	f.startAt = fs.String("start-at", "", "start the schedule at this time (RFC 3339, e.g. 2026-12-02T07:00:00Z), so that all segments start together")
+	f.sf.add(fs, true) // --mac-rc is the embedded host's
+	f.cf.add(fs)       // the fleet's side of the links
+	f.connMode = fs.String("connection", "shared", "shared: long-lived links the terminals share; per-tx: a new connection per transaction, closed after the answer (GPRS-style terminals)")
+	f.tf.add(fs, false) // the fleet's; the embedded host gets --tls-dir's host certificate or a throw-away PKI
+	return f
+}
+
 func parseSimulate(args []string, stderr io.Writer) (*simOptions, int, bool) {
 	const cmd = "simulate"
 	fs := newFlags(cmd, simulateSynopsis, stderr)
-	tps := fs.Float64("tps", 0, "transactions per second (constant rate)")
-	duration := fs.Duration("duration", 10*time.Second, "length of the run at --tps")
-	stages := fs.String("stages", "", "rate profile TIME:RATE,... ramping linearly between points, e.g. 0s:100,30s:1000,2m:1000 (instead of --tps/--duration)")
-	terminals := fs.Int("terminals", 10, "number of terminals (distinct TIDs SIM00001..., each with its own STANs)")
-	links := fs.Int("links", 0, "TCP links the terminals share (terminal j uses link j mod L); default min(terminals, GOMAXPROCS)")
-	maxInflight := fs.Int("max-inflight", 10000, "most transactions in flight; a transaction due beyond it waits and is counted late")
-	mixFlag := fs.String("mix", "purchase=100", "transaction mix TYPE=WEIGHT,...: purchase, preauth, refund, balance, echo")
-	amount := fs.String("amount", "10.00", "amount of each financial transaction")
-	target := fs.String("target", "", "host:port of the host under test; default an embedded host on 127.0.0.1")
-	var df dialectFlags
-	df.add(fs)
-	faults := fs.StringArray("fault", nil, "fault rule TYPE[:key=value,...] (repeatable; see possim faults); with the embedded host the host carries them out, with --target the terminals do (message and link faults only)")
-	output := fs.String("output", "text", "final report format: text or json")
-	thresholds := fs.StringArray("threshold", nil, "pass/fail condition, e.g. 'p99<50ms', 'timeout_rate<0.01', 'tps>=900' (repeatable; unmet: exit 1)")
-	hdrLog := fs.String("hdr-log", "", "write the intended-time latency of every second to FILE (HdrHistogram interval log)")
-	seed := fs.Int64("seed", 0, "seed of the transaction mix and fault decisions; 0 picks one (the report prints it)")
-	timeout := fs.Duration("timeout", 10*time.Second, "response timeout; then the terminal reverses a financial transaction")
-	drain := fs.Duration("drain", 0, "after the schedule, wait this long for outstanding transactions (default --timeout)")
-	noSignOn := fs.Bool("no-signon", false, "terminals do not sign on when their link comes up")
-	revAttempts := fs.Int("reversal-attempts", 3, "0400 + 0401 repeats before a reversal is stored")
-	revBackoff := fs.Duration("reversal-backoff", time.Second, "wait before the first 0401 repeat (doubles)")
-	workers := fs.Int("workers", 0, "goroutines starting transactions and recording outcomes; default GOMAXPROCS")
-	hostRules := fs.String("host-rules", "", "authorization rules (YAML) of the embedded host; default the built-in rules")
-	quiet := fs.BoolP("quiet", "q", false, "no status line on stderr")
-	results := fs.String("results", "", "write the run to FILE (report, per-second series, HDR histograms) for possim report")
-	segFlag := fs.String("segment", "", "run the I-th of N equal shares of the run (1-based I/N): 1/N of the rate and of --terminals, a disjoint slice of TIDs and of the STAN space")
-	pacerKind := fs.String("pacer", "precise", "how the pacer waits: precise (clock_nanosleep with 1 ns timer slack, ~50 µs send lag) or go (Go timers: ~0.5 ms send lag; sends bunch up, which costs less CPU per transaction)")
-	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR (HOST:PORT; an empty host is 127.0.0.1) at /metrics while the run lasts")
-	startAt := fs.String("start-at", "", "start the schedule at this time (RFC 3339, e.g. 2026-12-02T07:00:00Z), so that all segments start together")
-	var sf securityFlags
-	sf.add(fs, true) // --mac-rc is the embedded host's
-	var cf captureFlags
-	cf.add(fs) // the fleet's side of the links
-	connMode := fs.String("connection", "shared", "shared: long-lived links the terminals share; per-tx: a new connection per transaction, closed after the answer (GPRS-style terminals)")
-	var tf tlsFlags
-	tf.add(fs, false) // the fleet's; the embedded host gets --tls-dir's host certificate or a throw-away PKI
-	if code, done := parse(fs, args, stderr); done {
+	f := addSimFlags(fs)
+	if code, done := parseNoArgs(fs, args, stderr); done {
 		return nil, code, true
 	}
-	bad := func(format string, a ...any) (*simOptions, int, bool) {
-		return nil, usageErr(stderr, cmd, format, a...), true
+	o, err := f.options()
+	if err != nil {
+		return nil, usageErr(stderr, cmd, "%v", err), true
 	}
-	if fs.NArg() != 0 {
-		return bad("unexpected argument %q", fs.Arg(0))
-	}
-	o := &simOptions{output: *output, hdrLog: *hdrLog, quiet: *quiet, target: *target, results: *results, metrics: *metricsAddr, capture: cf, tls: tf}
-	if *segFlag != "" {
-		sg, err := parseSegment(*segFlag)
+	return o, 0, false
+}
+
+// options checks the flags: an error is a bad flag (exit 2).
+func (f *simFlags) options() (*simOptions, error) {
+	o := &simOptions{output: *f.output, hdrLog: *f.hdrLog, quiet: *f.quiet, target: *f.target, results: *f.results, metrics: *f.metrics, capture: f.cf, tls: f.tf}
+	if *f.segment != "" {
+		sg, err := parseSegment(*f.segment)
 		if err != nil {
-			return bad("--segment %v", err)
+			return nil, fmt.Errorf("--segment %v", err)
 		}
 		o.segment = sg
 	}
-	var start time.Time
-	if *startAt != "" {
-		t, err := time.Parse(time.RFC3339Nano, *startAt)
-		if err != nil {
-			return bad("--start-at %q: want an RFC 3339 time such as 2026-12-02T07:00:00Z", *startAt)
-		}
-		if time.Until(t) > 24*time.Hour {
-			return bad("--start-at %s is more than a day away", *startAt)
-		}
-		start = t
+	start, err := f.start()
+	if err != nil {
+		return nil, err
 	}
-
-	// Schedule.
-	switch {
-	case *stages != "" && (fs.Changed("tps") || fs.Changed("duration")):
-		return bad("--stages replaces --tps and --duration: give one or the other")
-	case *stages != "":
-		p, err := load.ParseStages(*stages)
-		if err != nil {
-			return bad("--stages: %v", err)
-		}
-		o.pacer = p
-	case !fs.Changed("tps"):
-		return bad("give the load: --tps N (with --duration) or --stages PROFILE")
-	case !(*tps > 0) || *tps > 1e7:
-		return bad("--tps %v: want a rate > 0 (at most 10000000)", *tps)
-	case *duration <= 0:
-		return bad("--duration %v: want a positive duration, e.g. 30s", *duration)
-	default:
-		o.pacer = load.ConstantPacer{Rate: *tps, Duration: *duration}
+	if o.pacer, err = f.schedule(); err != nil {
+		return nil, err
 	}
 	if o.segment.n > 1 {
 		o.pacer = o.segment.pacer(o.pacer)
 	}
+	if err := f.checkReport(o); err != nil {
+		return nil, err
+	}
+	if err := f.hostAndFaults(o); err != nil {
+		return nil, err
+	}
+	if err := f.fleet(o); err != nil {
+		return nil, err
+	}
+	if *f.pacer != "precise" && *f.pacer != "go" {
+		return nil, fmt.Errorf("--pacer %q: want precise or go", *f.pacer)
+	}
+	drain := *f.drain
+	if drain == 0 {
+		drain = *f.timeout
+	}
+	o.run = load.RunConfig{Pacer: o.pacer, Workers: *f.workers, MaxInFlight: *f.maxInflight, Drain: drain, Start: start, GoTimers: *f.pacer == "go"}
+	return o, nil
+}
 
-	// Fleet.
-	if *terminals < 1 {
-		return bad("--terminals %d: want at least 1", *terminals)
+func (f *simFlags) start() (time.Time, error) {
+	if *f.startAt == "" {
+		return time.Time{}, nil
 	}
-	tidOffset, stanStart := 0, uint32(0)
-	if n := o.segment.n; n > 1 {
-		if *terminals < n {
-			return bad("--terminals %d with --segment %s: want at least one terminal per segment", *terminals, *segFlag)
+	t, err := time.Parse(time.RFC3339Nano, *f.startAt)
+	if err != nil {
+		return t, fmt.Errorf("--start-at %q: want an RFC 3339 time such as 2026-12-02T07:00:00Z", *f.startAt)
+	}
+	if time.Until(t) > 24*time.Hour {
+		return t, fmt.Errorf("--start-at %s is more than a day away", *f.startAt)
+	}
+	return t, nil
+}
+
+// schedule is --tps/--duration or --stages.
+func (f *simFlags) schedule() (load.Pacer, error) {
+	fs, tps, duration := f.fs, *f.tps, *f.duration
+	switch {
+	case *f.stages != "" && (fs.Changed("tps") || fs.Changed("duration")):
+		return nil, errors.New("--stages replaces --tps and --duration: give one or the other")
+	case *f.stages != "":
+		p, err := load.ParseStages(*f.stages)
+		if err != nil {
+			return nil, fmt.Errorf("--stages: %v", err)
 		}
-		// Terminals are split as evenly as the count allows; segment I
-		// gets the I-th run of TID numbers and the I-th slice of STANs.
-		i := o.segment.i - 1
-		from, to := i**terminals/n, (i+1)**terminals/n
-		tidOffset, *terminals = from, to-from
-		stanStart = uint32(i*(999999/n) + 1)
-		if *links > *terminals {
-			*links = *terminals
-		}
+		return p, nil
+	case !fs.Changed("tps"):
+		return nil, errors.New("give the load: --tps N (with --duration) or --stages PROFILE")
+	case !(tps > 0) || tps > 1e7:
+		return nil, fmt.Errorf("--tps %v: want a rate > 0 (at most 10000000)", tps)
+	case duration <= 0:
+		return nil, fmt.Errorf("--duration %v: want a positive duration, e.g. 30s", duration)
 	}
-	if *links < 0 || *links > *terminals {
-		return bad("--links %d: want 1..%d (at most one link per terminal)", *links, *terminals)
-	}
-	if *maxInflight < 1 {
-		return bad("--max-inflight %d: want at least 1", *maxInflight)
-	}
-	mix, err := terminal.ParseMix(*mixFlag)
-	if err != nil {
-		return bad("--mix: %v", err)
-	}
-	amt, err := terminal.ParseAmount(*amount)
-	if err != nil {
-		return bad("--amount: %v", err)
-	}
-	if *timeout <= 0 || *drain < 0 || *revBackoff <= 0 || *revAttempts < 1 || *workers < 0 {
-		return bad("--timeout and --reversal-backoff must be positive, --drain and --workers not negative, --reversal-attempts at least 1")
-	}
-	dl, match, err := df.build()
-	if err != nil {
-		return bad("%v", err)
-	}
+	return load.ConstantPacer{Rate: tps, Duration: duration}, nil
+}
+
+// checkReport checks --output and --threshold.
+func (f *simFlags) checkReport(o *simOptions) error {
 	if o.output != "text" && o.output != "json" {
-		return bad("--output %q: want text or json", o.output)
+		return fmt.Errorf("--output %q: want text or json", o.output)
 	}
-	if o.thresholds, err = load.ParseThresholds(*thresholds); err != nil {
-		return bad("--threshold: %v", err)
+	var err error
+	if o.thresholds, err = load.ParseThresholds(*f.thresholds); err != nil {
+		return fmt.Errorf("--threshold: %v", err)
 	}
-	if o.target != "" && *hostRules != "" {
-		return bad("--host-rules is for the embedded host: it cannot be used with --target")
+	return nil
+}
+
+// hostAndFaults checks --host-rules and --fault against where they act.
+func (f *simFlags) hostAndFaults(o *simOptions) error {
+	if o.target != "" && *f.hostRules != "" {
+		return errors.New("--host-rules is for the embedded host: it cannot be used with --target")
 	}
-	if *hostRules != "" {
-		if o.hostRules, err = host.LoadRules(*hostRules); err != nil {
-			return bad("--host-rules: %v", err)
+	if *f.hostRules != "" {
+		var err error
+		if o.hostRules, err = host.LoadRules(*f.hostRules); err != nil {
+			return fmt.Errorf("--host-rules: %v", err)
 		}
 	}
-	for _, spec := range *faults {
+	for _, spec := range *f.faults {
 		r, err := fault.ParseSpec(spec)
 		if err != nil {
-			return bad("--fault: %v", err)
+			return fmt.Errorf("--fault: %v", err)
 		}
 		info, _ := fault.Lookup(r.Type)
 		switch {
 		case info.Level == fault.LevelTerminal:
 			// TODO(simulate): "die" drops the terminal's link; the fleet's
 			// terminals share links, so one dying would take others with it.
-			return bad("--fault %s: %s is not yet supported by simulate (terminals share links)", spec, r.Type)
+			return fmt.Errorf("--fault %s: %s is not yet supported by simulate (terminals share links)", spec, r.Type)
 		case o.target != "" && (info.Level == fault.LevelHost || r.Type == "refuse"):
-			return bad("--fault %s: %s is carried out by the host: it needs the embedded host (no --target)", spec, r.Type)
+			return fmt.Errorf("--fault %s: %s is carried out by the host: it needs the embedded host (no --target)", spec, r.Type)
 		}
 		o.faults = append(o.faults, r)
 	}
-	termSec, err := sf.terminalSecurity()
+	return nil
+}
+
+// fleet checks the terminals' flags and builds the fleet's config.
+func (f *simFlags) fleet(o *simOptions) error {
+	terminals, links := *f.terminals, *f.links
+	if terminals < 1 {
+		return fmt.Errorf("--terminals %d: want at least 1", terminals)
+	}
+	tidOffset, stanStart := 0, uint32(0)
+	if n := o.segment.n; n > 1 {
+		if terminals < n {
+			return fmt.Errorf("--terminals %d with --segment %s: want at least one terminal per segment", terminals, *f.segment)
+		}
+		// Terminals are split as evenly as the count allows; segment I
+		// gets the I-th run of TID numbers and the I-th slice of STANs.
+		i := o.segment.i - 1
+		from, to := i*terminals/n, (i+1)*terminals/n
+		tidOffset, terminals = from, to-from
+		stanStart = uint32(i*(999999/n) + 1)
+		links = min(links, terminals)
+	}
+	if links < 0 || links > terminals {
+		return fmt.Errorf("--links %d: want 1..%d (at most one link per terminal)", links, terminals)
+	}
+	if *f.maxInflight < 1 {
+		return fmt.Errorf("--max-inflight %d: want at least 1", *f.maxInflight)
+	}
+	mix, err := terminal.ParseMix(*f.mix)
 	if err != nil {
-		return bad("%v", err)
+		return fmt.Errorf("--mix: %v", err)
 	}
-	if termSec != nil {
-		if *noSignOn {
-			return bad("--no-signon with --tmk: the working keys come with the sign-on")
-		}
-		if o.target == "" {
-			if o.hostSec, err = sf.hostSecurity(); err != nil {
-				return bad("%v", err)
-			}
-		} else if fs.Changed("mac-rc") {
-			return bad("--mac-rc is for the embedded host: it cannot be used with --target")
-		}
+	amt, err := terminal.ParseAmount(*f.amount)
+	if err != nil {
+		return fmt.Errorf("--amount: %v", err)
 	}
-	o.seed = *seed
+	if *f.timeout <= 0 || *f.drain < 0 || *f.revBackoff <= 0 || *f.revAttempts < 1 || *f.workers < 0 {
+		return errors.New("--timeout and --reversal-backoff must be positive, --drain and --workers not negative, --reversal-attempts at least 1")
+	}
+	wire, err := buildWiring(&f.df, nil) // internal/sim builds the faults with the run's seed
+	if err != nil {
+		return err
+	}
+	dl, match := wire.Dialect, wire.Match
+	termSec, err := f.security(o)
+	if err != nil {
+		return err
+	}
+	o.seed = *f.seed
 	if o.seed == 0 {
 		var b [8]byte
 		_, _ = crand.Read(b[:])
 		o.seed = int64(binary.LittleEndian.Uint64(b[:])>>1) | 1
 	}
+	if *f.connMode != "shared" && *f.connMode != "per-tx" {
+		return fmt.Errorf("--connection %q: want shared or per-tx", *f.connMode)
+	}
 	o.fleet = terminal.FleetConfig{
-		Target: o.target, Dialect: dl, Match: match, Terminals: *terminals, Links: *links,
-		Mix: mix, Amount: amt, Seed: o.seed, Timeout: *timeout, SignOn: !*noSignOn, PerTx: *connMode == "per-tx",
-		ReversalAttempts: *revAttempts, ReversalBackoff: *revBackoff, Security: termSec,
+		Target: o.target, Dialect: dl, Match: match, Terminals: terminals, Links: links,
+		Mix: mix, Amount: amt, Seed: o.seed, Timeout: *f.timeout, SignOn: !*f.noSignOn, PerTx: *f.connMode == "per-tx",
+		ReversalAttempts: *f.revAttempts, ReversalBackoff: *f.revBackoff, Security: termSec,
 		TIDOffset: tidOffset, STANStart: stanStart,
 	}
-	if *drain == 0 {
-		*drain = *timeout
-	}
-	if *connMode != "shared" && *connMode != "per-tx" {
-		return bad("--connection %q: want shared or per-tx", *connMode)
-	}
-	if *pacerKind != "precise" && *pacerKind != "go" {
-		return bad("--pacer %q: want precise or go", *pacerKind)
-	}
-	o.run = load.RunConfig{Pacer: o.pacer, Workers: *workers, MaxInFlight: *maxInflight, Drain: *drain, Start: start, GoTimers: *pacerKind == "go"}
-	return o, 0, false
+	return nil
 }
 
-// simulate runs a parsed simulation: embedded host (unless --target),
-// fleet, runner, report, thresholds.
-func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int {
-	var rs *fault.RuleSet
-	if len(o.faults) > 0 {
-		var err error
-		rs, err = fault.New(o.faults, fault.Options{Seed: uint64(o.seed), Dialect: o.fleet.Dialect})
-		if err != nil {
-			return usageErr(stderr, "simulate", "--fault: %v", err)
-		}
+// security is the fleet's MAC settings and, with the embedded host, the
+// host's.
+func (f *simFlags) security(o *simOptions) (*terminal.Security, error) {
+	termSec, err := f.sf.terminalSecurity()
+	if err != nil || termSec == nil {
+		return termSec, err
 	}
-	var h *host.Host
-	fc := o.fleet
-	var hostTLS *tls.Config
-	if o.tls.o.Active() {
-		var err error
-		if hostTLS, fc.TLS, err = o.simTLS(); err != nil {
-			return usageErr(stderr, "simulate", "%v", err)
-		}
+	if *f.noSignOn {
+		return nil, errors.New("--no-signon with --tmk: the working keys come with the sign-on")
 	}
 	if o.target == "" {
-		hc := host.Config{Listen: "127.0.0.1:0", Dialect: fc.Dialect, Match: fc.Match, Rules: o.hostRules,
-			MaxConns: max(1000, fc.Terminals), Security: o.hostSec, TLS: hostTLS}
-		// Faults act at the host's end of the links: the same wire
-		// behaviour as at the terminals' end, the host carries out crash,
-		// unsolicited and refuse, and the fleet keeps its message reuse.
-		hc.Faults = rs
+		o.hostSec, err = f.sf.hostSecurity()
+		return termSec, err
+	}
+	if f.fs.Changed("mac-rc") {
+		return nil, errors.New("--mac-rc is for the embedded host: it cannot be used with --target")
+	}
+	return termSec, nil
+}
+
+// simulate runs a parsed simulation (internal/sim) and prints its report.
+func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int {
+	cfg := sim.Config{Fleet: o.fleet, Run: o.run, Thresholds: o.thresholds, Faults: o.faults, Seed: o.seed,
+		HostRules: o.hostRules, HostSec: o.hostSec, Segment: o.segment.String(), Metrics: o.metrics,
+		Describe: describePacer(o.pacer)}
+	if !o.quiet {
+		cfg.Status = stderr
+	}
+	if o.tls.o.Active() {
 		var err error
-		if h, err = host.New(hc); err != nil {
+		if cfg.HostTLS, cfg.Fleet.TLS, err = o.simTLS(); err != nil {
 			return usageErr(stderr, "simulate", "%v", err)
 		}
-		if err := h.Start(); err != nil {
-			fmt.Fprintf(stderr, "possim simulate: %v\n", err)
-			return 1
-		}
-		defer h.Close()
-		fc.Target = h.Addr().String()
-	} else if rs != nil {
-		fc.Interceptor = rs.Interceptor(fault.Terminal)
-		fc.WrapConn = func(c net.Conn) net.Conn { return rs.WrapConn(c, fault.Terminal) }
 	}
 	if err := o.capture.open(); err != nil {
 		return usageErr(stderr, "simulate", "%v", err)
 	}
 	defer o.capture.close(stderr)
 	if o.capture.pcap != nil {
-		fc.WrapConn = o.capture.wrap(true, fc.WrapConn) // under the terminals' faults, if any
+		cfg.Capture = o.capture.wrap(true, nil)
 	}
-	fc.Observer = o.capture.observe("terminal", fc.Target, fc.Observer)
-	fleet, err := terminal.NewFleet(fc)
-	if err != nil {
-		return usageErr(stderr, "simulate", "%v", err)
-	}
-	fc = fleet.Config()
-	rules := "built-in rules"
-	if o.hostRules != nil {
-		rules = "--host-rules"
-	}
-	where := "embedded host " + fc.Target + " (" + rules + ", no MAC)"
-	if o.hostSec != nil {
-		where = "embedded host " + fc.Target + " (" + rules + ", " + o.hostSec.String() + ")"
-	}
-	if o.target != "" {
-		where = o.target
-		if fc.Security != nil {
-			where += " (" + fc.Security.String() + ")"
-		}
-	}
-	if !o.quiet {
-		fmt.Fprintf(stderr, "possim simulate: %s → %s; %d terminals on %d links, %s, %s; seed %d\n",
-			describePacer(o.pacer), where, fc.Terminals, fc.Links, fc.Mix, fc.Dialect.Name, o.seed)
-	}
-	if err := fleet.Connect(ctx); err != nil {
-		fmt.Fprintf(stderr, "possim simulate: cannot connect the fleet: %v\n", err)
-		return 1
-	}
-	defer fleet.Close()
-
-	rc := o.run
-	rc.Target = fleet
-	if !o.quiet {
-		rc.Status = stderr
-	}
-	lateStart := time.Duration(0)
-	if !rc.Start.IsZero() {
-		if d := time.Until(rc.Start); d < 0 {
-			lateStart = -d
-			rc.Start = time.Time{}
-		} else if !o.quiet {
-			fmt.Fprintf(stderr, "possim simulate: connected; waiting %s for --start-at %s\n", d.Round(time.Millisecond), rc.Start.UTC().Format(time.RFC3339Nano))
-		}
+	cfg.Observe = func(target string, next func(link.Event)) func(link.Event) {
+		return o.capture.observe("terminal", target, next)
 	}
 	if o.hdrLog != "" {
 		f, err := os.Create(o.hdrLog)
@@ -403,146 +405,46 @@ func simulate(ctx context.Context, o *simOptions, stdout, stderr io.Writer) int 
 			return usageErr(stderr, "simulate", "--hdr-log: %v", err)
 		}
 		defer f.Close()
-		if rc.Start.IsZero() {
-			rc.Start = time.Now()
-		}
-		if rc.HDRLog, err = load.NewHDRLog(f, rc.Start); err != nil {
-			fmt.Fprintf(stderr, "possim simulate: --hdr-log: %v\n", err)
-			return 1
-		}
+		cfg.HDRLog = f
 	}
-	var runner *load.Runner
-	if o.metrics != "" {
-		m := metrics.NewLoad()
-		srv, err := metrics.Serve(o.metrics, m.Registry)
-		if err != nil {
-			return usageErr(stderr, "simulate", "--metrics: %v", err)
-		}
-		defer srv.Close()
-		if !o.quiet {
-			fmt.Fprintf(stderr, "possim simulate: metrics on http://%s/metrics\n", srv.Addr())
-		}
-		m.SetLinks(fc.Links, fleet.Stats().LinksUp)
-		rc.OnWindow = func(w *load.Window) {
-			m.Window(w)
-			m.SetInFlight(runner.InFlight())
-			st := fleet.Stats()
-			m.SetLinks(st.Links, st.LinksUp)
-			if rs != nil {
-				f := map[string]int64{}
-				for _, s := range rs.Stats() {
-					f[s.Label] += int64(s.Fired)
-				}
-				m.SetFaults(f)
-			}
-		}
-	}
-	runner, err = load.NewRunner(rc)
-	if err != nil {
+	res, err := sim.Run(ctx, cfg)
+	if sim.IsConfigError(err) {
 		return usageErr(stderr, "simulate", "%v", err)
 	}
-	rep := runner.Run(ctx)
-	fleet.CancelPending()
+	if err != nil {
+		fmt.Fprintf(stderr, "possim simulate: %v\n", err)
+		return 1
+	}
+	return reportSim(o, res, stdout, stderr)
+}
 
-	rep.Seed = o.seed
-	if lateStart > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("--start-at was %s in the past when the fleet was connected: started at once", lateStart.Round(time.Millisecond)))
-	}
-	st := fleet.Stats()
-	rep.Reversals.Stored = st.StoredReversals
-	rep.Reversals.Pending = int64(st.PendingReversals)
-	if d := st.StoredReversals - int64(st.PendingReversals); d > 0 {
-		// Delivered from the store after a reconnect: each was sent (at
-		// least once) and acknowledged.
-		rep.Reversals.FromStore = d
-		rep.Reversals.Sent += d
-		rep.Reversals.Acked += d
-	}
-	rep.LateResponses = int64(st.Late)
-	rep.UnmatchedResponses = int64(st.Unmatched)
-	if st.Duplicates > 0 { // answers, not transactions: a note, not an outcome
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d duplicate responses [%s]: a second answer to a request already answered", st.Duplicates, diagnose.ResponseDuplicate))
-	}
-	if rs != nil {
-		rep.Faults = map[string]int64{}
-		for _, s := range rs.Stats() {
-			rep.Faults[s.Label] += int64(s.Fired)
-		}
-	}
-	extra := simExtra{
-		Segment: o.segment.String(), TIDFirst: fc.TIDOffset + 1,
-		Target: where, Terminals: fc.Terminals, Links: fc.Links, Mix: fc.Mix.String(), Dialect: fc.Dialect.Name,
-		Reconnects: st.Reconnects, FramesOut: st.FramesOut, Writes: st.Writes, PendingReversals: st.PendingReversals,
-		NotSentNoLink: st.NotSentNoLink, NonFinancialTimeouts: st.NonFinancialTimeouts, DuplicateResponses: int64(st.Duplicates),
-		MAC: fc.Security.String(),
-	}
-	if st.Writes > 0 {
-		extra.FramesPerWrite = float64(st.FramesOut) / float64(st.Writes)
-	}
-	rep.Notes = append(rep.Notes, fmt.Sprintf("%d terminals on %d links to %s (%s); %.1f frames per write; %d reconnects",
-		fc.Terminals, fc.Links, where, fc.Dialect.Name, extra.FramesPerWrite, st.Reconnects))
-	if st.PerTxConnections > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("per-tx: %d new connections, one per transaction (%.0f/s)", st.PerTxConnections, float64(st.PerTxConnections)/max(rep.Elapsed.Seconds(), 1e-9)))
-	}
-	if st.NonFinancialTimeouts > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d timed-out non-financial transactions (balance, echo) had nothing to reverse (counted as timed_out)", st.NonFinancialTimeouts))
-	}
-	if st.PendingReversals > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d reversals left in store-and-forward at the end", st.PendingReversals))
-	}
-	if h != nil {
-		c := h.Ledger().Counts()
-		extra.Host = &c
-		// Answers the host decided that the fleet never read in time or
-		// late: written after the run gave up and closed the links, lost
-		// with a failed link, or dropped by a fault.
-		if n := int64(c.Approved+c.Declined) - rep.Outcomes.Answered() - rep.LateResponses; n >= 0 {
-			rep.LateAfterDrain = n
-		} else {
-			rep.LateAfterDrain = 0
-		}
-		rep.Notes = append(rep.Notes, fmt.Sprintf("host ledger: %d approved, %d declined, %d reversed, %d reversals received", c.Approved, c.Declined, c.Reversed, c.ReversalsReceived))
-		if o.hostSec != nil {
-			n := h.MACFailures()
-			extra.HostMACFailures = &n
-			rep.Notes = append(rep.Notes, fmt.Sprintf("host MAC failures: %d", n))
-		}
-	}
-
-	checkErr := rep.Check()
-	results := make([]thresholdResult, len(o.thresholds))
-	failed := 0
-	for i, th := range o.thresholds {
-		ok, actual := th.Eval(rep)
-		results[i] = thresholdResult{Threshold: th.String(), OK: ok, Actual: actual}
-		if !ok {
-			failed++
-		}
-	}
+// reportSim writes --results and the report; the exit status says whether
+// every threshold was met.
+func reportSim(o *simOptions, res *sim.Result, stdout, stderr io.Writer) int {
 	if o.results != "" {
-		extra.GOMAXPROCS = runtime.GOMAXPROCS(0)
-		res, err := load.NewResults(rep, o.segment.String(), struct {
-			simExtra
-			Thresholds []thresholdResult `json:"thresholds"`
-		}{extra, results})
+		res.Extra.GOMAXPROCS = runtime.GOMAXPROCS(0)
+		out, err := load.NewResults(res.Report, o.segment.String(), struct {
+			sim.Extra
+			Thresholds []sim.ThresholdResult `json:"thresholds"`
+		}{res.Extra, res.Thresholds})
 		if err == nil {
-			err = res.WriteFile(o.results)
+			err = out.WriteFile(o.results)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "possim simulate: --results: %v\n", err)
 			return 1
 		}
 	}
-	if err := writeSimReport(stdout, o.output, rep.WithoutHDR(), results, extra); err != nil {
+	if err := writeSimReport(stdout, o.output, res.Report.WithoutHDR(), res.Thresholds, res.Extra); err != nil {
 		fmt.Fprintf(stderr, "possim simulate: %v\n", err)
 		return 1
 	}
-	if checkErr != nil {
-		fmt.Fprintf(stderr, "possim simulate: the counts do not add up (a bug): %v\n", checkErr)
+	if res.CheckErr != nil {
+		fmt.Fprintf(stderr, "possim simulate: the counts do not add up (a bug): %v\n", res.CheckErr)
 		return 1
 	}
-	if failed > 0 {
-		for _, r := range results {
+	if res.Failed > 0 {
+		for _, r := range res.Thresholds {
 			if !r.OK {
 				fmt.Fprintf(stderr, "possim simulate: threshold %s not met: actual %s\n", r.Threshold, r.Actual)
 			}
@@ -562,36 +464,7 @@ func describePacer(p load.Pacer) string {
 	return fmt.Sprint(p)
 }
 
-type thresholdResult struct {
-	Threshold string `json:"threshold"`
-	OK        bool   `json:"ok"`
-	Actual    string `json:"actual"`
-}
-
-// simExtra is what simulate adds to the load report.
-type simExtra struct {
-	Segment              string       `json:"segment,omitempty"`
-	TIDFirst             int          `json:"tid_first"`
-	Target               string       `json:"target"`
-	Terminals            int          `json:"terminals"`
-	Links                int          `json:"links"`
-	Mix                  string       `json:"mix"`
-	Dialect              string       `json:"dialect"`
-	Reconnects           int64        `json:"reconnects"`
-	FramesOut            uint64       `json:"frames_out"`
-	Writes               uint64       `json:"writes"`
-	FramesPerWrite       float64      `json:"frames_per_write"`
-	PendingReversals     int          `json:"pending_reversals"`
-	NotSentNoLink        int64        `json:"not_sent_no_link"`
-	NonFinancialTimeouts int64        `json:"non_financial_timeouts"`
-	Host                 *host.Counts `json:"host_ledger,omitempty"`
-	DuplicateResponses   int64        `json:"duplicate_responses"`
-	MAC                  string       `json:"mac"`
-	HostMACFailures      *uint64      `json:"host_mac_failures,omitempty"`
-	GOMAXPROCS           int          `json:"gomaxprocs"`
-}
-
-func writeSimReport(w io.Writer, format string, rep *load.Report, ths []thresholdResult, extra simExtra) error {
+func writeSimReport(w io.Writer, format string, rep *load.Report, ths []sim.ThresholdResult, extra sim.Extra) error {
 	extra.GOMAXPROCS = runtime.GOMAXPROCS(0)
 	if format == "json" {
 		// The report's own fields at the top level, plus what simulate adds.

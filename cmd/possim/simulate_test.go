@@ -11,6 +11,7 @@ import (
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/mac"
+	"github.com/possim/possim/internal/sim"
 )
 
 func simRun(t *testing.T, args ...string) (int, string, string) {
@@ -41,8 +42,8 @@ func TestSimulateJSONReportAndThresholdsMet(t *testing.T) {
 			Type     string `json:"type"`
 			Requests int64  `json:"requests"`
 		} `json:"tx_types"`
-		Thresholds []thresholdResult `json:"thresholds"`
-		Simulation simExtra          `json:"simulation"`
+		Thresholds []sim.ThresholdResult `json:"thresholds"`
+		Simulation sim.Extra             `json:"simulation"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -158,7 +159,7 @@ const simTMK = "0123456789ABCDEFFEDCBA9876543210"
 
 // simJSON runs simulate with --output json and returns the report's
 // outcomes and simulation section.
-func simJSON(t *testing.T, args ...string) (map[string]int64, simExtra) {
+func simJSON(t *testing.T, args ...string) (map[string]int64, sim.Extra) {
 	t.Helper()
 	code, out, errs := simRun(t, append(args, "--output", "json", "--quiet")...)
 	if code != 0 {
@@ -166,7 +167,7 @@ func simJSON(t *testing.T, args ...string) (map[string]int64, simExtra) {
 	}
 	var rep struct {
 		Outcomes   map[string]int64 `json:"outcomes"`
-		Simulation simExtra         `json:"simulation"`
+		Simulation sim.Extra        `json:"simulation"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, out)

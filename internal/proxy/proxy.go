@@ -56,7 +56,15 @@ type Config struct {
 	Faults           *fault.RuleSet // nil: transparent
 	MaxFrame         int            // default 8192
 	DialTimeout      time.Duration  // default 5 s
-	OnLine           func(Line)     // transcript; must not block for long
+	// WriteTimeout bounds each write to either side (the link writer's
+	// deadline); default 10 s. A peer that stops reading ends its link
+	// instead of stalling the proxy.
+	WriteTimeout time.Duration
+	// Observer, when set, gets the link events of each leg (conn is that
+	// leg's local→remote address): received, sent, fault, bad-message,
+	// down — what capture.Trace writes as JSON lines. Must not block.
+	Observer func(conn string, e link.Event)
+	OnLine   func(Line) // transcript; must not block for long
 	// WrapConn, when set, wraps each connection under the faults (a pcap
 	// capture): toHost says whether it is the proxy's connection to the
 	// host (the proxy dialled it) or a terminal's.
@@ -65,6 +73,53 @@ type Config struct {
 	// TLS serves terminals over TLS; UpstreamTLS dials the host over TLS
 	// (internal/tlsconf builds both); nil: plain TCP on that leg.
 	TLS, UpstreamTLS *tls.Config
+}
+
+// ErrSelfUpstream: the upstream is the proxy's own listening address; every
+// connection would dial the proxy again (one such run opened 10 481
+// connections in 1.5 s).
+var ErrSelfUpstream = errors.New("the upstream is the proxy's own listening address")
+
+// checkNotSelf refuses an upstream that resolves to the listener: the same
+// port on the listener's IP, or on any local address when it listens on
+// all of them. An upstream that does not resolve yet is not refused (the
+// host may come up later; each connection then reports it).
+func checkNotSelf(lnAddr net.Addr, upstream string) error {
+	la, ok := lnAddr.(*net.TCPAddr)
+	if !ok {
+		return nil
+	}
+	h, port, err := net.SplitHostPort(upstream)
+	if err != nil {
+		return fmt.Errorf("proxy: upstream %q is not host:port: %w", upstream, err)
+	}
+	if pn, err := net.LookupPort("tcp", port); err != nil || pn != la.Port {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, h)
+	if h == "" {
+		ips, err = []net.IPAddr{{IP: net.IPv4zero}}, nil
+	}
+	if err != nil {
+		return nil
+	}
+	local := map[string]bool{}
+	if la.IP.IsUnspecified() {
+		addrs, _ := net.InterfaceAddrs()
+		for _, a := range addrs {
+			if in, ok := a.(*net.IPNet); ok {
+				local[in.IP.String()] = true
+			}
+		}
+	}
+	for _, ip := range ips {
+		if ip.IP.Equal(la.IP) || ip.IP.IsUnspecified() || local[ip.IP.String()] || (la.IP.IsUnspecified() && ip.IP.IsLoopback()) {
+			return fmt.Errorf("%w: --upstream %s resolves to %s, where the proxy listens (%s); point --upstream at the real host", ErrSelfUpstream, upstream, ip.IP, la)
+		}
+	}
+	return nil
 }
 
 // Proxy forwards terminal connections to the upstream host.
@@ -92,6 +147,10 @@ func Start(cfg Config) (*Proxy, error) {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: cannot listen on %s: %w", cfg.Listen, err)
+	}
+	if err := checkNotSelf(ln.Addr(), cfg.Upstream); err != nil {
+		ln.Close()
+		return nil, err
 	}
 	if cfg.Faults != nil {
 		ln = cfg.Faults.WrapListener(ln)
@@ -137,17 +196,29 @@ func (p *Proxy) track(c net.Conn, on bool) bool {
 	return true
 }
 
+// accept serves terminals. An accept error other than a closed listener
+// (out of file descriptors; a TLS handshake fails later, on the connection,
+// not here) backs off exponentially, 5 ms doubling to 1 s, reset by the
+// next success: a fixed short retry spins on a machine out of descriptors.
 func (p *Proxy) accept() {
 	defer p.wg.Done()
+	backoff := time.Duration(0)
 	for {
 		down, err := p.ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			time.Sleep(10 * time.Millisecond)
+			backoff = nextBackoff(backoff)
+			p.cfg.Logger.Warn("proxy accept", "err", err, "retry in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-p.done:
+				return
+			}
 			continue
 		}
+		backoff = 0
 		p.mu.Lock()
 		p.seq++
 		n := p.seq
@@ -155,6 +226,13 @@ func (p *Proxy) accept() {
 		p.wg.Add(1)
 		go p.serve(n, down)
 	}
+}
+
+// nextBackoff is the wait after an accept error that followed a wait of d
+// (0: the first error since a success).
+func nextBackoff(d time.Duration) time.Duration {
+	const minBackoff, maxBackoff = 5 * time.Millisecond, time.Second
+	return min(max(2*d, minBackoff), maxBackoff)
 }
 
 // serve pairs a terminal connection with a new upstream connection. When
@@ -187,9 +265,15 @@ func (p *Proxy) serve(n int, down net.Conn) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	macs := &sentMACs{m: map[string]bool{}}
-	go func() { defer wg.Done(); p.pump(n, Upstream, down, up, fault.ProxyUpstream, macs) }()
-	go func() { defer wg.Done(); p.pump(n, Downstream, up, down, fault.ProxyDownstream, macs) }()
+	wcfg := link.Config{Dialect: p.cfg.Dialect, WriteTimeout: p.cfg.WriteTimeout}
+	toHost, toTerm := link.NewWriter(up, wcfg), link.NewWriter(down, wcfg)
+	go func() { defer wg.Done(); p.pump(n, Upstream, down, toHost, fault.ProxyUpstream, macs) }()
+	go func() { defer wg.Done(); p.pump(n, Downstream, up, toTerm, fault.ProxyDownstream, macs) }()
 	wg.Wait()
+	// Both pumps aborted their writers; Close waits for the writers' and
+	// schedulers' goroutines.
+	toHost.Close()
+	toTerm.Close()
 }
 
 func (p *Proxy) line(l Line) {
@@ -198,38 +282,22 @@ func (p *Proxy) line(l Line) {
 	}
 }
 
-// writer serialises writes to one side (delayed frames write from timers).
-type writer struct {
-	mu   sync.Mutex
-	c    net.Conn
-	held []byte
-}
-
-func (w *writer) write(b []byte) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, err := w.c.Write(b); err != nil {
-		return err
-	}
-	if h := w.held; h != nil {
-		w.held = nil
-		_, err := w.c.Write(h)
-		return err
-	}
-	return nil
-}
-
-// pump reads frames from src and forwards them to dst.
-func (p *Proxy) pump(n int, dir Direction, src, dst net.Conn, side fault.Side, macs *sentMACs) {
+// pump reads frames from src and forwards them to dst through w, a link
+// writer on dst (coalescing, write deadline, scheduler for delays): the
+// proxy is not a second transport. The fault plan comes from the same
+// applier (fault.RuleSet.Interceptor) the host and terminal use.
+func (p *Proxy) pump(n int, dir Direction, src net.Conn, w *link.Link, side fault.Side, macs *sentMACs) {
 	defer src.Close()
-	defer dst.Close()
+	// The frames already queued still go out (a response that arrived just
+	// before the host hung up); then the other side closes too.
+	defer w.AbortAfterWrite(link.ErrClosedLocally)
 	fr := p.cfg.Dialect.Framing
 	r := link.NewFrameReader(src, fr, p.cfg.MaxFrame)
-	w := &writer{c: dst}
 	var icpt link.Interceptor
 	if p.cfg.Faults != nil {
 		icpt = p.cfg.Faults.Interceptor(side)
 	}
+	inConn, outConn := connName(src), connName(w.Conn())
 	frames := 0
 	for {
 		payload, _, err := r.Next()
@@ -238,77 +306,80 @@ func (p *Proxy) pump(n int, dir Direction, src, dst net.Conn, side fault.Side, m
 			if errors.As(err, &fe) {
 				f := diagnose.FrameFinding(append([]byte(nil), r.Header()...), frames, fr, fe.Reason)
 				p.line(Line{Time: time.Now(), Conn: n, Dir: dir, Summary: fe.Error(), Finding: &f})
+				p.event(inConn, link.Event{Kind: link.EvBadMessage, Time: time.Now(), Detail: fe.Error()})
 			}
+			p.event(inConn, link.Event{Kind: link.EvDown, Time: time.Now(), Detail: err.Error()})
 			return
 		}
 		frames++
 		if payload == nil { // keepalive: forward as is
-			if w.write(append([]byte(nil), r.Header()...)) != nil {
+			if w.Forward(r.Header(), link.Plan{}) != nil {
 				return
 			}
 			continue
 		}
-		raw := make([]byte, 0, len(r.Header())+len(payload))
-		raw = append(append(raw, r.Header()...), payload...)
-		prefix, body, _ := fr.Split(payload)
-		msg, derr := p.cfg.Dialect.Unpack(body)
-		ln := Line{Time: time.Now(), Conn: n, Dir: dir, Summary: iso.Summary(msg)}
-		if derr != nil {
-			ln.Summary += " (unreadable: " + derr.Error() + ")"
-			ln.Finding = &diagnose.Finding{Cause: diagnose.FramingUnreadable, Detail: "the proxy cannot unpack it: " + derr.Error()}
-		} else {
-			ln.Msg = msg
-			ln.Finding = macs.observe(p.cfg.Dialect, msg)
-		}
-		var plan link.Plan
-		if icpt != nil && derr == nil {
-			plan = icpt.Outbound(msg)
-		}
-		ln.Fault = strings.Join(plan.Fired, ", ")
-		frame := raw
-		if plan.Msg != nil {
-			if frame, err = p.reencode(prefix, plan.Msg); err != nil {
-				ln.Summary += " (fault could not re-encode: " + err.Error() + ")"
-				frame = raw
-			}
-		}
-		if plan.Frame != nil {
-			frame = plan.Frame(frame)
-		}
-		ln.Dropped = plan.Drop
-		p.line(ln)
-		if plan.Drop {
-			continue
-		}
-		frames := [][]byte{frame}
-		for range plan.Copies {
-			frames = append(frames, frame)
-		}
-		switch {
-		case plan.Hold:
-			w.mu.Lock()
-			prev := w.held
-			w.held = frame
-			w.mu.Unlock()
-			if prev != nil && w.write(prev) != nil {
-				return
-			}
-		case plan.Delay > 0:
-			time.AfterFunc(plan.Delay, func() {
-				for _, f := range frames {
-					if w.write(f) != nil {
-						return
-					}
-				}
-			})
-		default:
-			for _, f := range frames {
-				if w.write(f) != nil {
-					return
-				}
-			}
+		if p.forward(n, dir, r, payload, w, icpt, macs, inConn, outConn) != nil {
+			return
 		}
 	}
+}
+
+// forward reads one frame's message, applies the fault plan and hands the
+// frame to the writer.
+func (p *Proxy) forward(n int, dir Direction, r *link.FrameReader, payload []byte, w *link.Link, icpt link.Interceptor, macs *sentMACs, inConn, outConn string) error {
+	fr := p.cfg.Dialect.Framing
+	raw := make([]byte, 0, len(r.Header())+len(payload))
+	raw = append(append(raw, r.Header()...), payload...)
+	prefix, body, _ := fr.Split(payload)
+	msg, derr := p.cfg.Dialect.Unpack(body)
+	now := time.Now()
+	ln := Line{Time: now, Conn: n, Dir: dir, Summary: iso.Summary(msg)}
+	if derr != nil {
+		ln.Summary += " (unreadable: " + derr.Error() + ")"
+		ln.Finding = &diagnose.Finding{Cause: diagnose.FramingUnreadable, Detail: "the proxy cannot unpack it: " + derr.Error()}
+		p.event(inConn, link.Event{Kind: link.EvBadMessage, Time: now, Detail: derr.Error()})
+	} else {
+		ln.Msg = msg
+		ln.Finding = macs.observe(p.cfg.Dialect, msg)
+		p.event(inConn, link.Event{Kind: link.EvReceived, Time: now, Msg: msg})
+	}
+	var plan link.Plan
+	if icpt != nil && derr == nil {
+		plan = icpt.Outbound(msg)
+	}
+	ln.Fault = strings.Join(plan.Fired, ", ")
+	out := msg
+	frame := raw
+	if plan.Msg != nil {
+		var err error
+		if frame, err = p.reencode(prefix, plan.Msg); err != nil {
+			ln.Summary += " (fault could not re-encode: " + err.Error() + ")"
+			frame = raw
+		} else {
+			out = plan.Msg
+		}
+		plan.Msg = nil // encoded into frame
+	}
+	ln.Dropped = plan.Drop
+	p.line(ln)
+	if ln.Fault != "" {
+		p.event(outConn, link.Event{Kind: link.EvFault, Time: now, Msg: out, Detail: ln.Fault})
+	}
+	if !plan.Drop && derr == nil {
+		p.event(outConn, link.Event{Kind: link.EvSent, Time: now, Msg: out})
+	}
+	return w.Forward(frame, plan)
+}
+
+func (p *Proxy) event(conn string, e link.Event) {
+	if p.cfg.Observer != nil {
+		p.cfg.Observer(conn, e)
+	}
+}
+
+// connName is a connection's local→remote address, the trace's conn.
+func connName(c net.Conn) string {
+	return c.LocalAddr().String() + "→" + c.RemoteAddr().String()
 }
 
 func (p *Proxy) reencode(prefix []byte, m *iso8583.Message) ([]byte, error) {

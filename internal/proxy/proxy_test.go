@@ -3,8 +3,11 @@ package proxy_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,26 +27,38 @@ func TestMain(m *testing.M) {
 
 var ascii, _ = iso.Lookup("iso87ascii")
 
+// proxied starts a proxy (cfg with its listen, upstream and dialect filled
+// in) in front of a bare listener, connects a terminal through it and
+// returns the terminal's connection and the host's end; all are closed
+// when the test ends.
+func proxied(t *testing.T, cfg proxy.Config) (term, hostConn net.Conn) {
+	t.Helper()
+	hostLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hostLn.Close() })
+	cfg.Listen, cfg.Upstream, cfg.Dialect = "127.0.0.1:0", hostLn.Addr().String(), ascii
+	p, err := proxy.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if term, err = net.Dial("tcp", p.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { term.Close() })
+	if hostConn, err = hostLn.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hostConn.Close() })
+	return term, hostConn
+}
+
 // With no fault the proxy is byte-transparent in both directions, even for
 // frames it cannot read.
 func TestTransparentByteForByte(t *testing.T) {
-	hostLn, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer hostLn.Close()
-	p, err := proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: hostLn.Addr().String(), Dialect: ascii})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	term, err := net.Dial("tcp", p.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer term.Close()
-	hc, err := hostLn.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hc.Close()
+	term, hc := proxied(t, proxy.Config{})
 	m := ascii.NewMessage()
 	m.MTI("0200")
 	_ = iso.Set(m, 11, "000001")
@@ -123,5 +138,102 @@ func TestMessageFaultsThroughProxy(t *testing.T) {
 	}
 	if fired != 2 || dropped != 1 {
 		t.Fatalf("transcript: %d fired, %d dropped: %+v", fired, dropped, lines)
+	}
+}
+
+// An upstream that is the proxy's own address is refused at start, before
+// any connection could loop back into the proxy.
+func TestSelfUpstreamRefused(t *testing.T) {
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.Addr().(*net.TCPAddr)
+	free.Close()
+	port := strconv.Itoa(addr.Port)
+	for _, c := range []struct{ listen, upstream string }{
+		{"127.0.0.1:" + port, "127.0.0.1:" + port},
+		{"127.0.0.1:" + port, "localhost:" + port},
+		{":" + port, "127.0.0.1:" + port},
+	} {
+		p, err := proxy.Start(proxy.Config{Listen: c.listen, Upstream: c.upstream, Dialect: ascii})
+		if err == nil {
+			p.Close()
+			t.Fatalf("listen %s upstream %s: started", c.listen, c.upstream)
+		}
+		if !errors.Is(err, proxy.ErrSelfUpstream) {
+			if strings.Contains(err.Error(), "cannot listen") {
+				t.Skipf("port taken meanwhile: %v", err)
+			}
+			t.Fatalf("listen %s upstream %s: %v, want ErrSelfUpstream", c.listen, c.upstream, err)
+		}
+	}
+	// Another port on the same machine is a real upstream.
+	p, err := proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: "127.0.0.1:" + port, Dialect: ascii})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+}
+
+// A terminal that stops reading does not stall the proxy for ever: the
+// link writer's deadline ends the connection, and the host sees it close.
+func TestWriteDeadlineEndsStalledTerminal(t *testing.T) {
+	_, hc := proxied(t, proxy.Config{WriteTimeout: 200 * time.Millisecond}) // the terminal never reads
+	frame := append([]byte{0x10, 0x00}, bytes.Repeat([]byte{'x'}, 0x1000)...)
+	done := make(chan error, 1)
+	go func() {
+		_ = hc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		for {
+			if _, err := hc.Write(frame); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-done:
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("the proxy never gave up on the stalled terminal: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("host writes never failed")
+	}
+}
+
+// A delayed answer goes out from the link's scheduler, after the frames
+// that were not delayed, and a duplicated one arrives twice: the plan is
+// carried out by the link's writer, not by a timer per frame.
+func TestDelayAndDuplicateThroughLinkWriter(t *testing.T) {
+	rs, err := fault.Parse([]string{"delay:mti=0210,p=1,delay=300ms", "duplicate:mti=0110,p=1"}, fault.Options{Seed: 1, Dialect: ascii})
+	if err != nil {
+		t.Fatal(err)
+	}
+	term, hc := proxied(t, proxy.Config{Faults: rs})
+	frame := func(mti string) []byte {
+		m := ascii.NewMessage()
+		m.MTI(mti)
+		_ = iso.Set(m, 11, "000001")
+		_ = iso.Set(m, 41, "T1")
+		body, _ := m.Pack()
+		f, _ := ascii.Framing.AppendFrame(nil, nil, body)
+		return f
+	}
+	f210, f110 := frame("0210"), frame("0110")
+	start := time.Now()
+	if _, err := hc.Write(append(append([]byte(nil), f210...), f110...)); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append(append([]byte(nil), f110...), f110...), f210...)
+	got := make([]byte, len(want))
+	_ = term.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(term, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("want 0110 twice, then the delayed 0210:\n want % X\n got  % X", want, got)
+	}
+	if el := time.Since(start); el < 300*time.Millisecond {
+		t.Fatalf("the delayed 0210 arrived after %v, before its 300ms", el)
 	}
 }
