@@ -26,7 +26,7 @@ var producedCauses = map[string]diagnose.ID{
 	// Named by the catalogue's rules through Refine (diagnose.go) and
 	// checked in diagnose_test.go.
 	"NetworkSlow": diagnose.NetworkSlow, "MACNotSent": diagnose.MACNotSent, "FramingLengthHeader": diagnose.FramingLengthHeader,
-	"NetworkBlackhole": diagnose.NetworkBlackhole, "IssuerSlow": diagnose.IssuerSlow, "LinkHalfOpen": diagnose.LinkHalfOpen,
+	"NetworkBlackhole": diagnose.NetworkBlackhole, "IssuerSlow": diagnose.IssuerSlow, "ResponseNeverSent": diagnose.ResponseNeverSent, "LinkHalfOpen": diagnose.LinkHalfOpen,
 	// TLS: the handshake's cause comes from internal/tlsconf.
 	"TLSHandshakeFailed": diagnose.TLSHandshakeFailed, "TLSCertExpired": diagnose.TLSCertExpired, "TLSUnknownCA": diagnose.TLSUnknownCA,
 	"TLSNameMismatch": diagnose.TLSNameMismatch, "TLSOldVersion": diagnose.TLSOldVersion, "TLSClientCertRequired": diagnose.TLSClientCertRequired,

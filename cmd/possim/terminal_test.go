@@ -409,7 +409,7 @@ func TestTerminalProbesTheLinkAfterATimeout(t *testing.T) {
 		fault, cause, words, fix string
 	}{
 		{"blackhole:after=1", string(diagnose.NetworkBlackhole), "not one byte arrived", "fix: drop the link and reconnect after an unanswered echo test"},
-		{"drop:mti=0210", string(diagnose.IssuerSlow), "its reversal on the same link was answered", "fix: the network and the host are fine"},
+		{"drop:mti=0210", string(diagnose.ResponseNeverSent), "its reversal on the same link was answered", "fix: the network and the host are fine"},
 	}
 	for _, c := range cases {
 		h := faultHost(t, c.fault)

@@ -62,6 +62,8 @@ type session struct {
 	mu                 sync.Mutex
 	inAfter            int // frames received (any kind), to tell silence after a timeout
 	unmatched, bad     []string
+	late               time.Duration // how late the last late answer came (0: none)
+	lateCh             chan struct{} // signalled on a late answer
 }
 
 func (p *prober) open(ctx context.Context, d *iso.Dialect) (*session, error) {
@@ -69,7 +71,7 @@ func (p *prober) open(ctx context.Context, d *iso.Dialect) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session{p: p, d: d}
+	s := &session{p: p, d: d, lateCh: make(chan struct{}, 1)}
 	var inner link.Codec = link.DialectCodec{D: d}
 	if p.cfg.TMK != nil {
 		if s.kek, err = mac.NewKEK(p.cfg.TMK); err != nil {
@@ -95,6 +97,12 @@ func (p *prober) open(ctx context.Context, d *iso.Dialect) (*session, error) {
 					s.unmatched = append(s.unmatched, e.Detail)
 				case link.EvBadMessage:
 					s.bad = append(s.bad, e.Detail)
+				case link.EvLate:
+					s.late = e.Late
+					select {
+					case s.lateCh <- struct{}{}:
+					default:
+					}
 				}
 				s.mu.Unlock()
 			}
@@ -141,6 +149,23 @@ func (s *session) call(m *iso8583.Message) link.Result {
 
 // failure names the cause of a failed call, with an echo test on the same
 // link after a timeout to tell a black hole from a slow host.
+// awaitLate waits, bounded, for the timed-out request's answer to come
+// late once the probe showed the link alive: a doctor may wait where a
+// terminal would not, and a late answer tells a slow issuer from a host
+// that never answers.
+func (s *session) awaitLate() time.Duration {
+	wait := min(max(4*s.p.cfg.Timeout, time.Second), 3*time.Second)
+	select {
+	case <-s.lateCh:
+	case <-time.After(wait):
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	late := s.late
+	s.late = 0
+	return late
+}
+
 func (s *session) failure(m *iso8583.Message, r link.Result, idle time.Duration) Finding {
 	mti, _ := m.GetMTI()
 	o := Observation{MTI: mti, Took: r.Done.Sub(r.Sent), Timeout: s.p.cfg.Timeout, SignOnRTT: s.signOnRTT,
@@ -176,6 +201,7 @@ func (s *session) failure(m *iso8583.Message, r link.Result, idle time.Duration)
 		o.BytesAfterTimeout = s.received() > before
 		if o.Probe == ProbeAnswered {
 			o.SignOnRTT = 0
+			o.Late = s.awaitLate()
 		}
 	case errors.As(r.Err, &le):
 		o.Outcome, o.LinkFail, o.LinkErr = LinkFailed, le.Kind, le.Error()
@@ -479,7 +505,7 @@ func (p *prober) financial(s *session) bool {
 		c.Status = StatusFail
 		c.Details = append(c.Details, "reversal 0400: "+rr.Err.Error())
 		f := s.failure(rv, rr, 0)
-		if f.Cause == ResponseTimeout || f.Cause == IssuerSlow {
+		if f.Cause == ResponseTimeout || f.Cause == IssuerSlow || f.Cause == ResponseNeverSent {
 			f = Finding{Cause: ReversalUnacknowledged, Detail: "the reversal of the test purchase got no answer: " + f.Explanation()}
 		}
 		c.Findings = append(c.Findings, f)

@@ -191,7 +191,13 @@ func timeoutCause(o Observation) Finding {
 		return Finding{Cause: ResponseUnmatched, Detail: fmt.Sprintf("the %s timed out while an answer arrived that matches no request in flight: %s", o.MTI, o.Unmatched)}
 	}
 	if o.Late > 0 {
-		return Finding{Cause: ResponseLate, Detail: fmt.Sprintf("the answer came %s after the deadline", o.Late.Round(time.Millisecond))}
+		late := o.Late.Round(time.Millisecond)
+		// A late answer on a link whose network management is fast: the
+		// time went behind the host (the issuer), not on the wire.
+		if rtt := max(o.EchoRTT, o.SignOnRTT); rtt > 0 && rtt < SlowRTT {
+			return Finding{Cause: IssuerSlow, Detail: fmt.Sprintf("the answer came %s after the %s deadline while an echo/sign-on on the same link took %s", late, o.Timeout, Took(rtt))}
+		}
+		return Finding{Cause: ResponseLate, Detail: fmt.Sprintf("the answer came %s after the deadline", late)}
 	}
 	if o.PartialBytes > 0 {
 		return PartialFrameFinding(o.MTI, o.PartialBytes, o.PartialHead, o.Framing)
@@ -241,9 +247,11 @@ func silentLink(o Observation) Finding {
 	return Finding{Cause: NetworkBlackhole, Detail: fmt.Sprintf("neither the %s nor %s on the same link got an answer, and the link stayed open%s", o.MTI, probe, silence)}
 }
 
-// probeAnswered names a timeout after which an echo test on the same link
-// was answered: the link and the host are alive, so this request's answer
-// was lost behind the host or the issuer is slow.
+// probeAnswered names a timeout after which an echo test (or the reversal)
+// on the same link was answered and no late answer came: TCP delivered the
+// request in order before the probe, and the host answered the probe, so
+// the host received the request and never answered it (or its issuer never
+// did). A late answer is named response.late before this is reached.
 func probeAnswered(o Observation) Finding {
 	rtt := ""
 	d := o.ProbeRTT
@@ -260,8 +268,8 @@ func probeAnswered(o Observation) Finding {
 	if iso.Class(o.MTI) == '8' {
 		return Finding{Cause: ResponseTimeout, Detail: probe + " on the same link was answered" + rtt + " but this request was not: the host ignores it"}
 	}
-	return Finding{Cause: IssuerSlow,
-		Detail: fmt.Sprintf("%s on the same link was answered%s, the %s was not answered within %s: the link and the host are alive, the answer to this request was lost or the issuer is slow", probe, rtt, o.MTI, o.Timeout),
+	return Finding{Cause: ResponseNeverSent,
+		Detail: fmt.Sprintf("%s on the same link was answered%s, the %s was not answered within %s: the link and the host are alive, the host received this request and has not answered it (the issuer behind it may be too slow)", probe, rtt, o.MTI, o.Timeout),
 		Fix:    fmt.Sprintf("the network and the host are fine (%s answered%s): look up this request's STAN in the host's log — if the host answered, its answer was lost after it; if not, ask the acquirer about the issuer's response times", short, rtt)}
 }
 

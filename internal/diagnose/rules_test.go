@@ -38,7 +38,7 @@ func TestRulesTellNeighboursApart(t *testing.T) {
 	}{
 		{"slow network: even the sign-on was slow", Observation{MTI: "0200", Outcome: TimedOut, SignOnRTT: 820 * time.Millisecond, EchoRTT: 700 * time.Millisecond}, NetworkSlow},
 		{"slow answer on a slow network is the network", Observation{MTI: "0200", Outcome: Answered, RC: "00", EchoRTT: 900 * time.Millisecond}, NetworkSlow},
-		{"slow issuer: echo on the same link fast", Observation{MTI: "0200", Outcome: TimedOut, Probe: ProbeAnswered, EchoRTT: 3 * time.Millisecond}, IssuerSlow},
+		{"host alive, this answer never came: echo after the timeout answered", Observation{MTI: "0200", Outcome: TimedOut, Probe: ProbeAnswered, EchoRTT: 3 * time.Millisecond}, ResponseNeverSent},
 		{"blackhole: echo after the timeout unanswered too", Observation{MTI: "0200", Outcome: TimedOut, Probe: ProbeUnanswered, AnsweredBefore: true}, NetworkBlackhole},
 		{"half-open: idle first, then nothing", Observation{MTI: "0200", Outcome: TimedOut, Probe: ProbeUnanswered, AnsweredBefore: true, Idle: 10 * time.Minute}, LinkHalfOpen},
 		{"late", Observation{MTI: "0200", Outcome: TimedOut, Late: 2 * time.Second}, ResponseLate},

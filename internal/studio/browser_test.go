@@ -151,7 +151,7 @@ func TestBrowserTrainerSession(t *testing.T) {
 	b.until("the fault is listed as active", `[...document.querySelectorAll('#active li')].some(li => li.textContent.includes('lost-0210'))`)
 	b.do("send a purchase", chromedp.Click("#send"))
 	b.until("the merchant sees NO RESPONSE — REVERSING", `document.getElementById('screen-l1').textContent === 'NO RESPONSE — REVERSING'`)
-	b.until("the diagnosis names the cause and the fix", `(() => { const f = document.querySelector('#failures .failure[data-cause="response.timeout"]'); return f && f.textContent.includes('no answer in time') && f.textContent.includes('fix'); })()`)
+	b.until("the diagnosis names the cause and the fix", `(() => { const f = document.querySelector('#failures .failure[data-cause="response.never_sent"]'); return f && f.textContent.includes('never answered') && f.textContent.includes('fix'); })()`)
 	b.until("the lost 0210 stops halfway, marked with its fault", `(() => { const r = document.querySelector('.row.msg.lost[data-mti="0210"]'); return r && r.textContent.includes('LOST') && r.textContent.includes('lost-0210') && r.querySelector('.arrow.cut'); })()`)
 	b.until("the reversal follows", `document.querySelector('.row.msg.delivered[data-mti="0410"]') !== null`)
 	b.shot("2-response-lost")

@@ -212,7 +212,7 @@ func TestStreamShowsLostAnswerAndReversal(t *testing.T) {
 	// The library's response-lost failure, through the control API.
 	c.json("POST", "/api/control/host/faults", map[string]string{"spec": "drop:name=lost-0210,mti=0210,count=1"}, http.StatusCreated, nil)
 	v := c.purchase("")
-	if v.Class != "timeout_reversed" || v.Screen.Line1 != "NO RESPONSE — REVERSING" || v.Cause == nil || v.Cause.ID != "response.timeout" {
+	if v.Class != "timeout_reversed" || v.Screen.Line1 != "NO RESPONSE — REVERSING" || v.Cause == nil || v.Cause.ID != "response.never_sent" {
 		t.Fatalf("purchase with the answer dropped: %+v", v)
 	}
 	rows := readBatches(t, sv, func(rows map[int64]*Row) bool {
@@ -227,7 +227,7 @@ func TestStreamShowsLostAnswerAndReversal(t *testing.T) {
 		t.Fatalf("the reversal: %+v", rev)
 	}
 	out := find(rows, func(r *Row) bool { return r.Type == RowOutcome && r.Tx != nil && r.Tx.ID == v.ID })
-	if out == nil || !strings.Contains(out.Text, "no answer in time") {
+	if out == nil || !strings.Contains(out.Text, "never answered") {
 		t.Fatalf("the outcome row: %+v", out)
 	}
 	// The active faults, through the same control API the page uses.
