@@ -13,6 +13,7 @@ import (
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/metrics"
 	"github.com/spf13/pflag"
 )
 
@@ -29,6 +30,7 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	rulesFile := fs.String("rules", "", "authorization rules (YAML); default: the built-in test-card rules")
 	showRules := fs.Bool("show-rules", false, "print the rules in force and exit")
 	configHelp := fs.Bool("config-help", false, "print the keys of a --config file and exit (also: possim docs host-config)")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR (HOST:PORT; an empty host is 127.0.0.1) at /metrics: requests, answers by RC, bad frames, faults fired, links, service time")
 	maxConns := fs.Int("max-conns", host.DefaultMaxConns, "most links at once; at the limit the link idle longest with nothing in flight is closed for a new one, and only if all are busy is the new one refused")
 	idle := fs.Duration("idle-timeout", 10*time.Minute, "close a link with no complete frame for this long")
 	firstFrame := fs.Duration("first-frame-timeout", 10*time.Second, "close a connection whose first frame is not complete this long after it was accepted")
@@ -115,7 +117,13 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 	defer cf.close(stderr)
 	cfg.Observer = cf.observeHost(cfg.Observer)
 	cfg.WrapConn = cf.hostWrap(faults)
-	h, err := host.New(cfg)
+	var h *host.Host
+	var hm *metrics.Host
+	if *metricsAddr != "" {
+		hm = metrics.NewHost(func() int { return len(h.Links()) })
+		cfg.Observer = hm.Observe(cfg.Observer)
+	}
+	h, err = host.New(cfg)
 	if err != nil {
 		return usageErr(stderr, "host", "%v", err)
 	}
@@ -126,6 +134,15 @@ func runHost(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	fmt.Fprintf(stdout, "possim host listening on %s (%s: %s); Ctrl-C to stop\n", h.Addr(), dl.Name, dl.Framing.Describe())
+	if hm != nil {
+		srv, err := metrics.Serve(*metricsAddr, hm.Registry)
+		if err != nil {
+			_ = h.Close()
+			return usageErr(stderr, "host", "--metrics: %v", err)
+		}
+		defer srv.Close()
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", srv.Addr())
+	}
 	if sec != nil {
 		fmt.Fprintln(stdout, sec) // check values only
 	}

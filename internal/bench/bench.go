@@ -28,7 +28,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/moov-io/iso8583"
@@ -375,22 +374,31 @@ func MeasureCodec(req, resp *iso8583.Message) (Codec, error) {
 	if err != nil {
 		return Codec{}, err
 	}
-	per := func(f func()) time.Duration {
-		r := testing.Benchmark(func(b *testing.B) {
-			for b.Loop() {
-				f()
-			}
-		})
-		return time.Duration(r.NsPerOp())
-	}
 	c := Codec{Cores: runtime.GOMAXPROCS(0), ReqFields: len(req.GetFields()), RespFields: len(resp.GetFields()),
 		ReqBytes: len(rb), RespBytes: len(sb)}
-	c.PackReq = per(func() { _, _ = req.Pack() })
-	c.UnpackReq = per(func() { _, _ = d.Unpack(rb) })
-	c.PackResp = per(func() { _, _ = resp.Pack() })
-	c.UnpackResp = per(func() { _, _ = d.Unpack(sb) })
+	c.PackReq = perOp(func() { _, _ = req.Pack() })
+	c.UnpackReq = perOp(func() { _, _ = d.Unpack(rb) })
+	c.PackResp = perOp(func() { _, _ = resp.Pack() })
+	c.UnpackResp = perOp(func() { _, _ = d.Unpack(sb) })
 	return c, nil
 }
+
+// perOp is the mean time of one call of f, timed in doubling batches until
+// a batch lasts 500 ms (the way testing.Benchmark settles, without
+// importing testing into a program).
+func perOp(f func()) time.Duration {
+	f() // warm caches and pools
+	for n := 1; ; n *= 2 {
+		start := time.Now()
+		for range n {
+			f()
+		}
+		if el := time.Since(start); el >= 500*time.Millisecond || n >= 1<<30 {
+			return el / time.Duration(n)
+		}
+	}
+}
+
 
 // RSSRun is a long run's memory.
 type RSSRun struct {

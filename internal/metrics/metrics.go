@@ -1,6 +1,5 @@
 // Package metrics serves live Prometheus metrics of a possim process
-// (simulate now; the host can register its own collectors on the same
-// Registry later).
+// (simulate's load metrics in this file; the host's in host.go).
 //
 // Names follow the Prometheus conventions: a possim_ prefix, base units
 // (seconds), _total for counters, one metric per quantity with labels for
