@@ -152,6 +152,51 @@ func decodeHist(enc string) (h *hdrhistogram.Histogram, err error) {
 	return h, nil
 }
 
+// addCounts adds p's counters into rep (MergeResults).
+func addCounts(rep, p *Report) {
+	rep.Requests += p.Requests
+	rep.Outcomes.Add(&p.Outcomes)
+	rep.LateSends += p.LateSends
+	rep.MaxInFlight += p.MaxInFlight
+	rep.Reversals.Sent += p.Reversals.Sent
+	rep.Reversals.Acked += p.Reversals.Acked
+	rep.Reversals.Stored += p.Reversals.Stored
+	rep.Reversals.FromStore += p.Reversals.FromStore
+	rep.Reversals.Pending += p.Reversals.Pending
+	rep.LateResponses += p.LateResponses
+	rep.UnmatchedResponses += p.UnmatchedResponses
+	for k, v := range p.Faults {
+		if rep.Faults == nil {
+			rep.Faults = map[string]int64{}
+		}
+		rep.Faults[k] += v
+	}
+}
+
+// addTables adds p's per-RC, per-type and per-cause rows into the maps
+// MergeResults turns into sorted tables at the end.
+func addTables(p *Report, rcs map[string]*RCCount, types map[string]*TxTypeCount, causes map[string]int64, examples map[string]string) {
+	for _, c := range p.ResponseCodes {
+		if rcs[c.RC] == nil {
+			rcs[c.RC] = &RCCount{RC: c.RC, Meaning: c.Meaning}
+		}
+		rcs[c.RC].Count += c.Count
+	}
+	for _, t := range p.TxTypes {
+		if types[t.Type] == nil {
+			types[t.Type] = &TxTypeCount{Type: t.Type}
+		}
+		types[t.Type].Requests += t.Requests
+		types[t.Type].Outcomes.Add(&t.Outcomes)
+	}
+	for _, c := range p.Causes {
+		causes[c.Cause] += c.Count
+		if examples[c.Cause] == "" {
+			examples[c.Cause] = c.Example
+		}
+	}
+}
+
 // MergeResults merges runs (segments of one distributed run, or runs to
 // compare as one): histograms merged, counts added, series aligned on
 // wall time (points whose intervals start in the same wall-clock interval
@@ -190,47 +235,13 @@ func MergeResults(rs ...*Results) (*Results, error) {
 				h.into.Merge(h.from)
 			}
 		}
-		rep.Requests += p.Requests
-		rep.Outcomes.Add(&p.Outcomes)
-		rep.LateSends += p.LateSends
-		rep.MaxInFlight += p.MaxInFlight
-		rep.Reversals.Sent += p.Reversals.Sent
-		rep.Reversals.Acked += p.Reversals.Acked
-		rep.Reversals.Stored += p.Reversals.Stored
-		rep.Reversals.FromStore += p.Reversals.FromStore
-		rep.Reversals.Pending += p.Reversals.Pending
-		rep.LateResponses += p.LateResponses
-		rep.UnmatchedResponses += p.UnmatchedResponses
+		addCounts(rep, p)
 		if lateAfter >= 0 && p.LateAfterDrain >= 0 {
 			lateAfter += p.LateAfterDrain
 		} else {
 			lateAfter = -1
 		}
-		for k, v := range p.Faults {
-			if rep.Faults == nil {
-				rep.Faults = map[string]int64{}
-			}
-			rep.Faults[k] += v
-		}
-		for _, c := range p.ResponseCodes {
-			if rcs[c.RC] == nil {
-				rcs[c.RC] = &RCCount{RC: c.RC, Meaning: c.Meaning}
-			}
-			rcs[c.RC].Count += c.Count
-		}
-		for _, t := range p.TxTypes {
-			if types[t.Type] == nil {
-				types[t.Type] = &TxTypeCount{Type: t.Type}
-			}
-			types[t.Type].Requests += t.Requests
-			types[t.Type].Outcomes.Add(&t.Outcomes)
-		}
-		for _, c := range p.Causes {
-			causes[c.Cause] += c.Count
-			if examples[c.Cause] == "" {
-				examples[c.Cause] = c.Example
-			}
-		}
+		addTables(p, rcs, types, causes, examples)
 		seeds[p.Seed] = true
 		part := fmt.Sprintf("part %d", i+1)
 		if i < len(rs) && len(r.Parts) > 0 {

@@ -327,9 +327,10 @@ type paceResult struct {
 // runner goroutine is stuck in the target's Begin (reported as a bug). The
 // report's Requests is the number of transactions due, so a Target that
 // loses one makes [Report.Check] fail.
-func (r *Runner) Run(ctx context.Context) *Report {
-	cfg := &r.cfg
-	r.start = cfg.Start
+// waitForStart sets the run's start (the configured one, or now) and waits
+// for it, or for ctx.
+func (r *Runner) waitForStart(ctx context.Context) {
+	r.start = r.cfg.Start
 	if r.start.IsZero() {
 		r.start = time.Now()
 	}
@@ -341,6 +342,32 @@ func (r *Runner) Run(ctx context.Context) *Report {
 			t.Stop()
 		}
 	}
+}
+
+// drainUnstarted records the batches handed out and never taken by a
+// worker (the workers were aborted) as due and never started.
+func (r *Runner) drainUnstarted(pr *paceResult) {
+	for {
+		select {
+		case b, ok := <-r.jobs:
+			if !ok {
+				return
+			}
+			for i := b.from; i < b.to; i++ {
+				due, _ := r.cfg.Pacer.Due(i)
+				r.unstarted.Record(Result{Intended: due, Sent: pr.stoppedAt, Done: pr.stoppedAt, Outcome: NotSent, Late: true, TxType: UnstartedTxType})
+				pr.unstarted++
+				r.dispatched.Add(^uint64(0))
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (r *Runner) Run(ctx context.Context) *Report {
+	cfg := &r.cfg
+	r.waitForStart(ctx)
 	r.sem = make(chan struct{}, cfg.MaxInFlight)
 	r.jobs = make(chan batch, 4*cfg.Workers)
 	r.giveUp = make(chan struct{})
@@ -415,23 +442,7 @@ func (r *Runner) Run(ctx context.Context) *Report {
 	// Batches handed out and never taken by a worker (the workers were
 	// aborted): due, never started.
 	if !pacerStuck {
-	left:
-		for {
-			select {
-			case b, ok := <-r.jobs:
-				if !ok {
-					break left
-				}
-				for i := b.from; i < b.to; i++ {
-					due, _ := cfg.Pacer.Due(i)
-					r.unstarted.Record(Result{Intended: due, Sent: pr.stoppedAt, Done: pr.stoppedAt, Outcome: NotSent, Late: true, TxType: UnstartedTxType})
-					pr.unstarted++
-					r.dispatched.Add(^uint64(0))
-				}
-			default:
-				break left
-			}
-		}
+		r.drainUnstarted(&pr)
 	}
 	r.tick(time.Now(), true)
 
