@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/possim/possim/host"
+	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/terminal"
 )
@@ -19,7 +20,36 @@ type Result struct {
 	OK       bool   `json:"ok"`
 	Evidence string `json:"evidence,omitempty"`
 	Step     int    `json:"step,omitempty"` // 0 for the end expectations
-	order    int
+	// Diagnosis is, for an expectation not met, the cause the terminal
+	// named for the transaction it looked at, with its fix: what to do
+	// about the failure, not only that it happened.
+	Diagnosis *diagnose.FindingJSON `json:"diagnosis,omitempty"`
+	order     int
+}
+
+// lastDiagnosis is, for an end expectation not met, the cause of the last
+// transaction that did not simply succeed: what the terminal saw go wrong
+// last is the likeliest reason for what the scenario expected to differ.
+func lastDiagnosis(outs []OutcomeRec) *diagnose.FindingJSON {
+	for i := len(outs) - 1; i >= 0; i-- {
+		if d := outs[i].Diagnosis; d != nil {
+			return d
+		}
+	}
+	return nil
+}
+
+// diagnosisOf is the catalogue's view of an outcome's cause (nil: the
+// transaction simply succeeded, or named nothing the catalogue knows).
+func diagnosisOf(o *OutcomeRec) *diagnose.FindingJSON {
+	if o == nil || o.Outcome.Cause.Cause == "" {
+		return nil
+	}
+	if _, ok := diagnose.Lookup(o.Outcome.Cause.Cause); !ok {
+		return nil
+	}
+	j := o.Outcome.Cause.JSON()
+	return &j
 }
 
 func checkConnect(st *Step, err error) Result {
@@ -160,6 +190,7 @@ func checkOutcome(st *Step, e *StepExpect, o *OutcomeRec) Result {
 	if !r.OK {
 		bad = append(bad, "outcome was: "+outcomeText(o))
 		r.Evidence = dedupe(bad)
+		r.Diagnosis = diagnosisOf(o)
 	}
 	return r
 }
@@ -224,6 +255,9 @@ func (rn *runner) checkEnd(rep *Report) {
 		e := &rn.sc.Expect[i]
 		r := v.check(e)
 		r.Pos = e.Pos
+		if !r.OK && r.Diagnosis == nil {
+			r.Diagnosis = lastDiagnosis(rn.outcomes)
+		}
 		r.order = 1_000_000 + i
 		rn.results = append(rn.results, r)
 	}

@@ -121,6 +121,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "%9s  %s\n", fmt.Sprintf("+%.3fs", e.At.Seconds()), line)
 	}
 	fmt.Fprintf(&b, "\nHost's account: %s\n", ledgerText(r.Ledger))
+	writeDiagnoses(&b, r.Outcomes)
 	b.WriteString("\nExpectations\n")
 	for _, x := range r.Results {
 		mark := "✓"
@@ -131,6 +132,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		if !x.OK && x.Evidence != "" {
 			fmt.Fprintf(&b, "      evidence: %s\n", x.Evidence)
 		}
+		if d := x.Diagnosis; !x.OK && d != nil {
+			fmt.Fprintf(&b, "      cause: %s — %s: %s\n", d.Cause, d.Title, d.Explanation)
+			fmt.Fprintf(&b, "      fix: %s\n", d.Fix)
+		}
 	}
 	n, f := len(r.Results), r.Failed()
 	verdict := "PASS"
@@ -140,6 +145,24 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "\n%s: %d of %d expectations met in %s (seed %d)\n", verdict, n-f, n, r.Duration.Round(time.Millisecond), r.Seed)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeDiagnoses lists each transaction that did not simply succeed with
+// the cause the terminal named and its fix.
+func writeDiagnoses(b *strings.Builder, outs []OutcomeRec) {
+	first := true
+	for _, o := range outs {
+		d := o.Diagnosis
+		if d == nil {
+			continue
+		}
+		if first {
+			b.WriteString("\nTransactions that did not simply succeed\n")
+			first = false
+		}
+		fmt.Fprintf(b, "  step %d %s %s STAN %s: %s — cause %s (%s): %s\n", o.Step, o.Terminal, o.Kind, o.STAN, o.Class, d.Cause, d.Title, d.Explanation)
+		fmt.Fprintf(b, "      fix: %s\n", d.Fix)
+	}
 }
 
 func dialectText(d DialectSpec) string {

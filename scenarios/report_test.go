@@ -234,3 +234,56 @@ func TestSameSeedSameDecisions(t *testing.T) {
 		t.Fatalf("seeds 42 and 7 gave the same decisions: %v", d1)
 	}
 }
+
+// A failed expectation says the cause the terminal named and its fix, in
+// the text report and in JSON; so does each transaction that failed.
+func TestFailedExpectationNamesCauseAndFix(t *testing.T) {
+	t.Parallel()
+	sc := load(t, `name: wants-approval
+description: the host drops the answer, the scenario wants an approval
+terminals:
+  - id: T1
+steps:
+  - add_fault: {type: drop, mti: "0210", count: 1, name: lost-0210}
+  - send: purchase
+    amount: "30.00"
+    expect: {outcome: approved}
+expect:
+  - host_ledger: {approved: 1, reversed: 0}
+`)
+	rep := Run(context.Background(), sc, Options{})
+	if rep.OK() {
+		t.Fatal("the scenario should fail: its answer was dropped")
+	}
+	var step, end *Result
+	for i := range rep.Results {
+		switch r := &rep.Results[i]; {
+		case r.Step > 0 && !r.OK:
+			step = r
+		case r.Step == 0 && !r.OK:
+			end = r
+		}
+	}
+	if step == nil || step.Diagnosis == nil || step.Diagnosis.Cause == "" || step.Diagnosis.Fix == "" {
+		t.Fatalf("the failed step expectation has no cause and fix: %+v", step)
+	}
+	if end == nil || end.Diagnosis == nil || end.Diagnosis.Cause != step.Diagnosis.Cause {
+		t.Fatalf("the failed end expectation should carry the last failed transaction's cause: %+v", end)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cause: " + string(step.Diagnosis.Cause), "fix: " + step.Diagnosis.Fix, "Transactions that did not simply succeed"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("the text report lacks %q:\n%s", want, text.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := WriteJSON(&js, []*Report{rep}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"diagnosis"`) || !strings.Contains(js.String(), `"fix"`) {
+		t.Errorf("the JSON report lacks the diagnosis:\n%s", js.String())
+	}
+}

@@ -46,8 +46,11 @@ type OutcomeRec struct {
 	Cause     diagnose.ID              `json:"cause,omitempty"`
 	Latency   time.Duration            `json:"latency_ns"`
 	Reversal  *terminal.ReversalResult `json:"reversal,omitempty"`
-	SentAt    time.Time                `json:"-"`
-	DoneAt    time.Time                `json:"-"`
+	// Diagnosis is the cause in the catalogue's words with its fix (nil
+	// for a transaction that simply succeeded).
+	Diagnosis *diagnose.FindingJSON `json:"diagnosis,omitempty"`
+	SentAt    time.Time             `json:"-"`
+	DoneAt    time.Time             `json:"-"`
 	// Outcome is the engine's outcome, printed through internal/outcome.
 	Outcome outcome.Outcome `json:"-"`
 }
@@ -445,6 +448,7 @@ func (rn *runner) begin(st *Step, ts *termState) *pendingOutcome {
 		}
 		rec.Outcome = o
 		rec.Outcome.Reversal = rec.Reversal
+		rec.Diagnosis = diagnosisOf(&rec)
 		// A stored reversal's result is updated later by the terminal's
 		// store-and-forward flush, under the terminal's lock: taking the
 		// lock here orders this copy before that update.
