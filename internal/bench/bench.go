@@ -399,7 +399,6 @@ func perOp(f func()) time.Duration {
 	}
 }
 
-
 // RSSRun is a long run's memory.
 type RSSRun struct {
 	Rate           float64
