@@ -160,6 +160,9 @@ func judge(d *iso.Dialect, sp *KindSpec, req *iso8583.Message, r link.Result, ti
 
 // linkCause is the catalogue id of a link failure.
 func linkCause(le *link.LinkError) diagnose.ID {
+	if f, ok := diagnose.ClientCertAlert(le.Error()); ok {
+		return f.Cause // a TLS alert after the handshake (TLS 1.3 mutual TLS)
+	}
 	switch le.Kind {
 	case link.FailPeerReset:
 		return diagnose.LinkReset

@@ -286,3 +286,19 @@ func TestTerminalSendMessage(t *testing.T) {
 		t.Fatalf("bad: %d %s", code, errOut)
 	}
 }
+
+// A host requiring client certificates from its own CA, and a terminal
+// whose certificate comes from another test PKI: with TLS 1.3 the refusal
+// comes after the handshake, at the first read; the terminal still names
+// tls.client_cert_rejected with its fix.
+func TestTerminalNamesRejectedClientCert(t *testing.T) {
+	hostPKI, termPKI := testPKI(t), testPKI(t)
+	d, _ := iso.Lookup("iso87ascii")
+	h := startTLSHost(t, d, tlsconf.Options{Dir: hostPKI, ClientAuth: true})
+	code, out, errOut := runCmd("terminal", "--target", h.Addr().String(), "--journal", "none",
+		"--tls-cert", filepath.Join(termPKI, tlsconf.TerminalFile), "--tls-key", filepath.Join(termPKI, tlsconf.TerminalKeyFile),
+		"--tls-ca", filepath.Join(hostPKI, tlsconf.CAFile), "--connect-attempts", "1", "--timeout", "2s", "purchase")
+	if code != 1 || !strings.Contains(out, "tls.client_cert_rejected") || !strings.Contains(out, "fix:") {
+		t.Fatalf("exit %d, want tls.client_cert_rejected with its fix in\n%s%s", code, out, errOut)
+	}
+}

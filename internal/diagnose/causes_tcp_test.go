@@ -105,7 +105,7 @@ func TestEveryCauseHasAReproducer(t *testing.T) {
 		diagnose.TLSClientCertRequired: "internal/tlsconf TestEveryTLSFaultIsNamed (client-cert)",
 		diagnose.TLSHandshakeStalled:   "internal/tlsconf TestEveryTLSFaultIsNamed (stall)",
 		diagnose.TLSNotTLS:             "internal/tlsconf TestPlainHostIsNotTLS",
-		diagnose.TLSClientCertRejected: "no reproducer yet (a client certificate the host refuses) — a known gap",
+		diagnose.TLSClientCertRejected: "cmd/possim TestTerminalNamesRejectedClientCert (a client certificate from another CA, refused after a TLS 1.3 handshake)",
 		diagnose.TLSHandshakeFailed:    "the catch-all of internal/tlsconf.Classify: no specific reproducer",
 	}
 	var src strings.Builder

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -298,6 +299,9 @@ func PartialFrameFinding(mti string, n int, head []byte, fr iso.Framing) Finding
 }
 
 func linkFailure(o Observation) Finding {
+	if f, ok := ClientCertAlert(o.LinkErr); ok {
+		return f
+	}
 	switch o.LinkFail {
 	case link.FailFraming:
 		return FrameFinding(o.BadFrame, o.FramesBefore, o.Framing, o.LinkErr)
@@ -318,6 +322,27 @@ func linkFailure(o Observation) Finding {
 		return Finding{Cause: LinkIdleTimeout, Detail: o.LinkErr}
 	}
 	return Finding{Cause: LinkDown, Detail: o.LinkErr}
+}
+
+// ClientCertAlert names a TLS alert that ends a link after the handshake.
+// With TLS 1.3 the client's handshake completes before the host has
+// checked the client certificate, so a host refusing it is heard only at
+// the first read, as "remote error: tls: bad certificate" (or unknown
+// certificate authority, expired certificate, certificate required).
+func ClientCertAlert(linkErr string) (Finding, bool) {
+	i := strings.Index(linkErr, "remote error: tls: ")
+	if i < 0 {
+		return Finding{}, false
+	}
+	alert := linkErr[i+len("remote error: tls: "):]
+	switch {
+	case strings.HasPrefix(alert, "certificate required"):
+		return Finding{Cause: TLSClientCertRequired, Detail: "the host ended the link with the TLS alert \"" + alert + "\": it requires a client certificate (mutual TLS) and this terminal sent none"}, true
+	case strings.HasPrefix(alert, "bad certificate"), strings.HasPrefix(alert, "unknown certificate authority"),
+		strings.HasPrefix(alert, "expired certificate"), strings.HasPrefix(alert, "unsupported certificate"), strings.HasPrefix(alert, "revoked certificate"):
+		return Finding{Cause: TLSClientCertRejected, Detail: "the host rejected this terminal's client certificate after the handshake (TLS alert \"" + alert + "\")"}, true
+	}
+	return Finding{}, false
 }
 
 // FrameFinding names the cause of a frame that failed to parse: stray bytes
