@@ -511,7 +511,13 @@ func (t *Terminal) Begin(tx Tx, done func(Outcome)) {
 	if l == nil || t.stopping.Load() {
 		t.mu.Lock()
 		why, cause := "no link to the host", diagnose.LinkDown
-		if t.lastErr != "" {
+		var le *link.LinkError
+		if t.l != nil && errors.As(t.l.Err(), &le) && le.Kind != link.FailLocalClose {
+			// The link died before this request (a TLS 1.3 alert read
+			// before the sign-on was written, a reset): its failure is
+			// the cause, not "no link".
+			why, cause = "the link failed: "+le.Error(), linkCause(le)
+		} else if t.lastErr != "" {
 			why += ": " + t.lastErr
 			if t.lastWhy != "" {
 				cause = t.lastWhy

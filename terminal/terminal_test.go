@@ -2,8 +2,13 @@ package terminal_test
 
 import (
 	"context"
+	"errors"
+	"github.com/possim/possim/internal/diagnose"
+	"log/slog"
 	"net"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,4 +187,74 @@ func TestAgainstMoovServer(t *testing.T) {
 		}
 	}
 	term.Close()
+}
+
+// readSeen tells when its connection's first read has failed.
+type readSeen struct {
+	net.Conn
+	failed chan struct{}
+	once   sync.Once
+}
+
+func (c *readSeen) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if err != nil {
+		c.once.Do(func() { close(c.failed) })
+	}
+	return n, err
+}
+
+// holdAtLinkUp is a log handler that, at "link up" (logged between the
+// link's start and the sign-on), waits until the link has failed: the
+// sign-on then always finds the link dead, the order a TLS 1.3 alert or
+// a reset can take on a busy machine.
+type holdAtLinkUp struct {
+	slog.Handler
+	wait func()
+}
+
+func (holdAtLinkUp) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h holdAtLinkUp) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "link up" {
+		h.wait()
+	}
+	return nil
+}
+
+// A host that resets the link at once, before the sign-on is written: the
+// terminal names the reset, not "no link".
+func TestLinkDiedBeforeSignOnNamesTheFailure(t *testing.T) {
+	ln, err := net.Listen("tcp", testkit.Loopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.(*net.TCPConn).SetLinger(0)
+			c.Close() // an RST, not a FIN
+		}
+	}()
+	seen := &readSeen{failed: make(chan struct{})}
+	var term *terminal.Terminal
+	wait := func() {
+		<-seen.failed
+		for deadline := time.Now().Add(5 * time.Second); term.Link() != nil && time.Now().Before(deadline); {
+			runtime.Gosched() // the link's read loop is closing it
+		}
+	}
+	term = newTerm(t, ln.Addr().String(), func(c *terminal.Config) {
+		c.WrapConn = func(nc net.Conn) net.Conn { seen.Conn = nc; return seen }
+		c.Logger = slog.New(holdAtLinkUp{Handler: slog.DiscardHandler, wait: wait})
+	})
+	err = term.Connect(context.Background())
+	var ce *terminal.ConnectError
+	if !errors.As(err, &ce) || ce.Cause != diagnose.LinkReset || !strings.Contains(ce.Why, "reset") {
+		t.Fatalf("want link.reset named, got %v", err)
+	}
 }
