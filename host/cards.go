@@ -159,7 +159,7 @@ const DefaultBalance = 500000
 
 // responseFields adds what the answer carries beyond the echo: field 54 for
 // an approved balance inquiry, then the rule's set: fields.
-func (h *Host) responseFields(in *link.Inbound, d Decision, resp *iso8583.Message) error {
+func (h *Host) responseFields(in *link.Inbound, d Decision, set []iso.FieldValue) []iso.FieldValue {
 	if IsApproval(d.RC) && isBalance(in.Msg) {
 		cur := iso.Get(in.Msg, 49)
 		if cur == "" {
@@ -171,14 +171,7 @@ func (h *Host) responseFields(in *link.Inbound, d Decision, resp *iso8583.Messag
 		if pc := iso.Get(in.Msg, 3); len(pc) >= 4 {
 			acct = pc[2:4]
 		}
-		if err := iso.Set(resp, 54, fmt.Sprintf("%s02%sC%012d", acct, cur, DefaultBalance)); err != nil {
-			return fmt.Errorf("field 54: %w", err)
-		}
+		set = append(set, iso.FieldValue{Field: 54, Value: fmt.Sprintf("%s02%sC%012d", acct, cur, DefaultBalance)})
 	}
-	for _, f := range d.Set {
-		if err := iso.Set(resp, f.Field, f.Value); err != nil {
-			return fmt.Errorf("rule %s sets field %d: %w", d.Rule, f.Field, err)
-		}
-	}
-	return nil
+	return append(set, d.Set...)
 }

@@ -103,6 +103,9 @@ type Host struct {
 	closedLinks     atomic.Uint64
 	handled         atomic.Uint64 // requests handed to Handle
 	answered        atomic.Uint64 // ...that got an answer queued
+	fastAnswers     bool          // answers may be packed from the request's bytes (answer.go)
+	fastSent        atomic.Uint64 // answers sent so
+	shapes          shapes        // which answer shapes pack as moov packs them
 	dropped         atomic.Uint64 // ...that got a recorded event instead
 	gcMu            sync.Mutex
 	gcTimer         *time.Timer
@@ -161,6 +164,9 @@ func New(cfg Config) (*Host, error) {
 	if h.hostKeys, err = newHostKeys(h, cfg.Security); err != nil {
 		return nil, err
 	}
+	// Nothing needs the answer as a message: it may be packed from the
+	// request's bytes (answer.go).
+	h.fastAnswers = h.cfg.Observer == nil && h.cfg.Interceptor == nil && h.cfg.Codec == nil
 	return h, nil
 }
 
@@ -476,16 +482,22 @@ func (h *Host) Handle(l *link.Link, in *link.Inbound) {
 		}
 		return
 	}
-	if err := h.check(in); err != nil {
+	var lay iso.Layout // where the request's fields lie, for a fast answer
+	if err := h.check(in, &lay); err != nil {
 		h.reject(l, in, err)
 		return
 	}
 	var resp *iso8583.Message
-	var delay time.Duration
 	var err error
 	switch iso.Class(in.MTI) {
 	case '1', '2':
-		resp, delay, err = h.authorize(in)
+		a, err := h.authorize(in)
+		if err != nil {
+			h.drop(fmt.Sprintf("cannot answer %s: %v", iso.Summary(in.Msg), err))
+			return
+		}
+		h.answer(l, in, a, &lay)
+		return
 	case '4':
 		resp, err = h.reverse(in)
 	case '8':
@@ -508,7 +520,7 @@ func (h *Host) Handle(l *link.Link, in *link.Inbound) {
 		h.drop(fmt.Sprintf("cannot answer %s: %v", iso.Summary(in.Msg), err))
 		return
 	}
-	h.reply(l, in, resp, delay)
+	h.reply(l, in, resp, 0)
 }
 
 // reply queues resp as the answer to in (after delay), or records why it
@@ -538,7 +550,7 @@ func (h *Host) Outcomes() Outcomes {
 
 // Fields ISO 8583 requires a response to echo from its request.
 var (
-	echoFinancial = []int{2, 3, 4, 7, 11, 12, 13, 14, 22, 23, 25, 32, 35, 37, 41, 42, 49}
+	echoFinancial = []int{2, 3, 4, 7, 11, 12, 13, 14, 22, 23, 25, 32, 37, 41, 42, 49} // never 35: track 2 is not echoed
 	echoReversal  = []int{2, 3, 4, 7, 11, 12, 13, 22, 25, 32, 37, 41, 42, 49, 56, 90}
 	echoNetwork   = []int{7, 11, 24, 32, 41, 42, 70}
 )
@@ -548,9 +560,14 @@ func (h *Host) respond(in *link.Inbound, rc string, echo []int) (*iso8583.Messag
 	if err != nil {
 		return nil, err
 	}
+	return h.message(in, &answer{mti: mti, echo: echo, set: []iso.FieldValue{{Field: 39, Value: h.cfg.Dialect.RCValue(mti, rc)}}})
+}
+
+// message builds a as a moov message.
+func (h *Host) message(in *link.Inbound, a *answer) (*iso8583.Message, error) {
 	resp := h.cfg.Dialect.NewMessage()
-	resp.MTI(mti)
-	for _, id := range echo {
+	resp.MTI(a.mti)
+	for _, id := range a.echo {
 		if id == 35 { // track 2 is never echoed back
 			continue
 		}
@@ -564,13 +581,15 @@ func (h *Host) respond(in *link.Inbound, rc string, echo []int) (*iso8583.Messag
 			}
 		}
 	}
-	if err := h.cfg.Dialect.SetRC(resp, rc); err != nil {
-		return nil, err
+	for _, f := range a.set {
+		if err := iso.Set(resp, f.Field, f.Value); err != nil {
+			return nil, err
+		}
 	}
 	return resp, nil
 }
 
-func (h *Host) authorize(in *link.Inbound) (*iso8583.Message, time.Duration, error) {
+func (h *Host) authorize(in *link.Inbound) (*answer, error) {
 	d := h.rules.Load().Decide(in.Msg)
 	if rc, why := h.checkCard(in); rc != "" {
 		d = Decision{Rule: "card check", RC: rc}
@@ -601,29 +620,25 @@ func (h *Host) authorize(in *link.Inbound) (*iso8583.Message, time.Duration, err
 			}
 		}
 	}
-	resp, err := h.respond(in, d.RC, echoFinancial)
+	mti, err := iso.ResponseMTI(in.MTI)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	if err := h.responseFields(in, d, resp); err != nil {
-		return nil, 0, err
-	}
+	a := &answer{mti: mti, echo: echoFinancial, delay: d.Delay}
+	a.set = append(a.set[:0], iso.FieldValue{Field: 39, Value: h.cfg.Dialect.RCValue(mti, d.RC)})
+	a.set = h.responseFields(in, d, a.set)
 	rrn := iso.Get(in.Msg, 37)
 	if rrn == "" {
 		rrn = h.newRRN()
-		if err := iso.Set(resp, 37, rrn); err != nil {
-			return nil, 0, err
-		}
+		a.set = append(a.set, iso.FieldValue{Field: 37, Value: rrn})
 	}
 	approved := IsApproval(d.RC)
 	if approved {
 		code := d.ApprovalCode
 		if code == "" {
-			code = fmt.Sprintf("%06d", h.authSeq.Add(1)%1000000)
+			code = approvalCode(h.authSeq.Add(1) % 1000000)
 		}
-		if err := iso.Set(resp, 38, code); err != nil {
-			return nil, 0, err
-		}
+		a.set = append(a.set, iso.FieldValue{Field: 38, Value: code})
 	}
 	tx := Tx{
 		TID: strings.TrimRight(iso.Get(in.Msg, 41), " "), STAN: iso.Get(in.Msg, 11), RRN: rrn, MTI: in.MTI,
@@ -639,7 +654,7 @@ func (h *Host) authorize(in *link.Inbound) (*iso8583.Message, time.Duration, err
 		tx.State = Declined
 	}
 	h.ledger.Record(tx)
-	return resp, d.Delay, nil
+	return a, nil
 }
 
 func (h *Host) reverse(in *link.Inbound) (*iso8583.Message, error) {
@@ -673,14 +688,14 @@ func (h *Host) mtiVersion() byte { return iso.MTIVersion(h.cfg.Dialect) }
 
 // check applies a real acquirer's format checks to a request that
 // unpacked: the MTI's version, then every field against its definition.
-func (h *Host) check(in *link.Inbound) error {
+func (h *Host) check(in *link.Inbound, lay *iso.Layout) error {
 	if !fieldChecks {
 		return nil
 	}
 	if v := h.mtiVersion(); in.MTI[0] != v {
 		return &iso.FieldError{Value: in.MTI, Rule: fmt.Sprintf("MTI %s: version %c is not one this host serves (%s is version %c)", in.MTI, in.MTI[0], h.cfg.Dialect.Name, v)}
 	}
-	return iso.Validate(in.Msg, in.Raw)
+	return iso.ValidateLayout(in.Msg, in.Raw, lay)
 }
 
 // reject answers a request that failed the format checks with RC 30 and

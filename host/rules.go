@@ -41,10 +41,7 @@ type Decision struct {
 }
 
 // FieldValue is one response field a rule sets.
-type FieldValue struct {
-	Field int
-	Value string
-}
+type FieldValue = iso.FieldValue
 
 // AmountRange is an inclusive range of field 4 amounts in minor units.
 type AmountRange struct{ Min, Max uint64 }
@@ -727,7 +724,7 @@ func (p *parser) setFields(kv keyVal, ctx string) ([]FieldValue, error) {
 		if v.Kind != yaml.ScalarNode || yamlnode.IsNull(v) {
 			return nil, p.errf(k, "%sset: field %d: want a value, got %s", ctx, id, kindName(v))
 		}
-		out = append(out, FieldValue{id, v.Value})
+		out = append(out, FieldValue{Field: id, Value: v.Value})
 	}
 	slices.SortFunc(out, func(a, b FieldValue) int { return a.Field - b.Field })
 	return out, nil

@@ -121,11 +121,20 @@ func Set(m *iso8583.Message, id int, v string) error {
 // built-in dialects' numerics, and the same in a user's spec) cannot take a
 // shorter value, and zeros are what every ISO 8583 peer puts there. 0: no
 // padding.
-func zeroPadTo(m *iso8583.Message, id int) int {
+func zeroPadTo(m *iso8583.Message, id int) int { return specZeroPadTo(m.GetSpec(), id) }
+
+// padValue is v as Set would put it in field id of spec.
+func padValue(spec *iso8583.MessageSpec, id int, v string) string {
+	if n := specZeroPadTo(spec, id); n > len(v) && allDigitsStr(v) {
+		return strings.Repeat("0", n-len(v)) + v
+	}
+	return v
+}
+
+func specZeroPadTo(spec *iso8583.MessageSpec, id int) int {
 	if id < 2 || id > 128 {
 		return 0
 	}
-	spec := m.GetSpec()
 	if spec == nil {
 		return 0
 	}

@@ -120,7 +120,15 @@ func isBCD(e encoding.Encoder) bool {
 // Validate checks an unpacked request against its spec's field
 // definitions; raw is the message as received (MTI onwards), for the
 // trailing-bytes check. The first broken rule is returned as a *FieldError.
-func Validate(m *iso8583.Message, raw []byte) error {
+func Validate(m *iso8583.Message, raw []byte) error { return ValidateLayout(m, raw, nil) }
+
+// ValidateLayout is Validate that also records in lay (when not nil) where
+// each field lies in raw: the sizes it works out for the trailing-bytes
+// check are the fields' offsets, so the layout costs nothing more.
+func ValidateLayout(m *iso8583.Message, raw []byte, lay *Layout) error {
+	if lay != nil {
+		lay.reset()
+	}
 	spec := m.GetSpec()
 	if spec == nil {
 		return nil
@@ -132,16 +140,22 @@ func Validate(m *iso8583.Message, raw []byte) error {
 		if err != nil {
 			return err
 		}
+		lay.put(0, wire, n)
 		wire += n
 	}
 	bm := m.Bitmap()
 	bits, _ := bm.Bytes()
 	if len(bits) > 0 {
-		if n := encodedLen(bm.Spec().Enc, len(bits)); n >= 0 {
-			wire += n
-		} else if b, err := bm.Pack(); err == nil {
-			wire += len(b)
+		n := encodedLen(bm.Spec().Enc, len(bits))
+		if n < 0 {
+			if b, err := bm.Pack(); err == nil {
+				n = len(b)
+			} else {
+				n = 0
+			}
 		}
+		lay.put(1, wire, n)
+		wire += n
 	}
 	// The bitmap's bytes say which fields are present: GetField takes the
 	// message's lock, so asking for all 127 would cost more than unpacking.
@@ -161,8 +175,12 @@ func Validate(m *iso8583.Message, raw []byte) error {
 			if err != nil {
 				return err
 			}
+			lay.put(id, wire, n)
 			wire += n
 		}
+	}
+	if lay != nil {
+		lay.ok = wire == len(raw)
 	}
 	if wire < len(raw) {
 		return &FieldError{Rule: fmt.Sprintf("%d bytes after the last field (the message is %d bytes, its fields %d)", len(raw)-wire, len(raw), wire)}

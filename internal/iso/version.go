@@ -176,18 +176,21 @@ func (d *Dialect) RC(m *iso8583.Message) string {
 // dialect it becomes the action code; resp's MTI says which of the
 // "accepted" codes an approval is (400 reversal, 800 network management).
 func (d *Dialect) SetRC(m *iso8583.Message, rc string) error {
-	if d.version() != V1993 {
-		return Set(m, 39, rc)
-	}
-	if len(rc) == 3 { // already an action code
-		return Set(m, 39, rc)
+	mti, _ := m.GetMTI()
+	return Set(m, 39, d.RCValue(mti, rc))
+}
+
+// RCValue is what SetRC puts in field 39 of an answer of MTI mti: rc, or
+// in ISO 8583:1993 its action code.
+func (d *Dialect) RCValue(mti, rc string) string {
+	if d.version() != V1993 || len(rc) == 3 { // 1987, or already an action code
+		return rc
 	}
 	ac, ok := rcAction[rc]
 	if !ok {
 		ac = "909"
 	}
 	if rc == "00" {
-		mti, _ := m.GetMTI()
 		switch Class(mti) {
 		case '4':
 			ac = "400"
@@ -195,7 +198,7 @@ func (d *Dialect) SetRC(m *iso8583.Message, rc string) error {
 			ac = "800"
 		}
 	}
-	return Set(m, 39, ac)
+	return ac
 }
 
 // EntryMode is the POS entry mode in the 1987 vocabulary, field 22's

@@ -423,6 +423,27 @@ func (l *Link) Reply(in *Inbound, resp *iso8583.Message) error {
 	return l.post(resp, l.fr.ReplyPrefix(in.Prefix), 0)
 }
 
+// ErrNotPlain is ReplyPacked on a link whose answers go through an
+// interceptor or a codec wrapper: they need a message, not bytes.
+var ErrNotPlain = errors.New("the link's answers need a message (interceptor or codec wrapper)")
+
+// ReplyPacked answers in with an answer already packed (MTI onwards),
+// framed like any answer. It emits no EvSent (there is no message to
+// show): for callers with no observer that needs one (host/answer.go).
+func (l *Link) ReplyPacked(in *Inbound, packed []byte) error {
+	if _, plain := l.codec.(DialectCodec); l.cfg.Interceptor != nil || !plain {
+		return ErrNotPlain
+	}
+	f, err := l.startFrame(l.fr.ReplyPrefix(in.Prefix), len(packed))
+	if err != nil {
+		return err
+	}
+	if f, err = l.endFrame(append(f, packed...)); err != nil {
+		return err
+	}
+	return l.enqueue(f, true)
+}
+
 // ReplyAfter answers in with resp after d, without holding a goroutine.
 func (l *Link) ReplyAfter(d time.Duration, in *Inbound, resp *iso8583.Message) error {
 	if d > 0 {
@@ -526,24 +547,36 @@ func (l *Link) encode(m *iso8583.Message, prefix []byte) ([]byte, error) {
 	if m == nil {
 		return nil, errors.New("nil message")
 	}
-	hs := l.fr.Length.Size()
-	f := getFrame(512)
-	f = f[:hs]
-	if prefix == nil {
-		f = append(f, l.fr.TPDU...)
-		f = append(f, l.fr.Header...)
-	} else {
-		if len(prefix) != l.fr.PrefixLen() {
-			putFrame(f)
-			return nil, fmt.Errorf("TPDU/header of %d bytes, framing wants %d", len(prefix), l.fr.PrefixLen())
-		}
-		f = append(f, prefix...)
-	}
-	f, err := l.codec.Encode(f, m)
+	f, err := l.startFrame(prefix, 512)
 	if err != nil {
+		return nil, err
+	}
+	if f, err = l.codec.Encode(f, m); err != nil {
 		putFrame(f)
 		return nil, err
 	}
+	return l.endFrame(f)
+}
+
+// startFrame is a pooled frame holding room for the length header, then
+// prefix (nil: the configured TPDU and header), with room for size more.
+func (l *Link) startFrame(prefix []byte, size int) ([]byte, error) {
+	hs := l.fr.Length.Size()
+	if prefix != nil && len(prefix) != l.fr.PrefixLen() {
+		return nil, fmt.Errorf("TPDU/header of %d bytes, framing wants %d", len(prefix), l.fr.PrefixLen())
+	}
+	f := getFrame(hs + l.fr.PrefixLen() + size)[:hs]
+	if prefix == nil {
+		f = append(f, l.fr.TPDU...)
+		return append(f, l.fr.Header...), nil
+	}
+	return append(f, prefix...), nil
+}
+
+// endFrame writes f's length header (the frame goes back to the pool on
+// error).
+func (l *Link) endFrame(f []byte) ([]byte, error) {
+	hs := l.fr.Length.Size()
 	n := len(f) - hs
 	if !l.fr.LengthCountsPrefix {
 		n -= l.fr.PrefixLen()
