@@ -32,10 +32,11 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
-	dl, match, err := df.build()
+	wire, err := buildWiring(&df, nil)
 	if err != nil {
 		return usageErr(stderr, "demo", "%v", err)
 	}
+	dl, match := wire.Dialect, wire.Match
 	slow, err := host.ParseRules("demo", []byte(demoRules))
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -179,14 +179,11 @@ func journalErr(stderr io.Writer, cmd string, err error) int {
 
 // newTerminal builds the terminal the flags describe.
 func (o *termOpts) newTerminal(stdout io.Writer, j *terminal.Journal, signOn bool, echoIdle time.Duration) (*terminal.Terminal, error) {
-	dl, match, err := o.df.build()
+	wire, err := buildWiring(&o.df, &o.ff)
 	if err != nil {
 		return nil, err
 	}
-	faults, err := o.ff.build(dl)
-	if err != nil {
-		return nil, err
-	}
+	dl, match, faults := wire.Dialect, wire.Match, wire.Faults
 	sec, err := o.sf.terminalSecurity()
 	if err != nil {
 		return nil, err
