@@ -46,9 +46,15 @@ func TestMeasurementsSmoke(t *testing.T) {
 //
 //	go test -run '^$' -bench Pipeline -benchtime 200000x -cpuprofile cpu.out ./internal/bench/
 func BenchmarkPipeline(b *testing.B) {
-	for _, links := range []int{1, terminal.DefaultLinks(1 << 20)} {
-		b.Run(linksName(links), func(b *testing.B) {
-			p, err := StartPipeline(PipelineConfig{Terminals: 100, Links: links})
+	n := terminal.DefaultLinks(1 << 20)
+	for _, pc := range []PipelineConfig{{Links: 1}, {Links: n}, {Links: n, MAC: true}} {
+		name := linksName(pc.Links)
+		if pc.MAC {
+			name = "mac/" + name
+		}
+		pc.Terminals = 100
+		b.Run(name, func(b *testing.B) {
+			p, err := StartPipeline(pc)
 			if err != nil {
 				b.Fatal(err)
 			}

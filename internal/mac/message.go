@@ -259,8 +259,26 @@ func (c *Codec) signField(m *iso8583.Message) (int, error) {
 
 // secondaryField returns the first field 65–127 set in m, 0 for none.
 func secondaryField(m *iso8583.Message) int {
+	// One copy of the field map under one lock: asking GetField for each
+	// of 63 ids (a lock each) was 11 % of the CPU of a MACed pipeline.
+	first := 0
+	for id := range m.GetFields() {
+		if id >= 65 && id < 128 && (first == 0 || id < first) {
+			first = id
+		}
+	}
+	return first
+}
+
+// secondaryUnpacked is secondaryField for a message just unpacked: its
+// bitmap says which fields it has, without a copy of the field map.
+func secondaryUnpacked(m *iso8583.Message) int {
+	bm := m.Bitmap()
+	if bm == nil || bm.Len() <= 64 {
+		return 0
+	}
 	for id := 65; id < 128; id++ {
-		if m.GetField(id) != nil {
+		if bm.IsSet(id) {
 			return id
 		}
 	}
@@ -300,7 +318,7 @@ func keyExchange(m *iso8583.Message, mti string) bool {
 // into another class still fails its check, and a MAC nobody asked for is
 // only skipped when there is no key to check it with.
 func (c *Codec) verify(m *iso8583.Message, mti string, b []byte, required bool) *VerifyError {
-	sec := secondaryField(m)
+	sec := secondaryUnpacked(m)
 	id := 64
 	if c.opt.Field == 128 || (c.opt.Field == 0 && sec != 0) {
 		id = 128
