@@ -3,11 +3,13 @@ package host
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/mac"
 )
 
 // answer is what the host answers a request with, before it is a message:
@@ -96,7 +98,7 @@ func (h *Host) answer(l *link.Link, in *link.Inbound, a *answer, lay *iso.Layout
 	if h.fastAnswers && a.delay == 0 && lay.OK() {
 		bp := answerBufs.Get().(*[]byte)
 		defer answerBufs.Put(bp)
-		if b, ok := h.packFast((*bp)[:0], in, a, lay); ok {
+		if b, ok := h.packFast((*bp)[:0], l.Codec(), in, a, lay); ok {
 			*bp = b
 			err := l.ReplyPacked(in, b)
 			if err == nil {
@@ -118,10 +120,28 @@ func (h *Host) answer(l *link.Link, in *link.Inbound, a *answer, lay *iso.Layout
 	h.reply(l, in, resp, a.delay)
 }
 
-// packFast packs a from the request's bytes when its shape is known to
-// pack as moov packs it; a new shape is checked first.
-func (h *Host) packFast(dst []byte, in *link.Inbound, a *answer, lay *iso.Layout) ([]byte, bool) {
-	k, ok := keyOf(in, lay, a.set)
+// zeroMAC is the MAC field's placeholder until SignPacked signs it.
+var zeroMAC = string(make([]byte, 8))
+
+// packFast packs a from the request's bytes — and signs it, on a link
+// with MACs — when its shape is known to give the bytes the link's codec
+// gives; a new shape is checked first.
+func (h *Host) packFast(dst []byte, codec link.Codec, in *link.Inbound, a *answer, lay *iso.Layout) ([]byte, bool) {
+	set := a.set
+	var signer *mac.Codec
+	switch c := codec.(type) {
+	case link.DialectCodec:
+	case *mac.Codec:
+		id := c.PackedMACField(a.mti, hasSecondary(lay, a))
+		if id == 0 {
+			return dst, false
+		}
+		signer = c
+		set = append(set[:len(set):len(set)], iso.FieldValue{Field: id, Value: zeroMAC})
+	default:
+		return dst, false
+	}
+	k, ok := keyOf(in, lay, set)
 	if !ok {
 		return dst, false
 	}
@@ -129,8 +149,11 @@ func (h *Host) packFast(dst []byte, in *link.Inbound, a *answer, lay *iso.Layout
 	if v == shapeDiffers {
 		return dst, false
 	}
-	b, err := iso.PackAnswer(dst, h.cfg.Dialect.Spec, a.mti, in.Raw, lay, a.echo, a.set)
+	b, err := iso.PackAnswer(dst, h.cfg.Dialect.Spec, a.mti, in.Raw, lay, a.echo, set)
 	if err != nil {
+		return b, false
+	}
+	if signer != nil && !signer.SignPacked(b, strings.TrimRight(iso.Get(in.Msg, 41), " ")) {
 		return b, false
 	}
 	if v == shapeSame {
@@ -140,7 +163,7 @@ func (h *Host) packFast(dst []byte, in *link.Inbound, a *answer, lay *iso.Layout
 	if err != nil {
 		return b, false
 	}
-	want, err := m.Pack()
+	want, err := codec.Encode(nil, m)
 	if err != nil {
 		return b, false
 	}
@@ -149,7 +172,22 @@ func (h *Host) packFast(dst []byte, in *link.Inbound, a *answer, lay *iso.Layout
 		h.shapes.put(k, shapeSame)
 	} else {
 		h.shapes.put(k, shapeDiffers)
-		h.cfg.Logger.Debug("answer shape packed by moov", "mti", a.mti, "why", "the fast answer's bytes differ from moov's Pack")
+		h.cfg.Logger.Debug("answer shape packed by moov", "mti", a.mti, "why", "the fast answer's bytes differ from the codec's")
 	}
 	return b, same
+}
+
+// hasSecondary says whether the answer a has a field 65–127.
+func hasSecondary(lay *iso.Layout, a *answer) bool {
+	for _, id := range a.echo {
+		if id > 64 && id < 128 && lay.Has(id) {
+			return true
+		}
+	}
+	for _, f := range a.set {
+		if f.Field > 64 && f.Field < 128 {
+			return true
+		}
+	}
+	return false
 }

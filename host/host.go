@@ -165,8 +165,9 @@ func New(cfg Config) (*Host, error) {
 		return nil, err
 	}
 	// Nothing needs the answer as a message: it may be packed from the
-	// request's bytes (answer.go).
-	h.fastAnswers = h.cfg.Observer == nil && h.cfg.Interceptor == nil && h.cfg.Codec == nil
+	// request's bytes (answer.go; the link's codec says whether it can
+	// sign such an answer).
+	h.fastAnswers = h.cfg.Observer == nil && h.cfg.Interceptor == nil
 	return h, nil
 }
 

@@ -427,11 +427,23 @@ func (l *Link) Reply(in *Inbound, resp *iso8583.Message) error {
 // interceptor or a codec wrapper: they need a message, not bytes.
 var ErrNotPlain = errors.New("the link's answers need a message (interceptor or codec wrapper)")
 
-// ReplyPacked answers in with an answer already packed (MTI onwards),
-// framed like any answer. It emits no EvSent (there is no message to
-// show): for callers with no observer that needs one (host/answer.go).
+// PackedSigner is a codec wrapper whose work on an answer its caller can
+// do on the packed bytes (the MAC codec's SignPacked).
+type PackedSigner interface {
+	SignPacked(packed []byte, tid string) bool
+}
+
+// Codec is the link's codec (the dialect's, or a wrapper such as MACs).
+func (l *Link) Codec() Codec { return l.codec }
+
+// ReplyPacked answers in with an answer already packed (MTI onwards) —
+// and signed, when the link's codec is a PackedSigner — framed like any
+// answer. It emits no EvSent (there is no message to show): for callers
+// with no observer that needs one (host/answer.go).
 func (l *Link) ReplyPacked(in *Inbound, packed []byte) error {
-	if _, plain := l.codec.(DialectCodec); l.cfg.Interceptor != nil || !plain {
+	_, plain := l.codec.(DialectCodec)
+	_, signer := l.codec.(PackedSigner)
+	if l.cfg.Interceptor != nil || !plain && !signer {
 		return ErrNotPlain
 	}
 	f, err := l.startFrame(l.fr.ReplyPrefix(in.Prefix), len(packed))

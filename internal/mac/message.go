@@ -211,6 +211,44 @@ func (c *Codec) Encode(dst []byte, m *iso8583.Message) ([]byte, error) {
 	return dst, nil
 }
 
+// PackedMACField is where the MAC of an answer of MTI mti goes when the
+// answer is packed without this codec and signed by SignPacked (the
+// host's fast answers, host/answer.go); secondary says the answer has a
+// field 65–127. 0: such an answer must go through Encode (a class this
+// codec does not sign the same way, a MAC fault hook, a wrapped codec
+// other than the dialect's, a MAC field 64 that would not be last).
+func (c *Codec) PackedMACField(mti string, secondary bool) int {
+	if _, plain := c.inner.(link.DialectCodec); !plain || c.opt.Fault != nil {
+		return 0
+	}
+	if len(mti) != 4 || mti[1] < '0' || mti[1] > '9' || mti[1] == '8' || !c.classes[mti[1]-'0'] {
+		return 0
+	}
+	switch {
+	case c.opt.Field == 128 || c.opt.Field == 0 && secondary:
+		return 128
+	case secondary:
+		return 0
+	}
+	return 64
+}
+
+// SignPacked signs packed in place as Encode would: its last field is the
+// MAC field PackedMACField named, holding zeros, and tid's working keys
+// sign it. False when tid has no keys (Encode knows what to do then).
+func (c *Codec) SignPacked(packed []byte, tid string) bool {
+	k := c.keys.Keys(tid)
+	w := c.d.MACWireLen
+	if k == nil || len(packed) < w {
+		return false
+	}
+	var buf [aes.BlockSize]byte
+	sum := k.MAC.Sum(buf[:0], packed[:len(packed)-w])
+	putWire(packed[len(packed)-w:], sum[:8])
+	clear(buf[:])
+	return true
+}
+
 // wrongMACer is a MACer for the same algorithm under a random key from seed.
 func wrongMACer(cur *MACer, seed uint64) *MACer {
 	rnd := rand.New(rand.NewPCG(seed, 0x6d61632d77726f6e))
