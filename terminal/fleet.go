@@ -343,10 +343,10 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 			return nil, fmt.Errorf("cannot build a %s request: %w", k, err)
 		}
 		f.pools[k] = &txPool{}
-		if f.reuse && cfg.Codec == nil && cfg.Security == nil {
-			if wt, err := newWireTemplate(m); err == nil {
+		if f.reuse && cfg.Codec == nil {
+			if wt, err := f.newKindTemplate(m); err == nil && wt != nil {
 				f.wire[k] = wt
-			} else {
+			} else if err != nil {
 				cfg.Logger.Warn("no wire template: requests packed field by field", "kind", k, "why", err.Error())
 			}
 		}
@@ -416,6 +416,12 @@ func (f *Fleet) openLink(ctx context.Context) (*link.Link, error) {
 	lc := link.Config{Handler: link.HandlerFunc(f.handleHost), Interceptor: f.cfg.Interceptor, Observer: f.observe}
 	if f.cfg.Security != nil {
 		lc.Codec = f.macCodec()
+		if len(f.wire) > 0 && f.cfg.Codec == nil {
+			// Templates signed in place (newKindTemplate): the MAC codec
+			// stays the inner codec for what has no template and for
+			// verifying answers.
+			lc.Codec = fleetCodec{f: f, inner: lc.Codec, signer: lc.Codec.(*mac.Codec)}
+		}
 	} else if len(f.wire) > 0 && f.cfg.Codec == nil {
 		lc.Codec = fleetCodec{f: f, inner: link.DialectCodec{D: f.cfg.Dialect}}
 	}
@@ -972,8 +978,9 @@ func (f *Fleet) countCause(id diagnose.ID) {
 // hands everything else (sign-on, reversals, responses) to the dialect
 // codec.
 type fleetCodec struct {
-	f     *Fleet
-	inner link.Codec
+	f      *Fleet
+	inner  link.Codec
+	signer *mac.Codec // with MACs: signs what a template packed
 }
 
 func (c fleetCodec) Encode(dst []byte, m *iso8583.Message) ([]byte, error) {
@@ -982,15 +989,51 @@ func (c fleetCodec) Encode(dst []byte, m *iso8583.Message) ([]byte, error) {
 	c.f.encMu.RUnlock()
 	if x != nil {
 		if wt := x.wt; wt != nil {
-			if out, ok := wt.encode(dst, &x.dyn); ok {
+			start := len(dst)
+			if out, ok := wt.encode(dst, &x.dyn); ok && (c.signer == nil || x.dyn[4] != nil && c.signer.SignPacked(out[start:], strings.TrimRight(x.dyn[4].Value(), " "))) {
 				return out, nil
 			}
+			dst = dst[:start]
 		}
 	}
 	return c.inner.Encode(dst, m)
 }
 
 func (c fleetCodec) Decode(b []byte) (*iso8583.Message, error) { return c.inner.Decode(b) }
+
+// WireTemplates is how many transaction kinds are packed from a wire
+// template (the rest go through moov's Pack).
+func (f *Fleet) WireTemplates() int { return len(f.wire) }
+
+// newKindTemplate is the wire template of a kind's request m; with MACs,
+// of m with a zero MAC field last, for the MAC codec to sign in place (nil
+// when the codec would not sign such a request that way).
+func (f *Fleet) newKindTemplate(m *iso8583.Message) (*wireTemplate, error) {
+	if f.cfg.Security == nil {
+		return newWireTemplate(m)
+	}
+	mc, ok := f.macCodec().(*mac.Codec)
+	mti, _ := m.GetMTI()
+	if !ok || m.GetField(41) == nil {
+		return nil, nil
+	}
+	secondary := false
+	for id := range m.GetFields() {
+		secondary = secondary || id > 64 && id < 128
+	}
+	id := mc.PackedMACField(mti, secondary)
+	if id == 0 {
+		return nil, nil
+	}
+	c, err := m.Clone()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.BinaryField(id, make([]byte, 8)); err != nil {
+		return nil, err
+	}
+	return newWireTemplate(c)
+}
 
 // wireTemplate is a request packed once, with where each per-transaction
 // field sits in it. All requests of a kind have the same fields with the

@@ -329,6 +329,9 @@ func TestFleetWithMACs(t *testing.T) {
 	if !f.Config().SignOn {
 		t.Error("SignOn not forced on with Security")
 	}
+	if n := f.WireTemplates(); n != 3 {
+		t.Errorf("%d of 3 kinds packed from a template signed in place", n)
+	}
 	kcvs := map[string]string{}
 	for _, term := range f.Terminals() {
 		ti, ok := term.Keys()
