@@ -49,9 +49,10 @@ import (
 //     packs a fleet request by copying the template's packed bytes and
 //     writing the five fields in place — ~0.1 µs and no allocation instead
 //     of ~3.7 µs and ~60 allocations for moov's Pack. Checked against
-//     moov's Pack when the fleet is built; off when an interceptor
-//     (faults), an observer, a codec wrapper or MACs (Security) are
-//     configured;
+//     moov's Pack when the fleet is built; with MACs (Security) the
+//     template ends in a zero MAC field that the MAC codec signs in place
+//     (mac.Codec.SignPacked); off when an interceptor (faults), an
+//     observer or a codec wrapper is configured;
 //   - idle transactions are kept in a bounded free list, not a sync.Pool
 //     (which the collector empties, and every message would be built
 //     again);
