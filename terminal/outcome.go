@@ -34,12 +34,6 @@ const (
 	Failed          = outcome.Failed                  // answered, but the answer failed the POS checks
 )
 
-// DialError classifies a failed connect in words.
-func DialError(addr string, err error) string {
-	why, _ := dialCause(addr, err)
-	return why
-}
-
 // dialCause classifies a failed connect: words and catalogue id.
 func dialCause(addr string, err error) (string, diagnose.ID) {
 	var ne net.Error

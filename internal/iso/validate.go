@@ -117,14 +117,13 @@ func isBCD(e encoding.Encoder) bool {
 	return e == encoding.BCD || e == encoding.LBCD
 }
 
-// Validate checks an unpacked request against its spec's field
+// ValidateLayout checks an unpacked request against its spec's field
 // definitions; raw is the message as received (MTI onwards), for the
 // trailing-bytes check. The first broken rule is returned as a *FieldError.
-func Validate(m *iso8583.Message, raw []byte) error { return ValidateLayout(m, raw, nil) }
-
-// ValidateLayout is Validate that also records in lay (when not nil) where
-// each field lies in raw: the sizes it works out for the trailing-bytes
-// check are the fields' offsets, so the layout costs nothing more.
+//
+// It also records in lay (when not nil) where each field lies in raw: the
+// sizes it works out for the trailing-bytes check are the fields' offsets,
+// so the layout costs nothing more.
 func ValidateLayout(m *iso8583.Message, raw []byte, lay *Layout) error {
 	if lay != nil {
 		lay.reset()

@@ -16,11 +16,11 @@ func TestValidate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := Validate(m, good); err != nil {
+		if err := ValidateLayout(m, good, nil); err != nil {
 			t.Fatalf("%s: a good message fails: %v", name, err)
 		}
 		var fe *FieldError
-		if err := Validate(m, append(append([]byte(nil), good...), 0x01, 0x02)); !errors.As(err, &fe) || fe.Field != 0 || !strings.Contains(err.Error(), "2 bytes after the last field") {
+		if err := ValidateLayout(m, append(append([]byte(nil), good...), 0x01, 0x02), nil); !errors.As(err, &fe) || fe.Field != 0 || !strings.Contains(err.Error(), "2 bytes after the last field") {
 			t.Errorf("%s trailing bytes: %v", name, err)
 		}
 		for _, tc := range []struct {
@@ -40,7 +40,7 @@ func TestValidate(t *testing.T) {
 			if err := Set(bad, tc.id, tc.value); err != nil {
 				t.Fatal(err)
 			}
-			err := Validate(bad, nil)
+			err := ValidateLayout(bad, nil, nil)
 			if !errors.As(err, &fe) || fe.Field != tc.id || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("%s field %d %q: %v", name, tc.id, tc.value, err)
 			}
@@ -64,7 +64,7 @@ func BenchmarkValidate(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := Validate(m, packed); err != nil {
+				if err := ValidateLayout(m, packed, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
