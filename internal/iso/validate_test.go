@@ -71,3 +71,54 @@ func BenchmarkValidate(b *testing.B) {
 		})
 	}
 }
+
+// The layout the check records: in every dialect each field's span is
+// exactly the field packed on its own, the spans tile the message, and
+// PackAnswer of every field with nothing set gives the message back
+// (with a new MTI).
+func TestLayoutSpans(t *testing.T) {
+	for _, name := range Names() {
+		d, _ := Lookup(name)
+		good := sample(t, d)
+		m, err := d.Unpack(good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lay Layout
+		if err := ValidateLayout(m, good, &lay); err != nil || !lay.OK() {
+			t.Fatalf("%s: %v (layout ok %v)", name, err, lay.OK())
+		}
+		at := 0
+		var ids []int
+		for id := 0; id <= 128; id++ {
+			if !lay.Has(id) {
+				continue
+			}
+			want, err := m.GetField(id).Pack()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := lay.Span(good, id); string(got) != string(want) {
+				t.Errorf("%s field %d: span % X, the field packs % X", name, id, got, want)
+			}
+			if int(lay.start[id]) != at {
+				t.Errorf("%s field %d starts at %d, the previous field ends at %d", name, id, lay.start[id], at)
+			}
+			at = int(lay.end[id])
+			if id > 1 {
+				ids = append(ids, id)
+			}
+		}
+		if at != len(good) {
+			t.Errorf("%s: the spans end at %d of %d bytes", name, at, len(good))
+		}
+		mti, _ := m.GetMTI()
+		again, err := PackAnswer(nil, d.Spec, mti, good, &lay, ids, nil)
+		if err != nil || string(again) != string(good) {
+			t.Errorf("%s: PackAnswer of every field gives % X (%v), want % X", name, again, err, good)
+		}
+		if _, err := PackAnswer(nil, d.Spec, mti, good, &Layout{}, ids, nil); err == nil {
+			t.Errorf("%s: PackAnswer without a layout did not fail", name)
+		}
+	}
+}
