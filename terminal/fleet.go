@@ -335,22 +335,8 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 		fl.terms = append(fl.terms, t)
 	}
 	f.cfg.Dialect = f.terms[0].cfg.Dialect
-	// Check each template builds before the first transaction needs it.
-	f.wire = make(map[Kind]*wireTemplate)
-	for _, s := range f.mix {
-		k := s.kind
-		m, err := f.template(k)
-		if err != nil {
-			return nil, fmt.Errorf("cannot build a %s request: %w", k, err)
-		}
-		f.pools[k] = &txPool{}
-		if f.reuse && cfg.Codec == nil {
-			if wt, err := f.newKindTemplate(m); err == nil && wt != nil {
-				f.wire[k] = wt
-			} else if err != nil {
-				cfg.Logger.Warn("no wire template: requests packed field by field", "kind", k, "why", err.Error())
-			}
-		}
+	if err := f.buildTemplates(); err != nil {
+		return nil, err
 	}
 	f.ctx, f.stopDials = context.WithCancel(context.Background())
 	return f, nil
@@ -1001,6 +987,29 @@ func (c fleetCodec) Encode(dst []byte, m *iso8583.Message) ([]byte, error) {
 }
 
 func (c fleetCodec) Decode(b []byte) (*iso8583.Message, error) { return c.inner.Decode(b) }
+
+// buildTemplates checks that each kind's request builds before the first
+// transaction needs it, and makes the kind's wire template where it can.
+func (f *Fleet) buildTemplates() error {
+	f.wire = make(map[Kind]*wireTemplate)
+	for _, s := range f.mix {
+		k := s.kind
+		m, err := f.template(k)
+		if err != nil {
+			return fmt.Errorf("cannot build a %s request: %w", k, err)
+		}
+		f.pools[k] = &txPool{}
+		if !f.reuse || f.cfg.Codec != nil {
+			continue
+		}
+		if wt, err := f.newKindTemplate(m); err == nil && wt != nil {
+			f.wire[k] = wt
+		} else if err != nil {
+			f.cfg.Logger.Warn("no wire template: requests packed field by field", "kind", k, "why", err.Error())
+		}
+	}
+	return nil
+}
 
 // WireTemplates is how many transaction kinds are packed from a wire
 // template (the rest go through moov's Pack).
