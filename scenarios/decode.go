@@ -14,6 +14,7 @@ import (
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
+	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/mac"
 	"github.com/possim/possim/terminal"
 	"go.yaml.in/yaml/v3"
@@ -293,8 +294,8 @@ func (d *dec) terminals(n, key *yaml.Node, hostKeys *KeySpec) ([]TerminalSpec, e
 		switch {
 		case !idRE.MatchString(ts.ID) || strings.EqualFold(ts.ID, "host") || strings.EqualFold(ts.ID, "terminal"):
 			return nil, d.errf(o.key("id"), "%s: id %q: start with a letter, then letters, digits, _ or - (and not \"host\" or \"terminal\")", what, ts.ID)
-		case len(strings.TrimRight(ts.TID, " ")) == 0 || len(ts.TID) > 8:
-			return nil, d.errf(o.key("tid"), "%s: tid %q: want 1 to 8 characters (field 41)", what, ts.TID)
+		case checkTID(ts.TID) != nil:
+			return nil, d.errf(o.key("tid"), "%s: tid %q: %v", what, ts.TID, checkTID(ts.TID))
 		case ts.Timeout == 0:
 			return nil, d.errf(o.key("timeout"), "%s: timeout: must be positive", what)
 		case ts.EchoIdle > 0 && !ts.KeepConnected:
@@ -327,6 +328,15 @@ func (d *dec) terminals(n, key *yaml.Node, hostKeys *KeySpec) ([]TerminalSpec, e
 		out = append(out, ts)
 	}
 	return out, nil
+}
+
+// checkTID checks a terminal's TID: 1 to 8 characters once the field's
+// padding is trimmed, and no more than 8 on the wire.
+func checkTID(tid string) error {
+	if err := iso.CheckTID(tid); err != nil {
+		return err
+	}
+	return iso.CheckTIDValue(tid)
 }
 
 func (sc *Scenario) terminal(id string) *TerminalSpec {
@@ -747,8 +757,8 @@ func (d *dec) matcherRest(o *obj, sc *Scenario, m *Matcher, ids map[string]int) 
 	m.Side = d.checkSide(o, sc, "side")
 	m.MTI = o.list("mti")
 	for _, v := range m.MTI {
-		if len(v) != 4 || strings.Trim(v, "0123456789") != "" {
-			o.fail("mti", "%q: want 4 digits, quoted (\"0210\")", v)
+		if err := iso.CheckMTI(v); err != nil {
+			o.fail("mti", "%q: %v", v, err)
 		}
 	}
 	m.StanOf = o.str("stan_of", "")
