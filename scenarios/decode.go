@@ -729,7 +729,13 @@ func (d *dec) stepExpect(n, key *yaml.Node, act Action) (*StepExpect, error) {
 	return e, o.err
 }
 
-var eventKinds = []string{"sent", "received", "late", "unmatched", "duplicate", "bad_message", "down", "fault", "log"}
+var eventKinds = func() []string {
+	out := make([]string, len(matchableEvents))
+	for i, k := range matchableEvents {
+		out[i] = string(k)
+	}
+	return out
+}()
 
 func (d *dec) checkSide(o *obj, sc *Scenario, k string) string {
 	s := o.str(k, "")
@@ -745,7 +751,7 @@ func (d *dec) matcherMap(sc *Scenario, n *yaml.Node, ids map[string]int) (*Match
 	if err != nil {
 		return nil, err
 	}
-	m := &Matcher{Kind: o.enum("kind", "", eventKinds...)}
+	m := &Matcher{Kind: EventKind(o.enum("kind", "", eventKinds...))}
 	if !o.has("kind") && o.err == nil {
 		o.fail("kind", "missing: want one of %s", strings.Join(eventKinds, ", "))
 	}
@@ -875,7 +881,7 @@ func (d *dec) expectations(sc *Scenario, n, key *yaml.Node) ([]Expectation, erro
 			e.Text = o.str("why", "")
 			e.Count = o.count("count")
 		case ExEvent:
-			m := &Matcher{Kind: o.enum(k, "", eventKinds...)}
+			m := &Matcher{Kind: EventKind(o.enum(k, "", eventKinds...))}
 			d.matcherRest(o, sc, m, ids)
 			e.Event, e.Count = m, m.Count
 		case ExHostLog, ExFaultFired:

@@ -308,7 +308,7 @@ func (v *view) list(es []*Event, max int) string {
 		if e.RC != "" {
 			s += " rc=" + e.RC
 		}
-		if e.Kind != "sent" && e.Kind != "received" {
+		if e.Kind != EvSent && e.Kind != EvReceived {
 			s = v.at(e.Time) + " " + strings.TrimSpace(e.Summary+" "+e.Detail)
 		}
 		parts = append(parts, s)
@@ -319,7 +319,7 @@ func (v *view) list(es []*Event, max int) string {
 func (v *view) stepAt(id string) time.Time {
 	st := v.rn.sc.step(id)
 	for _, e := range v.events {
-		if (e.Kind == "step" || e.Kind == "note") && e.Step == st.Index {
+		if (e.Kind == EvStep || e.Kind == EvNote) && e.Step == st.Index {
 			return e.Time
 		}
 	}
@@ -335,13 +335,13 @@ func (v *view) check(e *Expectation) Result {
 	case ExLinkDown:
 		side := e.Of
 		downs := v.filter(func(x *Event) bool {
-			return x.Side == side && x.Kind == "down" && strings.Contains(x.Detail, e.Text)
+			return x.Side == side && x.Kind == EvDown && strings.Contains(x.Detail, e.Text)
 		})
 		name := fmt.Sprintf("%s's link goes down %s time(s)", side, e.Count)
 		if e.Text != "" {
 			name += fmt.Sprintf(" with %q", e.Text)
 		}
-		all := v.filter(func(x *Event) bool { return x.Side == side && x.Kind == "down" })
+		all := v.filter(func(x *Event) bool { return x.Side == side && x.Kind == EvDown })
 		return v.counted(name, len(downs), *e.Count, "link down events: "+v.list(all, 6))
 	case ExEvent:
 		n := 0
@@ -371,8 +371,8 @@ func (v *view) check(e *Expectation) Result {
 		}
 		return v.counted(fmt.Sprintf("host log mentions %q %s time(s)", e.Text, e.Count), len(hits), *e.Count, ev)
 	case ExFaultFired:
-		fired := v.filter(func(x *Event) bool { return x.Kind == "fault" && (x.Rule == e.Text || x.Type == e.Text) })
-		all := v.filter(func(x *Event) bool { return x.Kind == "fault" })
+		fired := v.filter(func(x *Event) bool { return x.Kind == EvFault && (x.Rule == e.Text || x.Type == e.Text) })
+		all := v.filter(func(x *Event) bool { return x.Kind == EvFault })
 		var labels []string
 		for _, f := range all {
 			labels = append(labels, f.Rule)
@@ -458,7 +458,7 @@ func (v *view) reversal(e *Expectation) Result {
 	side := o.Terminal
 	var origAt time.Time
 	for _, ev := range v.events {
-		if ev.Side == side && ev.Kind == "sent" && ev.STAN == o.STAN && isFinancialRequest(ev.MTI) {
+		if ev.Side == side && ev.Kind == EvSent && ev.STAN == o.STAN && isFinancialRequest(ev.MTI) {
 			origAt = ev.Time
 			break
 		}
@@ -467,7 +467,7 @@ func (v *view) reversal(e *Expectation) Result {
 		origAt = o.SentAt
 	}
 	revs := v.filter(func(x *Event) bool {
-		return x.Side == side && x.Kind == "sent" && iso.Class(x.MTI) == '4' && iso.IsRequest(x.MTI) && x.OrigSTAN == o.STAN
+		return x.Side == side && x.Kind == EvSent && iso.Class(x.MTI) == '4' && iso.IsRequest(x.MTI) && x.OrigSTAN == o.STAN
 	})
 	revSTANs := map[string]bool{}
 	repeats := 0
@@ -478,14 +478,14 @@ func (v *view) reversal(e *Expectation) Result {
 		}
 	}
 	acks := v.filter(func(x *Event) bool {
-		return x.Side == side && x.Kind == "received" && iso.Class(x.MTI) == '4' && iso.IsResponse(x.MTI) && revSTANs[x.STAN]
+		return x.Side == side && x.Kind == EvReceived && iso.Class(x.MTI) == '4' && iso.IsResponse(x.MTI) && revSTANs[x.STAN]
 	})
 	atHost := v.filter(func(x *Event) bool {
-		return x.Side == "host" && x.Kind == "received" && iso.Class(x.MTI) == '4' && x.OrigSTAN == o.STAN && x.TID == o.TID
+		return x.Side == "host" && x.Kind == EvReceived && iso.Class(x.MTI) == '4' && x.OrigSTAN == o.STAN && x.TID == o.TID
 	})
 	var bad []string
 	if len(revs) == 0 {
-		sent := v.filter(func(x *Event) bool { return x.Side == side && x.Kind == "sent" })
+		sent := v.filter(func(x *Event) bool { return x.Side == side && x.Kind == EvSent })
 		r.Evidence = fmt.Sprintf("no 0400/0401 naming STAN %s (field 90) was sent by %s; %s sent: %s; the outcome was: %s",
 			o.STAN, side, side, v.list(sent, 10), outcomeText(o))
 		return r
@@ -541,7 +541,7 @@ func (v *view) network(e *Expectation) Result {
 	}
 	var notIdle []string
 	sent := v.filter(func(x *Event) bool {
-		if x.Side != e.Of || x.Kind != "sent" || x.MTI != "0800" || x.NMIC != code || x.Time.Before(from) {
+		if x.Side != e.Of || x.Kind != EvSent || x.MTI != "0800" || x.NMIC != code || x.Time.Before(from) {
 			return false
 		}
 		if idle > 0 {
@@ -551,7 +551,7 @@ func (v *view) network(e *Expectation) Result {
 				if !y.Time.Before(x.Time) {
 					break
 				}
-				if y.Side == e.Of && (y.Kind == "sent" || y.Kind == "received") {
+				if y.Side == e.Of && (y.Kind == EvSent || y.Kind == EvReceived) {
 					last = y.Time
 				}
 			}
@@ -565,13 +565,13 @@ func (v *view) network(e *Expectation) Result {
 	answered := 0
 	for _, s := range sent {
 		for _, x := range v.events {
-			if x.Side == e.Of && x.Kind == "received" && x.MTI == "0810" && x.STAN == s.STAN && x.RC == "00" && !x.Time.Before(s.Time) {
+			if x.Side == e.Of && x.Kind == EvReceived && x.MTI == "0810" && x.STAN == s.STAN && x.RC == "00" && !x.Time.Before(s.Time) {
 				answered++
 				break
 			}
 		}
 	}
-	all := v.filter(func(x *Event) bool { return x.Side == e.Of && x.Kind == "sent" && x.MTI == "0800" && x.NMIC == code })
+	all := v.filter(func(x *Event) bool { return x.Side == e.Of && x.Kind == EvSent && x.MTI == "0800" && x.NMIC == code })
 	evidence := fmt.Sprintf("%ss sent by %s: %s; %d answered", what, e.Of, v.list(all, 8), answered)
 	if !from.IsZero() {
 		evidence += fmt.Sprintf(" (counting from %s)", v.at(from))
@@ -748,7 +748,7 @@ func (v *view) noDuplicate(e *Expectation) Result {
 	var bad []string
 	approvals := map[string]int{}
 	for _, x := range v.events {
-		if x.Side == "host" && x.Kind == "sent" && iso.IsResponse(x.MTI) && (iso.Class(x.MTI) == '1' || iso.Class(x.MTI) == '2') && iso.IsApproval(x.RC) {
+		if x.Side == "host" && x.Kind == EvSent && iso.IsResponse(x.MTI) && (iso.Class(x.MTI) == '1' || iso.Class(x.MTI) == '2') && iso.IsApproval(x.RC) {
 			approvals[x.TID+" STAN "+x.STAN]++
 		}
 	}

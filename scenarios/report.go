@@ -47,7 +47,7 @@ type Decision struct {
 func decisions(evs []Event) []Decision {
 	out := []Decision{}
 	for _, e := range evs {
-		if e.Kind == "fault" {
+		if e.Kind == EvFault {
 			d := e.Detail
 			if i := strings.Index(d, " on 127.0.0.1"); i >= 0 { // link faults name the ephemeral ports
 				d = d[:i]
@@ -114,7 +114,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		if line == "" {
 			continue
 		}
-		if e.Kind == "step" || e.Kind == "note" {
+		if e.Kind == EvStep || e.Kind == EvNote {
 			b.WriteString(line + "\n")
 			continue
 		}
@@ -187,30 +187,30 @@ func ladderLine(e *Event, width int) string {
 	}
 	host := e.Side == "host"
 	switch e.Kind {
-	case "step":
+	case EvStep:
 		return fmt.Sprintf("── step %d · +%.3fs · %s", e.Step, e.At.Seconds(), e.Detail)
-	case "note":
+	case EvNote:
 		return "   ✎ " + e.Detail
-	case "sent":
+	case EvSent:
 		if host {
 			return arrowH("◀───────") + e.Summary + rc
 		}
 		return arrowT("───────▶") + e.Summary
-	case "received":
+	case EvReceived:
 		if host {
 			return arrowH("───────▶") + e.Summary
 		}
 		return arrowT("◀───────") + e.Summary + rc
-	case "late":
+	case EvLate:
 		return arrowT("◀─late──") + e.Summary + rc + "  ! " + e.Detail
-	case "duplicate":
+	case EvDuplicate:
 		return arrowT("◀──dup──") + e.Summary + rc + "  ! " + e.Detail + " [response.duplicate]"
-	case "unmatched":
+	case EvUnmatched:
 		if host {
 			return arrowH("──?─────") + e.Summary + "  ! " + e.Detail
 		}
 		return arrowT("◀────?──") + e.Summary + rc + "  ! " + e.Detail
-	case "bad_message":
+	case EvBadMessage:
 		s := "✗ bad message: " + e.Detail
 		if e.Summary != "" {
 			s += " (read as: " + e.Summary + ")"
@@ -219,12 +219,12 @@ func ladderLine(e *Event, width int) string {
 			return arrowH("──✗─────") + s
 		}
 		return arrowT("◀──✗────") + s
-	case "down":
+	case EvDown:
 		if host {
 			return arrowH("✗") + "link down: " + e.Detail
 		}
 		return arrowT("✗") + "link down: " + e.Detail
-	case "fault":
+	case EvFault:
 		s := fmt.Sprintf("⚡ fault %s", e.Rule)
 		if e.Type != "" && !strings.HasPrefix(e.Rule, e.Type) {
 			s += " (" + e.Type + ")"
@@ -239,12 +239,12 @@ func ladderLine(e *Event, width int) string {
 			return arrowH("⚡") + s
 		}
 		return arrowT("⚡") + s
-	case "log", "connect":
+	case EvLog, EvConnect:
 		if host {
 			return arrowH("·") + e.Detail
 		}
 		return arrowT("·") + e.Detail
-	case "outcome":
+	case EvOutcome:
 		return arrowT("⇒") + e.Detail
 	}
 	return ""

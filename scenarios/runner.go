@@ -250,7 +250,7 @@ func (rn *runner) connect(ctx context.Context, ts *termState) error {
 	if err != nil {
 		d = "connect failed: " + err.Error()
 	}
-	rn.rec.add(Event{Side: ts.spec.ID, Kind: "connect", Detail: d})
+	rn.rec.add(Event{Side: ts.spec.ID, Kind: EvConnect, Detail: d})
 	if ts.spec.KeepConnected && !ts.loop {
 		ts.loop = true
 		rn.loops.Add(1)
@@ -276,9 +276,9 @@ func (rn *runner) play(ctx context.Context) {
 		if ctx.Err() != nil {
 			break
 		}
-		ev := Event{Kind: "step", Step: st.Index, Detail: st.Describe()}
+		ev := Event{Kind: EvStep, Step: st.Index, Detail: st.Describe()}
 		if st.Action == ActNote {
-			ev.Kind, ev.Detail = "note", st.Text
+			ev.Kind, ev.Detail = EvNote, st.Text
 		}
 		rn.rec.add(ev)
 		rn.do(ctx, st)
@@ -370,7 +370,7 @@ func (rn *runner) do(ctx context.Context, st *Step) {
 	case ActDropLink:
 		if st.Name == "host" {
 			n := rn.h.DropLinks()
-			rn.rec.add(Event{Side: "host", Kind: "log", Detail: fmt.Sprintf("dropped %d links", n)})
+			rn.rec.add(Event{Side: "host", Kind: EvLog, Detail: fmt.Sprintf("dropped %d links", n)})
 			rn.disruptAll(now)
 		} else {
 			ts := rn.terms[st.Name]
@@ -397,7 +397,7 @@ func (rn *runner) do(ctx context.Context, st *Step) {
 		if err != nil {
 			d = fmt.Sprintf("key change for %s: %v", st.Terminal, err)
 		}
-		rn.rec.add(Event{Side: "host", Kind: "log", Detail: d})
+		rn.rec.add(Event{Side: "host", Kind: EvLog, Detail: d})
 		ts.markDisrupted(now)
 		if e := st.Expect; e != nil && e.Confirmed != nil {
 			r := Result{Name: fmt.Sprintf("%s: %s → %s", st.label(), st.Describe(), yesNo(*e.Confirmed, "confirmed", "not confirmed")),
@@ -458,7 +458,7 @@ func (rn *runner) begin(st *Step, ts *termState) *pendingOutcome {
 			rn.mu.Unlock()
 			return
 		}
-		rn.rec.add(Event{Time: rec.DoneAt, Side: ts.spec.ID, Kind: "outcome", Step: st.Index, STAN: o.STAN, RC: o.RC,
+		rn.rec.add(Event{Time: rec.DoneAt, Side: ts.spec.ID, Kind: EvOutcome, Step: st.Index, STAN: o.STAN, RC: o.RC,
 			Detail: outcomeText(&rec)})
 		p.rec = rec
 		rn.outcomes = append(rn.outcomes, rec)
@@ -606,7 +606,7 @@ func (rn *runner) finish() {
 	rn.closed = true // outcomes that come now are not recorded
 	rn.mu.Unlock()
 	rn.endAt = time.Now()
-	rn.rec.add(Event{Time: rn.endAt, Kind: "note", Detail: "end of the steps: the terminals and the host shut down (what follows is not checked)"})
+	rn.rec.add(Event{Time: rn.endAt, Kind: EvNote, Detail: "end of the steps: the terminals and the host shut down (what follows is not checked)"})
 	for _, ts := range rn.order {
 		ts.term.Close()
 	}
@@ -650,7 +650,7 @@ func (rn *runner) unackedStored(id string) []string {
 	}
 	acked := map[string]bool{}
 	for _, e := range rn.rec.snapshot() {
-		if e.Side == id && e.Kind == "received" && (e.MTI == "0410" || e.MTI == "0430") {
+		if e.Side == id && e.Kind == EvReceived && (e.MTI == "0410" || e.MTI == "0430") {
 			acked[e.STAN] = true
 		}
 	}

@@ -283,8 +283,8 @@ type Expectation struct {
 
 // Matcher selects recorded events.
 type Matcher struct {
-	Kind     string // sent, received, late, unmatched, bad_message, down, fault, log
-	Side     string // "host", "terminal" (any), or a terminal id; "" any
+	Kind     EventKind // one of matchableEvents
+	Side     string    // "host", "terminal" (any), or a terminal id; "" any
 	MTI      []string
 	StanOf   string // the STAN of this step's transaction
 	Contains string // in the summary or detail
@@ -294,7 +294,7 @@ type Matcher struct {
 // Describe is a short description of the matcher.
 func (m *Matcher) Describe() string {
 	var b strings.Builder
-	b.WriteString(strings.ReplaceAll(m.Kind, "_", " "))
+	b.WriteString(strings.ReplaceAll(string(m.Kind), "_", " "))
 	if m.Side != "" {
 		b.WriteString(" at " + m.Side)
 	}
