@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -603,19 +602,19 @@ func (s *session) FailureModes() []FailureMode {
 			}
 		}
 		for _, st := range sc.Steps {
-			switch st.Action {
-			case scenarios.ActAddFault:
+			switch sp := st.Spec.(type) {
+			case *scenarios.AddFaultStep:
 				side := LaneTerminal
-				if st.FaultOn == "host" {
+				if sp.On == "host" {
 					side = LaneHost
 				}
-				fm.Faults = append(fm.Faults, SideRule{side, st.Fault.String()})
-			case scenarios.ActRestartHost:
+				fm.Faults = append(fm.Faults, SideRule{side, sp.Rule.String()})
+			case *scenarios.RestartHostStep:
 				fm.Action = "host_restart"
-				if st.Duration > 0 {
+				if sp.Down > 0 {
 					fm.Action = "host_down"
 				}
-			case scenarios.ActDropLink:
+			case *scenarios.DropLinkStep:
 				fm.Action = "drop_link"
 			}
 		}
@@ -758,8 +757,8 @@ func (p *player) gate(ctx context.Context, st *scenarios.Step, show func(func(*S
 				if st.At > prevAt {
 					extra += time.Duration(speed-1) * (st.At - prevAt)
 				}
-				if st.Action == scenarios.ActWait {
-					extra += time.Duration(speed-1) * st.Duration
+				if w, ok := st.Spec.(*scenarios.WaitStep); ok {
+					extra += time.Duration(speed-1) * w.Duration
 				}
 				t := time.NewTimer(extra)
 				select {
@@ -1002,21 +1001,7 @@ func expectText(e *scenarios.StepExpect) string {
 }
 
 func endExpectText(e scenarios.Expectation) string {
-	t := strings.ReplaceAll(string(e.Kind), "_", " ")
-	switch {
-	case e.Of != "":
-		t += " of " + e.Of
-	case e.Text != "":
-		t += " " + e.Text
-	case len(e.Counts) > 0:
-		keys := make([]string, 0, len(e.Counts))
-		for k := range e.Counts {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		t += ": " + strings.Join(keys, ", ")
-	}
-	return "at the end: " + t
+	return "at the end: " + e.Summary()
 }
 
 // Control pauses, plays, steps or stops the scenario on stage, or
