@@ -98,13 +98,13 @@ func Load(file string, data []byte) (*Scenario, error) {
 		return nil, err
 	}
 	if !top.has("terminals") {
-		return nil, d.errf(top.n, "scenario: missing terminals: (at least one)")
+		return nil, d.errf(top.m.Node, "scenario: missing terminals: (at least one)")
 	}
 	if sc.Terminals, err = d.terminals(top.val("terminals"), top.key("terminals"), sc.Host.Keys); err != nil {
 		return nil, err
 	}
 	if !top.has("steps") {
-		return nil, d.errf(top.n, "scenario: missing steps:")
+		return nil, d.errf(top.m.Node, "scenario: missing steps:")
 	}
 	if sc.Steps, err = d.steps(sc, top.val("steps"), top.key("steps")); err != nil {
 		return nil, err
@@ -268,7 +268,7 @@ func (d *dec) terminals(n, key *yaml.Node, hostKeys *KeySpec) ([]TerminalSpec, e
 		var o *obj
 		var err error
 		if isNull(item) {
-			o = &obj{d: d, n: resolve(item), what: what, kv: map[string]keyVal{}}
+			o = d.emptyObj(item, what)
 		} else if o, err = d.mapping(item, what, append([]string{"id", "tid", "timeout", "sign_on", "connect", "keep_connected", "echo_idle",
 			"reversal_attempts", "reversal_backoff", "connect_attempts", "reconnect_backoff", "connect_timeout", "faults", "keys"}, dialectKeys...)...); err != nil {
 			return nil, err

@@ -173,7 +173,7 @@ func (c *expectDec) counts(known []string) (map[string]*Count, error) {
 		return nil, err
 	}
 	out := map[string]*Count{}
-	for _, name := range m.order {
+	for _, name := range m.order() {
 		out[name] = m.count(name)
 	}
 	if m.err != nil {

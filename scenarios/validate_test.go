@@ -26,3 +26,28 @@ func TestLoadValidatesTIDAndMTIThroughIso(t *testing.T) {
 		})
 	}
 }
+
+// The scenario reader walks mappings, single values and lists through
+// internal/yamlnode, in its wording, at the line of the key.
+func TestLoadShapesInYamlnodeWording(t *testing.T) {
+	cases := []struct{ name, yaml, want string }{
+		{"single value", "name: [a]\ndescription: d\nterminals: [{}]\nsteps: [{send: purchase}]\n",
+			`x.yaml:1: scenario: name: want a single value, got a list`},
+		{"list of values", "name: t\ndescription: d\nterminals: [{}]\nsteps:\n  - send: purchase\n    expect:\n      rc: {a: 1}\n",
+			`x.yaml:7: expect: rc: want a value or a list of values, got a mapping`},
+		{"list item", "name: t\ndescription: d\nterminals: [{}]\nsteps:\n  - send: purchase\n    expect:\n      rc: [[\"00\"]]\n",
+			`x.yaml:7: expect: rc: list items must be single values, got a list`},
+		{"not a mapping", "name: t\ndescription: d\nterminals: [{}]\nsteps:\n  - send: purchase\n    expect: [1]\n",
+			`x.yaml:6: expect: want a mapping (key: value), got a list`},
+		{"step unknown key", "name: t\ndescription: d\nterminals: [{}]\nsteps:\n  - wait: 1s\n    terminal: T1\n",
+			`x.yaml:6: step 1 (wait): unknown key "terminal" (known keys: wait, id, at)`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Load("x.yaml", []byte(c.yaml))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v\n does not contain %q", err, c.want)
+			}
+		})
+	}
+}
