@@ -48,51 +48,17 @@ func LoadFile(path string) (*Scenario, error) {
 // that does not exist is an error.
 func Load(file string, data []byte) (*Scenario, error) {
 	d := &dec{file: file}
-	yd := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := yd.Decode(&doc); err != nil {
-		if err == io.EOF {
-			return nil, fmt.Errorf("%s: empty scenario (see possim scenarios new)", file)
-		}
-		return nil, d.yamlErr(err)
+	doc, err := d.document(data)
+	if err != nil {
+		return nil, err
 	}
-	var extra yaml.Node
-	if err := yd.Decode(&extra); err != io.EOF {
-		if err != nil {
-			return nil, d.yamlErr(err)
-		}
-		return nil, d.errf(&extra, "a scenario file holds one YAML document; remove this \"---\" and what follows")
-	}
-	if len(doc.Content) == 0 {
-		return nil, fmt.Errorf("%s: empty scenario", file)
-	}
-	top, err := d.mapping(doc.Content[0], "scenario", "name", "title", "description", "seed", "timeout", "host", "terminals", "steps", "expect")
+	top, err := d.mapping(doc, "scenario", "name", "title", "description", "seed", "timeout", "host", "terminals", "steps", "expect")
 	if err != nil {
 		return nil, err
 	}
 	sc := &Scenario{File: file, Source: data, Seed: 1}
-	sc.Name = top.required("name")
-	sc.Title = strings.TrimSpace(top.str("title", ""))
-	sc.Description = strings.TrimSpace(top.required("description"))
-	sc.Timeout = top.dur("timeout", defaultScenarioTimeout)
-	if s, ok := top.scalar("seed"); ok {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil || v == 0 {
-			top.fail("seed", "%q: want a whole number from 1", s)
-		}
-		sc.Seed = v
-	}
-	if top.err != nil {
-		return nil, top.err
-	}
-	if !nameRE.MatchString(sc.Name) {
-		return nil, d.errf(top.key("name"), "name %q: use lower-case letters, digits and dashes (it is typed on the command line)", sc.Name)
-	}
-	if sc.Description == "" {
-		return nil, d.errf(top.key("description"), "description: write what the merchant sees, what really happened, how to confirm it and how to fix it")
-	}
-	if sc.Timeout == 0 {
-		return nil, d.errf(top.key("timeout"), "timeout: must be positive")
+	if err := d.header(top, sc); err != nil {
+		return nil, err
 	}
 	if sc.Host, err = d.host(top.val("host"), top.key("host")); err != nil {
 		return nil, err
@@ -115,6 +81,55 @@ func Load(file string, data []byte) (*Scenario, error) {
 		}
 	}
 	return sc, nil
+}
+
+// document parses the file's one YAML document.
+func (d *dec) document(data []byte) (*yaml.Node, error) {
+	yd := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := yd.Decode(&doc); err != nil {
+		if err == io.EOF {
+			return nil, fmt.Errorf("%s: empty scenario (see possim scenarios new)", d.file)
+		}
+		return nil, d.yamlErr(err)
+	}
+	var extra yaml.Node
+	if err := yd.Decode(&extra); err != io.EOF {
+		if err != nil {
+			return nil, d.yamlErr(err)
+		}
+		return nil, d.errf(&extra, "a scenario file holds one YAML document; remove this \"---\" and what follows")
+	}
+	if len(doc.Content) == 0 {
+		return nil, fmt.Errorf("%s: empty scenario", d.file)
+	}
+	return doc.Content[0], nil
+}
+
+// header reads the scenario's name, title, description, seed and timeout.
+func (d *dec) header(top *obj, sc *Scenario) error {
+	sc.Name = top.required("name")
+	sc.Title = strings.TrimSpace(top.str("title", ""))
+	sc.Description = strings.TrimSpace(top.required("description"))
+	sc.Timeout = top.dur("timeout", defaultScenarioTimeout)
+	if s, ok := top.scalar("seed"); ok {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || v == 0 {
+			top.fail("seed", "%q: want a whole number from 1", s)
+		}
+		sc.Seed = v
+	}
+	switch {
+	case top.err != nil:
+		return top.err
+	case !nameRE.MatchString(sc.Name):
+		return d.errf(top.key("name"), "name %q: use lower-case letters, digits and dashes (it is typed on the command line)", sc.Name)
+	case sc.Description == "":
+		return d.errf(top.key("description"), "description: write what the merchant sees, what really happened, how to confirm it and how to fix it")
+	case sc.Timeout == 0:
+		return d.errf(top.key("timeout"), "timeout: must be positive")
+	}
+	return nil
 }
 
 func (d *dec) dialect(o *obj) DialectSpec {
@@ -265,40 +280,9 @@ func (d *dec) terminals(n, key *yaml.Node, hostKeys *KeySpec) ([]TerminalSpec, e
 	tids := map[string]int{}
 	for i, item := range n.Content {
 		what := fmt.Sprintf("terminal %d", i+1)
-		var o *obj
-		var err error
-		if isNull(item) {
-			o = d.emptyObj(item, what)
-		} else if o, err = d.mapping(item, what, append([]string{"id", "tid", "timeout", "sign_on", "connect", "keep_connected", "echo_idle",
-			"reversal_attempts", "reversal_backoff", "connect_attempts", "reconnect_backoff", "connect_timeout", "faults", "keys"}, dialectKeys...)...); err != nil {
+		ts, o, err := d.terminal(i, item, what)
+		if err != nil {
 			return nil, err
-		}
-		ts := TerminalSpec{Pos: d.pos(resolve(item))}
-		ts.ID = o.str("id", fmt.Sprintf("T%d", i+1))
-		ts.TID = o.str("tid", fmt.Sprintf("TERM%04d", i+1))
-		ts.Dialect = d.dialect(o)
-		ts.Timeout = o.dur("timeout", defaultTimeout)
-		ts.SignOn = o.boolean("sign_on", true)
-		ts.Connect = o.enum("connect", "start", "start", "manual")
-		ts.KeepConnected = o.boolean("keep_connected", false)
-		ts.EchoIdle = o.dur("echo_idle", 0)
-		ts.ReversalAttempts = o.integer("reversal_attempts", 3, 1, 20)
-		ts.ReversalBackoff = o.dur("reversal_backoff", defaultReversalBackoff)
-		ts.ConnectAttempts = o.integer("connect_attempts", 1, 1, 20)
-		ts.ReconnectBackoff = o.dur("reconnect_backoff", defaultReconnectBackoff)
-		ts.ConnectTimeout = o.dur("connect_timeout", defaultConnectTimeout)
-		if o.err != nil {
-			return nil, o.err
-		}
-		switch {
-		case !idRE.MatchString(ts.ID) || strings.EqualFold(ts.ID, "host") || strings.EqualFold(ts.ID, "terminal"):
-			return nil, d.errf(o.key("id"), "%s: id %q: start with a letter, then letters, digits, _ or - (and not \"host\" or \"terminal\")", what, ts.ID)
-		case checkTID(ts.TID) != nil:
-			return nil, d.errf(o.key("tid"), "%s: tid %q: %v", what, ts.TID, checkTID(ts.TID))
-		case ts.Timeout == 0:
-			return nil, d.errf(o.key("timeout"), "%s: timeout: must be positive", what)
-		case ts.EchoIdle > 0 && !ts.KeepConnected:
-			return nil, d.errf(o.key("echo_idle"), "%s: echo_idle: the echo test runs in the terminal's loop: set keep_connected: true", what)
 		}
 		if prev, dup := seen[ts.ID]; dup {
 			return nil, d.errf(o.key("id"), "%s: id %q already used by terminal %d", what, ts.ID, prev)
@@ -313,20 +297,70 @@ func (d *dec) terminals(n, key *yaml.Node, hostKeys *KeySpec) ([]TerminalSpec, e
 			}
 		}
 		if o.has("keys") {
-			if v := o.val("keys"); v != nil && v.Kind == yaml.ScalarNode && v.Value == "host" {
-				if hostKeys == nil {
-					return nil, d.errf(o.key("keys"), "%s: keys: host, but the host has no keys: (give the host keys: {tmk: test})", what)
-				}
-				k := *hostKeys
-				k.FailRC, k.KeyChangeTimeout = "", 0
-				ts.Keys = &k
-			} else if ts.Keys, err = d.keys(v, what+" keys", false); err != nil {
+			if ts.Keys, err = d.terminalKeys(o, what, hostKeys); err != nil {
 				return nil, err
 			}
 		}
 		out = append(out, ts)
 	}
 	return out, nil
+}
+
+var terminalKeyNames = append([]string{"id", "tid", "timeout", "sign_on", "connect", "keep_connected", "echo_idle",
+	"reversal_attempts", "reversal_backoff", "connect_attempts", "reconnect_backoff", "connect_timeout", "faults", "keys"}, dialectKeys...)
+
+// terminal decodes terminal i's own settings (a null item: the defaults).
+func (d *dec) terminal(i int, item *yaml.Node, what string) (TerminalSpec, *obj, error) {
+	o := d.emptyObj(item, what)
+	if !isNull(item) {
+		var err error
+		if o, err = d.mapping(item, what, terminalKeyNames...); err != nil {
+			return TerminalSpec{}, nil, err
+		}
+	}
+	ts := TerminalSpec{Pos: d.pos(resolve(item))}
+	ts.ID = o.str("id", fmt.Sprintf("T%d", i+1))
+	ts.TID = o.str("tid", fmt.Sprintf("TERM%04d", i+1))
+	ts.Dialect = d.dialect(o)
+	ts.Timeout = o.dur("timeout", defaultTimeout)
+	ts.SignOn = o.boolean("sign_on", true)
+	ts.Connect = o.enum("connect", "start", "start", "manual")
+	ts.KeepConnected = o.boolean("keep_connected", false)
+	ts.EchoIdle = o.dur("echo_idle", 0)
+	ts.ReversalAttempts = o.integer("reversal_attempts", 3, 1, 20)
+	ts.ReversalBackoff = o.dur("reversal_backoff", defaultReversalBackoff)
+	ts.ConnectAttempts = o.integer("connect_attempts", 1, 1, 20)
+	ts.ReconnectBackoff = o.dur("reconnect_backoff", defaultReconnectBackoff)
+	ts.ConnectTimeout = o.dur("connect_timeout", defaultConnectTimeout)
+	if o.err != nil {
+		return ts, o, o.err
+	}
+	switch {
+	case !idRE.MatchString(ts.ID) || strings.EqualFold(ts.ID, "host") || strings.EqualFold(ts.ID, "terminal"):
+		return ts, o, d.errf(o.key("id"), "%s: id %q: start with a letter, then letters, digits, _ or - (and not \"host\" or \"terminal\")", what, ts.ID)
+	case checkTID(ts.TID) != nil:
+		return ts, o, d.errf(o.key("tid"), "%s: tid %q: %v", what, ts.TID, checkTID(ts.TID))
+	case ts.Timeout == 0:
+		return ts, o, d.errf(o.key("timeout"), "%s: timeout: must be positive", what)
+	case ts.EchoIdle > 0 && !ts.KeepConnected:
+		return ts, o, d.errf(o.key("echo_idle"), "%s: echo_idle: the echo test runs in the terminal's loop: set keep_connected: true", what)
+	}
+	return ts, o, nil
+}
+
+// terminalKeys reads a terminal's keys: its own, or "host" for the host's
+// (without the host-only settings).
+func (d *dec) terminalKeys(o *obj, what string, hostKeys *KeySpec) (*KeySpec, error) {
+	v := o.val("keys")
+	if v == nil || v.Kind != yaml.ScalarNode || v.Value != "host" {
+		return d.keys(v, what+" keys", false)
+	}
+	if hostKeys == nil {
+		return nil, d.errf(o.key("keys"), "%s: keys: host, but the host has no keys: (give the host keys: {tmk: test})", what)
+	}
+	k := *hostKeys
+	k.FailRC, k.KeyChangeTimeout = "", 0
+	return &k, nil
 }
 
 // checkTID checks a terminal's TID: 1 to 8 characters once the field's

@@ -63,21 +63,31 @@ type reversalTrail struct {
 	atHost  int      // reversals of it the host received
 }
 
-func (v *view) reversalTrail(o *OutcomeRec) reversalTrail {
-	side := o.Terminal
-	var t reversalTrail
+// isReversalRequest: e is a 0400/0401 (0420/0421) sent by side.
+func (e *Event) isReversalRequest(side string) bool {
+	return e.Side == side && e.Kind == EvSent && iso.Class(e.MTI) == '4' && iso.IsRequest(e.MTI)
+}
+
+// isReversalAnswer: e is a 0410 (0430) received by side.
+func (e *Event) isReversalAnswer(side string) bool {
+	return e.Side == side && e.Kind == EvReceived && iso.Class(e.MTI) == '4' && iso.IsResponse(e.MTI)
+}
+
+// originalSent is when o's request left its terminal, by the record (the
+// outcome's send time when the record lacks it).
+func (v *view) originalSent(o *OutcomeRec) time.Time {
 	for _, ev := range v.events {
-		if ev.Side == side && ev.Kind == EvSent && ev.STAN == o.STAN && isFinancialRequest(ev.MTI) {
-			t.origAt = ev.Time
-			break
+		if ev.Side == o.Terminal && ev.Kind == EvSent && ev.STAN == o.STAN && isFinancialRequest(ev.MTI) {
+			return ev.Time
 		}
 	}
-	if t.origAt.IsZero() {
-		t.origAt = o.SentAt
-	}
-	t.revs = v.filter(func(x *Event) bool {
-		return x.Side == side && x.Kind == EvSent && iso.Class(x.MTI) == '4' && iso.IsRequest(x.MTI) && x.OrigSTAN == o.STAN
-	})
+	return o.SentAt
+}
+
+func (v *view) reversalTrail(o *OutcomeRec) reversalTrail {
+	side := o.Terminal
+	t := reversalTrail{origAt: v.originalSent(o)}
+	t.revs = v.filter(func(x *Event) bool { return x.isReversalRequest(side) && x.OrigSTAN == o.STAN })
 	revSTANs := map[string]bool{}
 	for _, x := range t.revs {
 		revSTANs[x.STAN] = true
@@ -85,9 +95,7 @@ func (v *view) reversalTrail(o *OutcomeRec) reversalTrail {
 			t.repeats++
 		}
 	}
-	t.acks = v.filter(func(x *Event) bool {
-		return x.Side == side && x.Kind == EvReceived && iso.Class(x.MTI) == '4' && iso.IsResponse(x.MTI) && revSTANs[x.STAN]
-	})
+	t.acks = v.filter(func(x *Event) bool { return x.isReversalAnswer(side) && revSTANs[x.STAN] })
 	t.atHost = len(v.filter(func(x *Event) bool {
 		return x.Side == "host" && x.Kind == EvReceived && iso.Class(x.MTI) == '4' && x.OrigSTAN == o.STAN && x.TID == o.TID
 	}))
