@@ -490,15 +490,6 @@ func (d *dec) step(c *stepDec, i int, item *yaml.Node, lastAt *time.Duration) (S
 	if o.err != nil {
 		return st, o.err
 	}
-	if o.has("expect") {
-		read := kind.expect
-		if read == nil {
-			read = stepOutcomeExpect
-		}
-		if st.Expect, err = read(d, o.val("expect"), o.key("expect")); err != nil {
-			return st, err
-		}
-	}
 	return st, nil
 }
 

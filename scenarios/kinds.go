@@ -32,10 +32,9 @@ type stepKind struct {
 	keys []string // the keys it takes besides itself, id and at
 	// decode reads the step's own keys; st holds Index, ID, At and Pos
 	// already, and decode may set Terminal and Tx.
+	// A kind with "expect" in its keys reads it too (outcomeExpect for a
+	// transaction's outcome).
 	decode func(c *stepDec) (StepSpec, error)
-	// expect reads the step's expect: (nil: the outcome of its
-	// transaction, stepOutcomeExpect). Only asked when keys has "expect".
-	expect func(d *dec, n, key *yaml.Node) (*StepExpect, error)
 }
 
 var (
@@ -69,6 +68,17 @@ func (c *stepDec) act() string { return string(c.st.Action) }
 
 // val is the value of the action key.
 func (c *stepDec) val() *yaml.Node { return c.o.val(c.act()) }
+
+// outcomeExpect reads the step's expect: on its transaction's outcome
+// into st.Expect, once the step's own keys read well.
+func (c *stepDec) outcomeExpect() error {
+	if c.o.err != nil || !c.o.has("expect") {
+		return nil
+	}
+	e, err := stepOutcomeExpect(c.d, c.o.val("expect"), c.o.key("expect"))
+	c.st.Expect = e
+	return err
+}
 
 // termRef checks a reference to a terminal under key k; "" is the first
 // terminal.

@@ -112,7 +112,7 @@ type Step struct {
 	Terminal string        // the terminal the step acts on, when it acts on one
 	Tx       terminal.Tx   // send, sign_on, echo, await: the transaction
 	Spec     StepSpec      // what the step's kind holds (*SendStep, *WaitStep, …)
-	Expect   *StepExpect
+	Expect   *StepExpect   // send, sign_on, echo, await: on the outcome
 }
 
 // Describe is a one-line description of the step.
@@ -131,7 +131,9 @@ func (s *Step) label() string {
 	return fmt.Sprintf("step %d", s.Index)
 }
 
-// StepExpect is what a send, sign_on, echo, await or connect step expects.
+// StepExpect is what a step with a transaction (send, sign_on, echo,
+// await) expects of its outcome. Other kinds that take an expect: hold
+// their own (ConnectStep.Expect, RotateKeysStep.Expect).
 type StepExpect struct {
 	Pos        string
 	Outcome    []terminal.Class
@@ -141,8 +143,6 @@ type StepExpect struct {
 	LatencyMin time.Duration
 	LatencyMax time.Duration
 	Reversal   *ReversalExpect
-	Connected  *bool // connect
-	Confirmed  *bool // rotate_keys: the terminal confirmed the key change
 }
 
 // ReversalExpect is what a step expects of its outcome's reversal.

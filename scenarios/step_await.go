@@ -31,7 +31,7 @@ func decodeAwait(c *stepDec) (StepSpec, error) {
 	}
 	c.st.Terminal = ref.Terminal
 	c.st.Tx = ref.Tx
-	return sp, nil
+	return sp, c.outcomeExpect()
 }
 
 func (sp *AwaitStep) run(ctx context.Context, rn *runner, st *Step) {

@@ -16,7 +16,7 @@ func init() {
 	registerStep(&stepKind{name: ActEcho, rank: 3, keys: []string{"expect"}, decode: func(c *stepDec) (StepSpec, error) {
 		c.st.Terminal = c.termRef(c.act(), c.o.str(c.act(), ""))
 		c.st.Tx.Kind = terminal.Echo
-		return &EchoStep{}, nil
+		return &EchoStep{}, c.outcomeExpect()
 	}})
 }
 

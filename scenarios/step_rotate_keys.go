@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // ActRotateKeys has the host change a terminal's working keys.
@@ -14,25 +12,31 @@ const ActRotateKeys Action = "rotate_keys"
 // RotateKeysStep is a rotate_keys: step, for its Terminal.
 type RotateKeysStep struct {
 	Notify bool // tell the terminal (a host 0800 key change)
+	// Confirmed: expect the terminal to confirm the change (or not); nil:
+	// no expectation. ExpectPos is where it was written.
+	Confirmed *bool
+	ExpectPos string
 }
 
 func init() {
-	registerStep(&stepKind{name: ActRotateKeys, rank: 13, keys: []string{"notify", "expect"},
-		decode: func(c *stepDec) (StepSpec, error) {
-			c.st.Terminal = c.termRef(c.act(), c.o.str(c.act(), ""))
-			sp := &RotateKeysStep{Notify: c.o.boolean("notify", true)}
-			if c.o.err == nil && c.sc.Host.Keys == nil {
-				c.o.fail(c.act(), "the host has no keys: (give the host keys: {tmk: test})")
-			}
-			return sp, nil
-		},
-		expect: func(d *dec, n, key *yaml.Node) (*StepExpect, error) {
-			o, err := d.mapping(n, "expect", "confirmed")
-			if err != nil {
-				return nil, err
-			}
-			return &StepExpect{Pos: d.pos(key), Confirmed: o.optBool("confirmed")}, o.err
-		}})
+	registerStep(&stepKind{name: ActRotateKeys, rank: 13, keys: []string{"notify", "expect"}, decode: decodeRotateKeys})
+}
+
+func decodeRotateKeys(c *stepDec) (StepSpec, error) {
+	c.st.Terminal = c.termRef(c.act(), c.o.str(c.act(), ""))
+	sp := &RotateKeysStep{Notify: c.o.boolean("notify", true)}
+	if c.o.err == nil && c.sc.Host.Keys == nil {
+		c.o.fail(c.act(), "the host has no keys: (give the host keys: {tmk: test})")
+	}
+	if c.o.err != nil || !c.o.has("expect") {
+		return sp, nil
+	}
+	o, err := c.d.mapping(c.o.val("expect"), "expect", "confirmed")
+	if err != nil {
+		return nil, err
+	}
+	sp.Confirmed, sp.ExpectPos = o.optBool("confirmed"), c.d.pos(c.o.key("expect"))
+	return sp, o.err
 }
 
 func (sp *RotateKeysStep) run(_ context.Context, rn *runner, st *Step) {
@@ -45,12 +49,11 @@ func (sp *RotateKeysStep) run(_ context.Context, rn *runner, st *Step) {
 	}
 	rn.rec.add(Event{Side: "host", Kind: EvLog, Detail: d})
 	ts.markDisrupted(now)
-	e := st.Expect
-	if e == nil || e.Confirmed == nil {
+	if sp.Confirmed == nil {
 		return
 	}
-	r := Result{Name: fmt.Sprintf("%s: %s → %s", st.label(), st.Describe(), yesNo(*e.Confirmed, "confirmed", "not confirmed")),
-		Pos: e.Pos, Step: st.Index, order: st.Index, OK: (err == nil) == *e.Confirmed}
+	r := Result{Name: fmt.Sprintf("%s: %s → %s", st.label(), st.Describe(), yesNo(*sp.Confirmed, "confirmed", "not confirmed")),
+		Pos: sp.ExpectPos, Step: st.Index, order: st.Index, OK: (err == nil) == *sp.Confirmed}
 	if !r.OK {
 		r.Evidence = d
 		if err == nil {

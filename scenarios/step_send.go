@@ -48,7 +48,7 @@ func decodeSend(c *stepDec) (StepSpec, error) {
 	if sp.Async && st.ID == "" && o.err == nil {
 		return nil, c.d.errf(o.key("async"), "%s: an async send needs an id, so that a later await: can name it", c.what)
 	}
-	return sp, nil
+	return sp, c.outcomeExpect()
 }
 
 // sendAmount reads amount: (currency units); a financial send without one

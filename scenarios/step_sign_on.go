@@ -16,7 +16,7 @@ func init() {
 	registerStep(&stepKind{name: ActSignOn, rank: 2, keys: []string{"expect"}, decode: func(c *stepDec) (StepSpec, error) {
 		c.st.Terminal = c.termRef(c.act(), c.o.str(c.act(), ""))
 		c.st.Tx.Kind = terminal.SignOn
-		return &SignOnStep{}, nil
+		return &SignOnStep{}, c.outcomeExpect()
 	}})
 }
 

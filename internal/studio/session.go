@@ -826,8 +826,8 @@ func newScenarioView(sc *scenarios.Scenario, speed int, paused bool) *ScenarioVi
 	}
 	for _, st := range sc.Steps {
 		view.Steps = append(view.Steps, StepView{Index: st.Index, Text: st.Describe(), State: "todo"})
-		if st.Expect != nil {
-			view.Expect = append(view.Expect, ExpectView{Step: st.Index, Text: fmt.Sprintf("step %d: %s", st.Index, expectText(st.Expect)), State: "waiting"})
+		if text, ok := stepExpectText(&st); ok {
+			view.Expect = append(view.Expect, ExpectView{Step: st.Index, Text: fmt.Sprintf("step %d: %s", st.Index, text), State: "waiting"})
 		}
 	}
 	for _, e := range sc.Expect {
@@ -994,10 +994,28 @@ func expectText(e *scenarios.StepExpect) string {
 	if len(e.RC) > 0 {
 		t += ", RC " + strings.Join(e.RC, " or ")
 	}
-	if e.Connected != nil {
-		t = map[bool]string{true: "connects", false: "does not connect"}[*e.Connected]
-	}
 	return t
+}
+
+// stepExpectText is a step's expectation in a few words, and whether it
+// has one: on its transaction's outcome, or its kind's own.
+func stepExpectText(st *scenarios.Step) (string, bool) {
+	switch sp := st.Spec.(type) {
+	case *scenarios.ConnectStep:
+		if sp.Expect == nil {
+			return "", false
+		}
+		if sp.Expect.Connected == nil {
+			return "as expected", true
+		}
+		return map[bool]string{true: "connects", false: "does not connect"}[*sp.Expect.Connected], true
+	case *scenarios.RotateKeysStep:
+		return "as expected", sp.ExpectPos != ""
+	}
+	if st.Expect == nil {
+		return "", false
+	}
+	return expectText(st.Expect), true
 }
 
 func endExpectText(e scenarios.Expectation) string {
