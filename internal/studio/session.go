@@ -917,13 +917,13 @@ func (g *stage) options(p *player) scenarios.Options {
 func (g *stage) event(e scenarios.Event) {
 	hub := g.s.hub
 	switch e.Kind {
-	case "fault":
+	case scenarios.EvFault:
 		hub.FaultFired(g.laneOf(e.Side), e.Type, e.Rule, e.MTI, e.STAN, e.TID, e.Detail, e.Time)
-	case "step":
+	case scenarios.EvStep:
 		hub.Step(fmt.Sprintf("step %d: %s", e.Step, e.Detail))
-	case "note":
+	case scenarios.EvNote:
 		hub.Note(LaneTerminal, "ℹ", "info", e.Detail)
-	case "connect", "log":
+	case scenarios.EvConnect, scenarios.EvLog:
 		hub.Note(g.laneOf(e.Side), "·", "info", e.Detail)
 	}
 }
