@@ -238,7 +238,10 @@ func (rn *runner) checkEnd(rep *Report) {
 	v := &view{rn: rn, rep: rep, events: evs, stans: copyMap(rn.stans)}
 	for i := range rn.sc.Expect {
 		e := &rn.sc.Expect[i]
-		r := e.Spec.check(v)
+		r := Result{Name: string(e.Kind), Evidence: "unknown expectation"}
+		if e.Spec != nil {
+			r = e.Spec.check(v)
+		}
 		r.Pos = e.Pos
 		if !r.OK && r.Diagnosis == nil {
 			r.Diagnosis = lastDiagnosis(rn.outcomes)

@@ -311,7 +311,13 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // do plays one step, by its kind.
-func (rn *runner) do(ctx context.Context, st *Step) { st.Spec.run(ctx, rn, st) }
+func (rn *runner) do(ctx context.Context, st *Step) {
+	if st.Spec == nil { // built by hand, not by Load
+		rn.stepFailed(st, "unknown step")
+		return
+	}
+	st.Spec.run(ctx, rn, st)
+}
 
 // runTx starts the step's transaction (on its terminal) and, unless
 // async, waits for its outcome.
