@@ -460,28 +460,6 @@ func (v *view) network(n netExpect) Result {
 	return r
 }
 
-func ledgerValue(c host.Counts, k string) int {
-	switch k {
-	case "approved":
-		return int(c.Approved)
-	case "declined":
-		return int(c.Declined)
-	case "reversed":
-		return int(c.Reversed)
-	case "reversals_received":
-		return int(c.ReversalsReceived)
-	case "duplicate_reversals":
-		return int(c.DuplicateReversals)
-	case "reversals_without_original":
-		return int(c.ReversalsWithoutOriginal)
-	case "reversals_of_declined":
-		return int(c.ReversalsOfDeclined)
-	case "originals_after_reversal":
-		return int(c.OriginalsAfterReversal)
-	}
-	return -1
-}
-
 func ledgerText(c host.Counts) string {
 	return fmt.Sprintf("approved %d, declined %d, reversed %d, reversals received %d (duplicates %d, without original %d, of declined %d)",
 		c.Approved, c.Declined, c.Reversed, c.ReversalsReceived, c.DuplicateReversals, c.ReversalsWithoutOriginal, c.ReversalsOfDeclined)
