@@ -14,8 +14,8 @@ import (
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
+	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/mac"
-	"github.com/possim/possim/terminal"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -48,11 +48,48 @@ func LoadFile(path string) (*Scenario, error) {
 // that does not exist is an error.
 func Load(file string, data []byte) (*Scenario, error) {
 	d := &dec{file: file}
+	doc, err := d.document(data)
+	if err != nil {
+		return nil, err
+	}
+	top, err := d.mapping(doc, "scenario", "name", "title", "description", "seed", "timeout", "host", "terminals", "steps", "expect")
+	if err != nil {
+		return nil, err
+	}
+	sc := &Scenario{File: file, Source: data, Seed: 1}
+	if err := d.header(top, sc); err != nil {
+		return nil, err
+	}
+	if sc.Host, err = d.host(top.val("host"), top.key("host")); err != nil {
+		return nil, err
+	}
+	if !top.has("terminals") {
+		return nil, d.errf(top.m.Node, "scenario: missing terminals: (at least one)")
+	}
+	if sc.Terminals, err = d.terminals(top.val("terminals"), top.key("terminals"), sc.Host.Keys); err != nil {
+		return nil, err
+	}
+	if !top.has("steps") {
+		return nil, d.errf(top.m.Node, "scenario: missing steps:")
+	}
+	if sc.Steps, err = d.steps(sc, top.val("steps"), top.key("steps")); err != nil {
+		return nil, err
+	}
+	if top.has("expect") {
+		if sc.Expect, err = d.expectations(sc, top.val("expect"), top.key("expect")); err != nil {
+			return nil, err
+		}
+	}
+	return sc, nil
+}
+
+// document parses the file's one YAML document.
+func (d *dec) document(data []byte) (*yaml.Node, error) {
 	yd := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := yd.Decode(&doc); err != nil {
 		if err == io.EOF {
-			return nil, fmt.Errorf("%s: empty scenario (see possim scenarios new)", file)
+			return nil, fmt.Errorf("%s: empty scenario (see possim scenarios new)", d.file)
 		}
 		return nil, d.yamlErr(err)
 	}
@@ -64,13 +101,13 @@ func Load(file string, data []byte) (*Scenario, error) {
 		return nil, d.errf(&extra, "a scenario file holds one YAML document; remove this \"---\" and what follows")
 	}
 	if len(doc.Content) == 0 {
-		return nil, fmt.Errorf("%s: empty scenario", file)
+		return nil, fmt.Errorf("%s: empty scenario", d.file)
 	}
-	top, err := d.mapping(doc.Content[0], "scenario", "name", "title", "description", "seed", "timeout", "host", "terminals", "steps", "expect")
-	if err != nil {
-		return nil, err
-	}
-	sc := &Scenario{File: file, Source: data, Seed: 1}
+	return doc.Content[0], nil
+}
+
+// header reads the scenario's name, title, description, seed and timeout.
+func (d *dec) header(top *obj, sc *Scenario) error {
 	sc.Name = top.required("name")
 	sc.Title = strings.TrimSpace(top.str("title", ""))
 	sc.Description = strings.TrimSpace(top.required("description"))
@@ -82,39 +119,17 @@ func Load(file string, data []byte) (*Scenario, error) {
 		}
 		sc.Seed = v
 	}
-	if top.err != nil {
-		return nil, top.err
+	switch {
+	case top.err != nil:
+		return top.err
+	case !nameRE.MatchString(sc.Name):
+		return d.errf(top.key("name"), "name %q: use lower-case letters, digits and dashes (it is typed on the command line)", sc.Name)
+	case sc.Description == "":
+		return d.errf(top.key("description"), "description: write what the merchant sees, what really happened, how to confirm it and how to fix it")
+	case sc.Timeout == 0:
+		return d.errf(top.key("timeout"), "timeout: must be positive")
 	}
-	if !nameRE.MatchString(sc.Name) {
-		return nil, d.errf(top.key("name"), "name %q: use lower-case letters, digits and dashes (it is typed on the command line)", sc.Name)
-	}
-	if sc.Description == "" {
-		return nil, d.errf(top.key("description"), "description: write what the merchant sees, what really happened, how to confirm it and how to fix it")
-	}
-	if sc.Timeout == 0 {
-		return nil, d.errf(top.key("timeout"), "timeout: must be positive")
-	}
-	if sc.Host, err = d.host(top.val("host"), top.key("host")); err != nil {
-		return nil, err
-	}
-	if !top.has("terminals") {
-		return nil, d.errf(top.n, "scenario: missing terminals: (at least one)")
-	}
-	if sc.Terminals, err = d.terminals(top.val("terminals"), top.key("terminals"), sc.Host.Keys); err != nil {
-		return nil, err
-	}
-	if !top.has("steps") {
-		return nil, d.errf(top.n, "scenario: missing steps:")
-	}
-	if sc.Steps, err = d.steps(sc, top.val("steps"), top.key("steps")); err != nil {
-		return nil, err
-	}
-	if top.has("expect") {
-		if sc.Expect, err = d.expectations(sc, top.val("expect"), top.key("expect")); err != nil {
-			return nil, err
-		}
-	}
-	return sc, nil
+	return nil
 }
 
 func (d *dec) dialect(o *obj) DialectSpec {
@@ -265,40 +280,9 @@ func (d *dec) terminals(n, key *yaml.Node, hostKeys *KeySpec) ([]TerminalSpec, e
 	tids := map[string]int{}
 	for i, item := range n.Content {
 		what := fmt.Sprintf("terminal %d", i+1)
-		var o *obj
-		var err error
-		if isNull(item) {
-			o = &obj{d: d, n: resolve(item), what: what, kv: map[string]keyVal{}}
-		} else if o, err = d.mapping(item, what, append([]string{"id", "tid", "timeout", "sign_on", "connect", "keep_connected", "echo_idle",
-			"reversal_attempts", "reversal_backoff", "connect_attempts", "reconnect_backoff", "connect_timeout", "faults", "keys"}, dialectKeys...)...); err != nil {
+		ts, o, err := d.terminal(i, item, what)
+		if err != nil {
 			return nil, err
-		}
-		ts := TerminalSpec{Pos: d.pos(resolve(item))}
-		ts.ID = o.str("id", fmt.Sprintf("T%d", i+1))
-		ts.TID = o.str("tid", fmt.Sprintf("TERM%04d", i+1))
-		ts.Dialect = d.dialect(o)
-		ts.Timeout = o.dur("timeout", defaultTimeout)
-		ts.SignOn = o.boolean("sign_on", true)
-		ts.Connect = o.enum("connect", "start", "start", "manual")
-		ts.KeepConnected = o.boolean("keep_connected", false)
-		ts.EchoIdle = o.dur("echo_idle", 0)
-		ts.ReversalAttempts = o.integer("reversal_attempts", 3, 1, 20)
-		ts.ReversalBackoff = o.dur("reversal_backoff", defaultReversalBackoff)
-		ts.ConnectAttempts = o.integer("connect_attempts", 1, 1, 20)
-		ts.ReconnectBackoff = o.dur("reconnect_backoff", defaultReconnectBackoff)
-		ts.ConnectTimeout = o.dur("connect_timeout", defaultConnectTimeout)
-		if o.err != nil {
-			return nil, o.err
-		}
-		switch {
-		case !idRE.MatchString(ts.ID) || strings.EqualFold(ts.ID, "host") || strings.EqualFold(ts.ID, "terminal"):
-			return nil, d.errf(o.key("id"), "%s: id %q: start with a letter, then letters, digits, _ or - (and not \"host\" or \"terminal\")", what, ts.ID)
-		case len(strings.TrimRight(ts.TID, " ")) == 0 || len(ts.TID) > 8:
-			return nil, d.errf(o.key("tid"), "%s: tid %q: want 1 to 8 characters (field 41)", what, ts.TID)
-		case ts.Timeout == 0:
-			return nil, d.errf(o.key("timeout"), "%s: timeout: must be positive", what)
-		case ts.EchoIdle > 0 && !ts.KeepConnected:
-			return nil, d.errf(o.key("echo_idle"), "%s: echo_idle: the echo test runs in the terminal's loop: set keep_connected: true", what)
 		}
 		if prev, dup := seen[ts.ID]; dup {
 			return nil, d.errf(o.key("id"), "%s: id %q already used by terminal %d", what, ts.ID, prev)
@@ -313,20 +297,79 @@ func (d *dec) terminals(n, key *yaml.Node, hostKeys *KeySpec) ([]TerminalSpec, e
 			}
 		}
 		if o.has("keys") {
-			if v := o.val("keys"); v != nil && v.Kind == yaml.ScalarNode && v.Value == "host" {
-				if hostKeys == nil {
-					return nil, d.errf(o.key("keys"), "%s: keys: host, but the host has no keys: (give the host keys: {tmk: test})", what)
-				}
-				k := *hostKeys
-				k.FailRC, k.KeyChangeTimeout = "", 0
-				ts.Keys = &k
-			} else if ts.Keys, err = d.keys(v, what+" keys", false); err != nil {
+			if ts.Keys, err = d.terminalKeys(o, what, hostKeys); err != nil {
 				return nil, err
 			}
 		}
 		out = append(out, ts)
 	}
 	return out, nil
+}
+
+var terminalKeyNames = append([]string{"id", "tid", "timeout", "sign_on", "connect", "keep_connected", "echo_idle",
+	"reversal_attempts", "reversal_backoff", "connect_attempts", "reconnect_backoff", "connect_timeout", "faults", "keys"}, dialectKeys...)
+
+// terminal decodes terminal i's own settings (a null item: the defaults).
+func (d *dec) terminal(i int, item *yaml.Node, what string) (TerminalSpec, *obj, error) {
+	o := d.emptyObj(item, what)
+	if !isNull(item) {
+		var err error
+		if o, err = d.mapping(item, what, terminalKeyNames...); err != nil {
+			return TerminalSpec{}, nil, err
+		}
+	}
+	ts := TerminalSpec{Pos: d.pos(resolve(item))}
+	ts.ID = o.str("id", fmt.Sprintf("T%d", i+1))
+	ts.TID = o.str("tid", fmt.Sprintf("TERM%04d", i+1))
+	ts.Dialect = d.dialect(o)
+	ts.Timeout = o.dur("timeout", defaultTimeout)
+	ts.SignOn = o.boolean("sign_on", true)
+	ts.Connect = o.enum("connect", "start", "start", "manual")
+	ts.KeepConnected = o.boolean("keep_connected", false)
+	ts.EchoIdle = o.dur("echo_idle", 0)
+	ts.ReversalAttempts = o.integer("reversal_attempts", 3, 1, 20)
+	ts.ReversalBackoff = o.dur("reversal_backoff", defaultReversalBackoff)
+	ts.ConnectAttempts = o.integer("connect_attempts", 1, 1, 20)
+	ts.ReconnectBackoff = o.dur("reconnect_backoff", defaultReconnectBackoff)
+	ts.ConnectTimeout = o.dur("connect_timeout", defaultConnectTimeout)
+	if o.err != nil {
+		return ts, o, o.err
+	}
+	switch {
+	case !idRE.MatchString(ts.ID) || strings.EqualFold(ts.ID, "host") || strings.EqualFold(ts.ID, "terminal"):
+		return ts, o, d.errf(o.key("id"), "%s: id %q: start with a letter, then letters, digits, _ or - (and not \"host\" or \"terminal\")", what, ts.ID)
+	case checkTID(ts.TID) != nil:
+		return ts, o, d.errf(o.key("tid"), "%s: tid %q: %v", what, ts.TID, checkTID(ts.TID))
+	case ts.Timeout == 0:
+		return ts, o, d.errf(o.key("timeout"), "%s: timeout: must be positive", what)
+	case ts.EchoIdle > 0 && !ts.KeepConnected:
+		return ts, o, d.errf(o.key("echo_idle"), "%s: echo_idle: the echo test runs in the terminal's loop: set keep_connected: true", what)
+	}
+	return ts, o, nil
+}
+
+// terminalKeys reads a terminal's keys: its own, or "host" for the host's
+// (without the host-only settings).
+func (d *dec) terminalKeys(o *obj, what string, hostKeys *KeySpec) (*KeySpec, error) {
+	v := o.val("keys")
+	if v == nil || v.Kind != yaml.ScalarNode || v.Value != "host" {
+		return d.keys(v, what+" keys", false)
+	}
+	if hostKeys == nil {
+		return nil, d.errf(o.key("keys"), "%s: keys: host, but the host has no keys: (give the host keys: {tmk: test})", what)
+	}
+	k := *hostKeys
+	k.FailRC, k.KeyChangeTimeout = "", 0
+	return &k, nil
+}
+
+// checkTID checks a terminal's TID: 1 to 8 characters once the field's
+// padding is trimmed, and no more than 8 on the wire.
+func checkTID(tid string) error {
+	if err := iso.CheckTID(tid); err != nil {
+		return err
+	}
+	return iso.CheckTIDValue(tid)
 }
 
 func (sc *Scenario) terminal(id string) *TerminalSpec {
@@ -355,289 +398,120 @@ func (sc *Scenario) terminalIDs() string {
 	return strings.Join(ids, ", ")
 }
 
-// stepKeys are the keys each action takes besides itself and id/at.
-var stepKeys = map[Action][]string{
-	ActSend:        {"terminal", "amount", "card", "expiry", "entry_mode", "rrn", "rrn_of", "async", "expect"},
-	ActSignOn:      {"expect"},
-	ActEcho:        {"expect"},
-	ActConnect:     {"expect"},
-	ActWait:        nil,
-	ActWaitFor:     {"terminal", "within", "event"},
-	ActAwait:       {"expect"},
-	ActAddFault:    {"on"},
-	ActRemoveFault: nil,
-	ActDropLink:    nil,
-	ActRestartHost: nil,
-	ActSetRules:    nil,
-	ActRotateKeys:  {"notify", "expect"},
-	ActNote:        nil,
-}
-
-func actionNames() string {
-	n := make([]string, len(actions))
-	for i, a := range actions {
-		n[i] = string(a)
-	}
-	return strings.Join(n, ", ")
-}
-
-var financialKinds = map[terminal.Kind]bool{terminal.Purchase: true, terminal.Preauth: true, terminal.Refund: true, terminal.Void: true}
+func actionNames() string { return strings.Join(kindNames(actions), ", ") }
 
 func (d *dec) steps(sc *Scenario, n, key *yaml.Node) ([]Step, error) {
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
 		return nil, d.errf(key, "steps: want a list of at least one step, got %s", kindName(n))
 	}
-	faultNames := map[string]bool{}
+	c := &stepDec{d: d, sc: sc, ids: map[string]int{}, faultNames: configFaultNames(sc)}
+	var lastAt time.Duration
+	for i, item := range n.Content {
+		st, err := d.step(c, i, resolve(item), &lastAt)
+		if err != nil {
+			return nil, err
+		}
+		c.earlier = append(c.earlier, st)
+	}
+	return c.earlier, nil
+}
+
+// configFaultNames are the names of the faults the host and terminals are
+// configured with (remove_fault may name them).
+func configFaultNames(sc *Scenario) map[string]bool {
+	names := map[string]bool{}
 	for _, r := range sc.Host.Faults {
 		if r.Name != "" {
-			faultNames[r.Name] = true
+			names[r.Name] = true
 		}
 	}
 	for _, t := range sc.Terminals {
 		for _, r := range t.Faults {
 			if r.Name != "" {
-				faultNames[r.Name] = true
+				names[r.Name] = true
 			}
 		}
 	}
-	ids := map[string]int{}
-	var out []Step
-	var lastAt time.Duration
-	for i, item := range n.Content {
-		item = resolve(item)
-		if item.Kind != yaml.MappingNode {
-			return nil, d.errf(item, "step %d: want a mapping with one action (%s), got %s", i+1, actionNames(), kindName(item))
-		}
-		var act Action
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			k := item.Content[j]
-			for _, a := range actions {
-				if k.Value == string(a) {
-					if act != "" {
-						return nil, d.errf(k, "step %d: one action per step: %s and %s (make two steps)", i+1, act, a)
-					}
-					act = a
-				}
-			}
-		}
-		if act == "" {
-			var keys []string
-			for j := 0; j+1 < len(item.Content); j += 2 {
-				keys = append(keys, item.Content[j].Value)
-			}
-			hint := ""
-			if len(keys) > 0 {
-				all := make([]string, len(actions))
-				for k, a := range actions {
-					all[k] = string(a)
-				}
-				hint = suggestKey(keys[0], all)
-			}
-			return nil, d.errf(item, "step %d: no action (keys: %s)%s: a step has one of %s", i+1, strings.Join(keys, ", "), hint, actionNames())
-		}
-		what := fmt.Sprintf("step %d (%s)", i+1, act)
-		o, err := d.mapping(item, what, append([]string{string(act), "id", "at"}, stepKeys[act]...)...)
-		if err != nil {
-			return nil, err
-		}
-		st := Step{Index: i + 1, Action: act, Pos: d.pos(item)}
-		st.ID = o.str("id", "")
-		st.At = o.dur("at", 0)
-		if o.err != nil {
-			return nil, o.err
-		}
-		if st.ID != "" {
-			if !idRE.MatchString(st.ID) {
-				return nil, d.errf(o.key("id"), "%s: id %q: start with a letter, then letters, digits, _ or -", what, st.ID)
-			}
-			if prev, dup := ids[st.ID]; dup {
-				return nil, d.errf(o.key("id"), "%s: id %q already used by step %d", what, st.ID, prev)
-			}
-			ids[st.ID] = i + 1
-		}
-		if st.At > 0 {
-			if st.At < lastAt {
-				return nil, d.errf(o.key("at"), "%s: at %s is earlier than the at %s of a step before it: the timeline runs forward", what, st.At, lastAt)
-			}
-			lastAt = st.At
-		}
-		termRef := func(k, v string) string {
-			if v == "" {
-				return sc.Terminals[0].ID
-			}
-			if sc.terminal(v) == nil && o.err == nil {
-				o.fail(k, "no terminal %q (terminals: %s)", v, sc.terminalIDs())
-			}
-			return v
-		}
-		val := o.val(string(act))
-		switch act {
-		case ActSend:
-			kindS, _ := o.scalar(string(act))
-			kind, err := terminal.ParseKind(kindS)
-			if err != nil {
-				o.fail(string(act), "%v", err)
-			}
-			st.Tx.Kind = kind
-			st.Terminal = termRef("terminal", o.str("terminal", ""))
-			if a, ok := o.scalar("amount"); ok {
-				if v, err := terminal.ParseAmount(a); err != nil {
-					o.fail("amount", "%v (amounts are in currency units: \"12.34\")", err)
-				} else {
-					st.Tx.Amount = v
-				}
-			} else if financialKinds[kind] {
-				st.Tx.Amount = 1000
-			}
-			if pan, ok := o.scalar("card"); ok {
-				if len(pan) < 12 || len(pan) > 19 || strings.Trim(pan, "0123456789") != "" {
-					o.fail("card", "want a PAN of 12 to 19 digits")
-				}
-				st.Tx.Card.PAN = pan
-				st.Tx.Card.Expiry = "2812"
-			}
-			if e, ok := o.scalar("expiry"); ok {
-				if len(e) != 4 || strings.Trim(e, "0123456789") != "" {
-					o.fail("expiry", "want YYMM")
-				}
-				if st.Tx.Card.PAN == "" {
-					st.Tx.Card = terminal.DefaultCard
-				}
-				st.Tx.Card.Expiry = e
-			}
-			if e, ok := o.scalar("entry_mode"); ok {
-				if len(e) != 3 || strings.Trim(e, "0123456789") != "" {
-					o.fail("entry_mode", "want 3 digits (051 chip, 021 magstripe, 012 manual)")
-				}
-				if st.Tx.Card.PAN == "" {
-					st.Tx.Card = terminal.DefaultCard
-				}
-				st.Tx.Card.EntryMode = e
-			}
-			if r, ok := o.scalar("rrn"); ok {
-				st.Tx.OrigRRN = r
-			}
-			st.RRNOf = o.str("rrn_of", "")
-			if sp, _ := terminal.Spec(kind); (st.Tx.OrigRRN != "" || st.RRNOf != "") && (sp == nil || sp.Original == terminal.NoOriginal) {
-				o.fail("rrn", "%s names no original: rrn and rrn_of are for void and completion", kind)
-			}
-			st.Async = o.boolean("async", false)
-			if st.Async && st.ID == "" && o.err == nil {
-				return nil, d.errf(o.key("async"), "%s: an async send needs an id, so that a later await: can name it", what)
-			}
-		case ActSignOn, ActEcho, ActConnect:
-			st.Terminal = termRef(string(act), o.str(string(act), ""))
-			st.Tx.Kind = terminal.SignOn
-			if act == ActEcho {
-				st.Tx.Kind = terminal.Echo
-			}
-		case ActWait:
-			st.Duration = o.dur(string(act), 0)
-			if o.err == nil && st.Duration == 0 {
-				o.fail(string(act), "want a positive duration (500ms)")
-			}
-		case ActWaitFor:
-			st.Cond = o.enum(string(act), "", "link_up", "link_down", "signed_on", "reversals_flushed", "host_up", "host_down", "event")
-			st.Duration = o.dur("within", defaultWithin)
-			if st.Cond != "host_up" && st.Cond != "host_down" && st.Cond != "event" {
-				st.Terminal = termRef("terminal", o.str("terminal", ""))
-			} else if o.has("terminal") && o.err == nil {
-				o.fail("terminal", "not used by wait_for %s", st.Cond)
-			}
-			if st.Cond == "event" {
-				if !o.has("event") {
-					return nil, d.errf(o.key(string(act)), "%s: wait_for event needs event: {kind: ..., side: ...}", what)
-				}
-				m, err := d.matcherMap(sc, o.val("event"), ids)
-				if err != nil {
-					return nil, err
-				}
-				st.Event = m
-			} else if o.has("event") && o.err == nil {
-				o.fail("event", "only for wait_for: event")
-			}
-		case ActAwait:
-			st.Name = o.str(string(act), "")
-			if o.err == nil {
-				ref := sc.stepIn(out, st.Name)
-				switch {
-				case ref == nil:
-					o.fail(string(act), "no earlier step with id %q", st.Name)
-				case !ref.Async:
-					o.fail(string(act), "step %q is not async: its outcome is awaited when it runs", st.Name)
-				default:
-					st.Terminal = ref.Terminal
-					st.Tx = ref.Tx
-				}
-			}
-		case ActAddFault:
-			st.FaultOn = o.str("on", "host")
-			if st.FaultOn != "host" {
-				termRef("on", st.FaultOn)
-			}
-			if o.err != nil {
-				return nil, o.err
-			}
-			if val == nil || isNull(val) {
-				return nil, d.errf(o.key(string(act)), "%s: want a fault: a mapping (type: drop, mti: \"0210\") or a spec string", what)
-			}
-			rules, err := d.faults(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{val}, Line: val.Line})
-			if err != nil {
-				return nil, err
-			}
-			st.Fault = rules[0]
-			if st.Fault.Name != "" {
-				faultNames[st.Fault.Name] = true
-			}
-		case ActRemoveFault:
-			st.Name = o.str(string(act), "")
-			if o.err == nil && !faultNames[st.Name] {
-				known := sortedKeys(faultNames)
-				o.fail(string(act), "no fault named %q in the config or an earlier add_fault (named faults: %s)", st.Name, strings.Join(known, ", "))
-			}
-		case ActDropLink:
-			st.Name = o.str(string(act), "host")
-			if st.Name != "host" {
-				termRef(string(act), st.Name)
-			}
-		case ActRestartHost:
-			if !isNull(val) {
-				st.Duration = o.dur(string(act), 0)
-			}
-		case ActSetRules:
-			if val != nil && val.Kind == yaml.ScalarNode && val.Value == "initial" {
-				st.Rules = nil
-			} else if isNull(val) || val.Kind != yaml.MappingNode {
-				o.fail(string(act), "want the rules (rules:, default:) or \"initial\" to go back to the scenario's own")
-			} else {
-				rs, err := d.rulesFromNode(val, fmt.Sprintf("%s step %d rules", d.file, i+1))
-				if err != nil {
-					return nil, err
-				}
-				st.Rules = rs
-			}
-		case ActRotateKeys:
-			st.Terminal = termRef(string(act), o.str(string(act), ""))
-			st.Notify = o.boolean("notify", true)
-			if o.err == nil && sc.Host.Keys == nil {
-				o.fail(string(act), "the host has no keys: (give the host keys: {tmk: test})")
-			}
-		case ActNote:
-			st.Text = strings.TrimSpace(o.str(string(act), ""))
-		}
-		if o.err != nil {
-			return nil, o.err
-		}
-		if o.has("expect") {
-			e, err := d.stepExpect(o.val("expect"), o.key("expect"), act)
-			if err != nil {
-				return nil, err
-			}
-			st.Expect = e
-		}
-		out = append(out, st)
+	return names
+}
+
+// stepAction finds the one action key of step i.
+func (d *dec) stepAction(i int, item *yaml.Node) (*stepKind, error) {
+	if item.Kind != yaml.MappingNode {
+		return nil, d.errf(item, "step %d: want a mapping with one action (%s), got %s", i+1, actionNames(), kindName(item))
 	}
-	return out, nil
+	var kind *stepKind
+	var keys []string
+	for j := 0; j+1 < len(item.Content); j += 2 {
+		k := item.Content[j]
+		keys = append(keys, k.Value)
+		sk, ok := stepKinds[Action(k.Value)]
+		if !ok {
+			continue
+		}
+		if kind != nil {
+			return nil, d.errf(k, "step %d: one action per step: %s and %s (make two steps)", i+1, kind.name, sk.name)
+		}
+		kind = sk
+	}
+	if kind != nil {
+		return kind, nil
+	}
+	hint := ""
+	if len(keys) > 0 {
+		hint = suggestKey(keys[0], kindNames(actions))
+	}
+	return nil, d.errf(item, "step %d: no action (keys: %s)%s: a step has one of %s", i+1, strings.Join(keys, ", "), hint, actionNames())
+}
+
+// step decodes step i: its action, id and at, then what its kind reads.
+func (d *dec) step(c *stepDec, i int, item *yaml.Node, lastAt *time.Duration) (Step, error) {
+	kind, err := d.stepAction(i, item)
+	if err != nil {
+		return Step{}, err
+	}
+	act := kind.name
+	what := fmt.Sprintf("step %d (%s)", i+1, act)
+	o, err := d.mapping(item, what, append([]string{string(act), "id", "at"}, kind.keys...)...)
+	if err != nil {
+		return Step{}, err
+	}
+	st := Step{Index: i + 1, Action: act, Pos: d.pos(item), ID: o.str("id", ""), At: o.dur("at", 0)}
+	if o.err != nil {
+		return st, o.err
+	}
+	if err := d.stepTiming(o, what, &st, c.ids, lastAt); err != nil {
+		return st, err
+	}
+	c.o, c.st, c.what = o, &st, what
+	if st.Spec, err = kind.decode(c); err != nil {
+		return st, err
+	}
+	if o.err != nil {
+		return st, o.err
+	}
+	return st, nil
+}
+
+// stepTiming checks the step's id (unique) and at (never earlier than a
+// step before it).
+func (d *dec) stepTiming(o *obj, what string, st *Step, ids map[string]int, lastAt *time.Duration) error {
+	if st.ID != "" {
+		if !idRE.MatchString(st.ID) {
+			return d.errf(o.key("id"), "%s: id %q: start with a letter, then letters, digits, _ or -", what, st.ID)
+		}
+		if prev, dup := ids[st.ID]; dup {
+			return d.errf(o.key("id"), "%s: id %q already used by step %d", what, st.ID, prev)
+		}
+		ids[st.ID] = st.Index
+	}
+	if st.At > 0 {
+		if st.At < *lastAt {
+			return d.errf(o.key("at"), "%s: at %s is earlier than the at %s of a step before it: the timeline runs forward", what, st.At, *lastAt)
+		}
+		*lastAt = st.At
+	}
+	return nil
 }
 
 func (sc *Scenario) stepIn(steps []Step, id string) *Step {
@@ -657,23 +531,10 @@ var classes = func() []string {
 	return out
 }()
 
-func (d *dec) stepExpect(n, key *yaml.Node, act Action) (*StepExpect, error) {
+// stepOutcomeExpect reads the expect: of a step with a transaction
+// (send, sign_on, echo, await).
+func stepOutcomeExpect(d *dec, n, key *yaml.Node) (*StepExpect, error) {
 	what := "expect"
-	if act == ActRotateKeys {
-		o, err := d.mapping(n, what, "confirmed")
-		if err != nil {
-			return nil, err
-		}
-		return &StepExpect{Pos: d.pos(key), Confirmed: o.optBool("confirmed")}, o.err
-	}
-	if act == ActConnect {
-		o, err := d.mapping(n, what, "connected", "why")
-		if err != nil {
-			return nil, err
-		}
-		e := &StepExpect{Pos: d.pos(key), Connected: o.optBool("connected"), Why: o.str("why", "")}
-		return e, o.err
-	}
 	o, err := d.mapping(n, what, "outcome", "rc", "why", "cause", "latency_min", "latency_max", "reversal")
 	if err != nil {
 		return nil, err
@@ -719,7 +580,13 @@ func (d *dec) stepExpect(n, key *yaml.Node, act Action) (*StepExpect, error) {
 	return e, o.err
 }
 
-var eventKinds = []string{"sent", "received", "late", "unmatched", "duplicate", "bad_message", "down", "fault", "log"}
+var eventKinds = func() []string {
+	out := make([]string, len(matchableEvents))
+	for i, k := range matchableEvents {
+		out[i] = string(k)
+	}
+	return out
+}()
 
 func (d *dec) checkSide(o *obj, sc *Scenario, k string) string {
 	s := o.str(k, "")
@@ -735,7 +602,7 @@ func (d *dec) matcherMap(sc *Scenario, n *yaml.Node, ids map[string]int) (*Match
 	if err != nil {
 		return nil, err
 	}
-	m := &Matcher{Kind: o.enum("kind", "", eventKinds...)}
+	m := &Matcher{Kind: EventKind(o.enum("kind", "", eventKinds...))}
 	if !o.has("kind") && o.err == nil {
 		o.fail("kind", "missing: want one of %s", strings.Join(eventKinds, ", "))
 	}
@@ -747,8 +614,8 @@ func (d *dec) matcherRest(o *obj, sc *Scenario, m *Matcher, ids map[string]int) 
 	m.Side = d.checkSide(o, sc, "side")
 	m.MTI = o.list("mti")
 	for _, v := range m.MTI {
-		if len(v) != 4 || strings.Trim(v, "0123456789") != "" {
-			o.fail("mti", "%q: want 4 digits, quoted (\"0210\")", v)
+		if err := iso.CheckMTI(v); err != nil {
+			o.fail("mti", "%q: %v", v, err)
 		}
 	}
 	m.StanOf = o.str("stan_of", "")
@@ -771,152 +638,55 @@ func (d *dec) expectations(sc *Scenario, n, key *yaml.Node) ([]Expectation, erro
 			ids[s.ID] = s.Index
 		}
 	}
-	names := make([]string, len(expectKinds))
-	for i, k := range expectKinds {
-		names[i] = string(k)
-	}
-	params := map[ExpectKind][]string{
-		ExReversal:          {"within", "repeats", "acked"},
-		ExSignOn:            {"after", "within", "count"},
-		ExEcho:              {"after", "count", "answered", "idle"},
-		ExLinkDown:          {"why", "count"},
-		ExEvent:             {"side", "mti", "stan_of", "contains", "count"},
-		ExHostLog:           {"count"},
-		ExFaultFired:        {"count"},
-		ExHostLedger:        nil,
-		ExTerminalOutcomes:  {"terminal"},
-		ExAccountsAgree:     nil,
-		ExNoDuplicateCharge: nil,
-		ExPendingReversals:  {"count"},
-	}
 	var out []Expectation
 	for i, item := range n.Content {
-		item = resolve(item)
-		if item.Kind != yaml.MappingNode || len(item.Content) == 0 {
-			return nil, d.errf(item, "expectation %d: want a mapping with one of %s, got %s", i+1, strings.Join(names, ", "), kindName(item))
-		}
-		var kind ExpectKind
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			k := item.Content[j].Value
-			if contains(names, k) {
-				if kind != "" {
-					return nil, d.errf(item.Content[j], "expectation %d: one kind per item: %s and %s", i+1, kind, k)
-				}
-				kind = ExpectKind(k)
-			}
-		}
-		if kind == "" {
-			k := item.Content[0].Value
-			return nil, d.errf(item.Content[0], "expectation %d: unknown kind %q%s: want one of %s", i+1, k, suggestKey(k, names), strings.Join(names, ", "))
-		}
-		what := fmt.Sprintf("expectation %d (%s)", i+1, kind)
-		o, err := d.mapping(item, what, append([]string{string(kind)}, params[kind]...)...)
+		e, err := d.expectation(sc, ids, i, resolve(item))
 		if err != nil {
 			return nil, err
-		}
-		e := Expectation{Kind: kind, Pos: d.pos(item)}
-		k := string(kind)
-		termOrDefault := func(v string) string {
-			if v == "" {
-				return sc.Terminals[0].ID
-			}
-			if sc.terminal(v) == nil && o.err == nil {
-				o.fail(k, "no terminal %q (terminals: %s)", v, sc.terminalIDs())
-			}
-			return v
-		}
-		stepRef := func(key, v string) {
-			if v != "" && o.err == nil {
-				if _, ok := ids[v]; !ok {
-					o.fail(key, "no step with id %q", v)
-				}
-			}
-		}
-		atLeastOne := Count{1, -1}
-		switch kind {
-		case ExReversal:
-			e.Of = o.required(k)
-			stepRef(k, e.Of)
-			if s := sc.step(e.Of); s != nil && o.err == nil && (s.Action != ActSend || !financialKinds[s.Tx.Kind]) {
-				o.fail(k, "step %q is not a financial send (purchase, preauth, refund, void): nothing to reverse", e.Of)
-			}
-			e.Within = o.dur("within", 0)
-			e.Repeats = o.count("repeats")
-			e.Acked = o.optBool("acked")
-		case ExSignOn, ExEcho:
-			e.Of = termOrDefault(o.str(k, ""))
-			e.After = o.str("after", "")
-			stepRef("after", e.After)
-			e.Count = o.count("count")
-			if kind == ExSignOn {
-				e.Within = o.dur("within", 0)
-				if e.Within > 0 && e.After == "" && o.err == nil {
-					o.fail("within", "within counts from the step named by after:")
-				}
-			} else {
-				e.Answered = o.optBool("answered")
-				e.Within = o.dur("idle", 0)
-			}
-		case ExLinkDown:
-			e.Of = o.str(k, "")
-			if e.Of != "host" {
-				e.Of = termOrDefault(e.Of)
-			}
-			e.Text = o.str("why", "")
-			e.Count = o.count("count")
-		case ExEvent:
-			m := &Matcher{Kind: o.enum(k, "", eventKinds...)}
-			d.matcherRest(o, sc, m, ids)
-			e.Event, e.Count = m, m.Count
-		case ExHostLog, ExFaultFired:
-			e.Text = o.required(k)
-			e.Count = o.count("count")
-		case ExHostLedger, ExTerminalOutcomes:
-			known := ledgerKeys
-			if kind == ExTerminalOutcomes {
-				known = classes
-				e.Terminal = o.str("terminal", "")
-				if e.Terminal != "" {
-					termOrDefault(e.Terminal)
-				}
-			}
-			if o.err != nil {
-				return nil, o.err
-			}
-			c, err := d.mapping(o.val(k), k, known...)
-			if err != nil {
-				return nil, err
-			}
-			e.Counts = map[string]*Count{}
-			for _, name := range c.order {
-				e.Counts[name] = c.count(name)
-			}
-			if c.err != nil {
-				return nil, c.err
-			}
-			if len(e.Counts) == 0 {
-				o.fail(k, "give at least one count (%s)", strings.Join(known, ", "))
-			}
-		case ExAccountsAgree, ExNoDuplicateCharge:
-			e.Want = o.boolean(k, true)
-		case ExPendingReversals:
-			e.Of = termOrDefault(o.str(k, ""))
-			e.Count = o.count("count")
-			if e.Count == nil {
-				e.Count = &Count{0, 0}
-			}
-		}
-		if e.Count == nil && kind != ExReversal && kind != ExHostLedger && kind != ExTerminalOutcomes {
-			c := atLeastOne
-			e.Count = &c
-		}
-		if o.err != nil {
-			return nil, o.err
 		}
 		out = append(out, e)
 	}
 	return out, nil
 }
 
-var ledgerKeys = []string{"approved", "declined", "reversed", "reversals_received", "duplicate_reversals",
-	"reversals_without_original", "reversals_of_declined", "originals_after_reversal"}
+// expectKind finds the one kind key of expectation i.
+func (d *dec) expectKind(i int, item *yaml.Node) (*expectKind, error) {
+	names := kindNames(expectOrdered)
+	if item.Kind != yaml.MappingNode || len(item.Content) == 0 {
+		return nil, d.errf(item, "expectation %d: want a mapping with one of %s, got %s", i+1, strings.Join(names, ", "), kindName(item))
+	}
+	var kind *expectKind
+	for j := 0; j+1 < len(item.Content); j += 2 {
+		k := item.Content[j].Value
+		ek, ok := expectKinds[ExpectKind(k)]
+		if !ok {
+			continue
+		}
+		if kind != nil {
+			return nil, d.errf(item.Content[j], "expectation %d: one kind per item: %s and %s", i+1, kind.name, k)
+		}
+		kind = ek
+	}
+	if kind == nil {
+		k := item.Content[0].Value
+		return nil, d.errf(item.Content[0], "expectation %d: unknown kind %q%s: want one of %s", i+1, k, suggestKey(k, names), strings.Join(names, ", "))
+	}
+	return kind, nil
+}
+
+func (d *dec) expectation(sc *Scenario, ids map[string]int, i int, item *yaml.Node) (Expectation, error) {
+	kind, err := d.expectKind(i, item)
+	if err != nil {
+		return Expectation{}, err
+	}
+	what := fmt.Sprintf("expectation %d (%s)", i+1, kind.name)
+	o, err := d.mapping(item, what, append([]string{string(kind.name)}, kind.keys...)...)
+	if err != nil {
+		return Expectation{}, err
+	}
+	e := Expectation{Kind: kind.name, Pos: d.pos(item)}
+	if e.Spec, err = kind.decode(&expectDec{d: d, sc: sc, o: o, k: string(kind.name), ids: ids}); err != nil {
+		return e, err
+	}
+	return e, o.err
+}

@@ -23,7 +23,7 @@ type Event struct {
 	AtMS     float64       `json:"at_ms"`
 	Time     time.Time     `json:"time"`
 	Side     string        `json:"side,omitempty"` // "host", a terminal id, "" for the runner
-	Kind     string        `json:"kind"`           // sent received late unmatched bad_message down fault log step outcome note connect
+	Kind     EventKind     `json:"kind"`
 	MTI      string        `json:"mti,omitempty"`
 	STAN     string        `json:"stan,omitempty"`
 	TID      string        `json:"tid,omitempty"`
@@ -37,6 +37,30 @@ type Event struct {
 	Late     time.Duration `json:"-"`
 	Step     int           `json:"step,omitempty"`
 }
+
+// EventKind is what an Event records.
+type EventKind string
+
+// The event kinds. Those a link reports (sent to down) and fault and log
+// can be matched by an event expectation or a wait_for.
+const (
+	EvSent       EventKind = "sent"
+	EvReceived   EventKind = "received"
+	EvLate       EventKind = "late"
+	EvUnmatched  EventKind = "unmatched"
+	EvDuplicate  EventKind = "duplicate"
+	EvBadMessage EventKind = "bad_message"
+	EvDown       EventKind = "down"
+	EvFault      EventKind = "fault"
+	EvLog        EventKind = "log"
+	EvStep       EventKind = "step"    // a step began
+	EvNote       EventKind = "note"    // a note: step, or the end of the steps
+	EvOutcome    EventKind = "outcome" // a transaction's outcome
+	EvConnect    EventKind = "connect" // a terminal connected (or failed to)
+)
+
+// matchableEvents are the kinds an event matcher may name.
+var matchableEvents = []EventKind{EvSent, EvReceived, EvLate, EvUnmatched, EvDuplicate, EvBadMessage, EvDown, EvFault, EvLog}
 
 // maxEvents bounds the log (a long echo loop must not grow it forever).
 const maxEvents = 50000
@@ -73,11 +97,11 @@ func (r *recorder) add(e Event) {
 	}
 	if e.Side != "" && e.Side != "host" {
 		switch {
-		case e.Kind == "received" && e.MTI == "0810" && e.NMIC == "001" && e.RC == "00":
+		case e.Kind == EvReceived && e.MTI == "0810" && e.NMIC == "001" && e.RC == "00":
 			if e.Time.After(r.signedOn[e.Side]) {
 				r.signedOn[e.Side] = e.Time
 			}
-		case e.Kind == "down":
+		case e.Kind == EvDown:
 			if e.Time.After(r.down[e.Side]) {
 				r.down[e.Side] = e.Time
 			}
@@ -141,9 +165,9 @@ func msgFields(e *Event, m *iso8583.Message) {
 	e.Summary = iso.Summary(m)
 }
 
-var linkKinds = map[link.EventKind]string{
-	link.EvSent: "sent", link.EvReceived: "received", link.EvUnmatched: "unmatched", link.EvLate: "late",
-	link.EvBadMessage: "bad_message", link.EvDown: "down", link.EvDuplicate: "duplicate",
+var linkKinds = map[link.EventKind]EventKind{
+	link.EvSent: EvSent, link.EvReceived: EvReceived, link.EvUnmatched: EvUnmatched, link.EvLate: EvLate,
+	link.EvBadMessage: EvBadMessage, link.EvDown: EvDown, link.EvDuplicate: EvDuplicate,
 }
 
 // linkEvent records a link event seen by side. Fault events are recorded
@@ -161,7 +185,7 @@ func (r *recorder) linkEvent(side string, le link.Event) {
 // onFire records a fault firing of the rule set attached to side.
 func (r *recorder) onFire(side string) func(fault.Firing) {
 	return func(f fault.Firing) {
-		r.add(Event{Time: f.Time, Side: side, Kind: "fault", Rule: f.Label, Type: f.Type, MTI: f.MTI, STAN: f.STAN, TID: f.TID,
+		r.add(Event{Time: f.Time, Side: side, Kind: EvFault, Rule: f.Label, Type: f.Type, MTI: f.MTI, STAN: f.STAN, TID: f.TID,
 			Detail: f.Detail, Summary: strings.TrimSpace(fmt.Sprintf("%s %s", f.MTI, stanText(f.STAN)))})
 	}
 }
@@ -205,7 +229,7 @@ func (h *logHandler) Handle(_ context.Context, rec slog.Record) error {
 			return nil // the link's own events say it; listening is the setup
 		}
 	}
-	h.r.add(Event{Time: rec.Time, Side: h.side, Kind: "log", Detail: b.String()})
+	h.r.add(Event{Time: rec.Time, Side: h.side, Kind: EvLog, Detail: b.String()})
 	return nil
 }
 

@@ -47,7 +47,7 @@ type Decision struct {
 func decisions(evs []Event) []Decision {
 	out := []Decision{}
 	for _, e := range evs {
-		if e.Kind == "fault" {
+		if e.Kind == EvFault {
 			d := e.Detail
 			if i := strings.Index(d, " on 127.0.0.1"); i >= 0 { // link faults name the ephemeral ports
 				d = d[:i]
@@ -114,7 +114,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		if line == "" {
 			continue
 		}
-		if e.Kind == "step" || e.Kind == "note" {
+		if e.Kind == EvStep || e.Kind == EvNote {
 			b.WriteString(line + "\n")
 			continue
 		}
@@ -179,75 +179,90 @@ func dialectText(d DialectSpec) string {
 // ladderLine renders one event: terminal events on the left lifeline,
 // host events on the right, arrows for the direction.
 func ladderLine(e *Event, width int) string {
-	arrowT := func(s string) string { return fmt.Sprintf("%-*s %-8s %-4s  ", width, e.Side, s, "") }
-	arrowH := func(s string) string { return fmt.Sprintf("%-*s %8s %-4s  ", width, "", s, "HOST") }
-	rc := ""
-	if e.RC != "" {
-		rc = " (" + iso.RCMeaning(e.RC) + ")"
-	}
-	host := e.Side == "host"
+	l := ladder{e: e, width: width}
 	switch e.Kind {
-	case "step":
+	case EvStep:
 		return fmt.Sprintf("── step %d · +%.3fs · %s", e.Step, e.At.Seconds(), e.Detail)
-	case "note":
+	case EvNote:
 		return "   ✎ " + e.Detail
-	case "sent":
-		if host {
-			return arrowH("◀───────") + e.Summary + rc
-		}
-		return arrowT("───────▶") + e.Summary
-	case "received":
-		if host {
-			return arrowH("───────▶") + e.Summary
-		}
-		return arrowT("◀───────") + e.Summary + rc
-	case "late":
-		return arrowT("◀─late──") + e.Summary + rc + "  ! " + e.Detail
-	case "duplicate":
-		return arrowT("◀──dup──") + e.Summary + rc + "  ! " + e.Detail + " [response.duplicate]"
-	case "unmatched":
-		if host {
-			return arrowH("──?─────") + e.Summary + "  ! " + e.Detail
-		}
-		return arrowT("◀────?──") + e.Summary + rc + "  ! " + e.Detail
-	case "bad_message":
-		s := "✗ bad message: " + e.Detail
-		if e.Summary != "" {
-			s += " (read as: " + e.Summary + ")"
-		}
-		if host {
-			return arrowH("──✗─────") + s
-		}
-		return arrowT("◀──✗────") + s
-	case "down":
-		if host {
-			return arrowH("✗") + "link down: " + e.Detail
-		}
-		return arrowT("✗") + "link down: " + e.Detail
-	case "fault":
-		s := fmt.Sprintf("⚡ fault %s", e.Rule)
-		if e.Type != "" && !strings.HasPrefix(e.Rule, e.Type) {
-			s += " (" + e.Type + ")"
-		}
-		if e.Summary != "" {
-			s += " on " + e.Summary
-		}
-		if e.Detail != "" {
-			s += ": " + e.Detail
-		}
-		if host {
-			return arrowH("⚡") + s
-		}
-		return arrowT("⚡") + s
-	case "log", "connect":
-		if host {
-			return arrowH("·") + e.Detail
-		}
-		return arrowT("·") + e.Detail
-	case "outcome":
-		return arrowT("⇒") + e.Detail
+	case EvSent:
+		return l.either("◀───────", e.Summary+l.rc(), "───────▶", e.Summary)
+	case EvReceived:
+		return l.either("───────▶", e.Summary, "◀───────", e.Summary+l.rc())
+	case EvLate:
+		return l.term("◀─late──") + e.Summary + l.rc() + "  ! " + e.Detail
+	case EvDuplicate:
+		return l.term("◀──dup──") + e.Summary + l.rc() + "  ! " + e.Detail + " [response.duplicate]"
+	case EvUnmatched:
+		return l.either("──?─────", e.Summary+"  ! "+e.Detail, "◀────?──", e.Summary+l.rc()+"  ! "+e.Detail)
+	case EvBadMessage:
+		s := badMessageText(e)
+		return l.either("──✗─────", s, "◀──✗────", s)
+	case EvDown:
+		s := "link down: " + e.Detail
+		return l.either("✗", s, "✗", s)
+	case EvFault:
+		s := faultText(e)
+		return l.either("⚡", s, "⚡", s)
+	case EvLog, EvConnect:
+		return l.either("·", e.Detail, "·", e.Detail)
+	case EvOutcome:
+		return l.term("⇒") + e.Detail
 	}
 	return ""
+}
+
+// ladder draws one event's line on the terminal's or the host's lifeline.
+type ladder struct {
+	e     *Event
+	width int
+}
+
+func (l ladder) term(arrow string) string {
+	return fmt.Sprintf("%-*s %-8s %-4s  ", l.width, l.e.Side, arrow, "")
+}
+
+func (l ladder) host(arrow string) string {
+	return fmt.Sprintf("%-*s %8s %-4s  ", l.width, "", arrow, "HOST")
+}
+
+// either is the host's line when the event is the host's, else the
+// terminal's.
+func (l ladder) either(hostArrow, hostText, termArrow, termText string) string {
+	if l.e.Side == "host" {
+		return l.host(hostArrow) + hostText
+	}
+	return l.term(termArrow) + termText
+}
+
+// rc is the meaning of the event's response code, " (Approved)", or "".
+func (l ladder) rc() string {
+	if l.e.RC == "" {
+		return ""
+	}
+	return " (" + iso.RCMeaning(l.e.RC) + ")"
+}
+
+func badMessageText(e *Event) string {
+	s := "✗ bad message: " + e.Detail
+	if e.Summary != "" {
+		s += " (read as: " + e.Summary + ")"
+	}
+	return s
+}
+
+func faultText(e *Event) string {
+	s := fmt.Sprintf("⚡ fault %s", e.Rule)
+	if e.Type != "" && !strings.HasPrefix(e.Rule, e.Type) {
+		s += " (" + e.Type + ")"
+	}
+	if e.Summary != "" {
+		s += " on " + e.Summary
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
 }
 
 // WriteJSON writes the reports, and the scenarios that could not be loaded,

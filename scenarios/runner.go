@@ -9,7 +9,6 @@ import (
 	"github.com/possim/possim/internal/outcome"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
@@ -250,7 +249,7 @@ func (rn *runner) connect(ctx context.Context, ts *termState) error {
 	if err != nil {
 		d = "connect failed: " + err.Error()
 	}
-	rn.rec.add(Event{Side: ts.spec.ID, Kind: "connect", Detail: d})
+	rn.rec.add(Event{Side: ts.spec.ID, Kind: EvConnect, Detail: d})
 	if ts.spec.KeepConnected && !ts.loop {
 		ts.loop = true
 		rn.loops.Add(1)
@@ -276,11 +275,7 @@ func (rn *runner) play(ctx context.Context) {
 		if ctx.Err() != nil {
 			break
 		}
-		ev := Event{Kind: "step", Step: st.Index, Detail: st.Describe()}
-		if st.Action == ActNote {
-			ev.Kind, ev.Detail = "note", st.Text
-		}
-		rn.rec.add(ev)
+		rn.rec.add(timelineEvent(st))
 		rn.do(ctx, st)
 	}
 	if err := ctx.Err(); err != nil {
@@ -290,6 +285,15 @@ func (rn *runner) play(ctx context.Context) {
 		}
 		rn.result(Result{Name: "scenario runs to its end", Pos: rn.sc.File, Evidence: why})
 	}
+}
+
+// timelineEvent is the event that marks a step on the timeline: the step
+// described, or what its kind puts there instead (a note's text).
+func timelineEvent(st *Step) Event {
+	if t, ok := st.Spec.(interface{ timeline(*Step) Event }); ok {
+		return t.timeline(st)
+	}
+	return Event{Kind: EvStep, Step: st.Index, Detail: st.Describe()}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
@@ -306,117 +310,31 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// do plays one step, by its kind.
 func (rn *runner) do(ctx context.Context, st *Step) {
-	now := time.Now()
-	switch st.Action {
-	case ActSend, ActSignOn, ActEcho:
-		ts := rn.terms[st.Terminal]
-		p := rn.begin(st, ts)
-		if st.Async {
-			return
-		}
-		select {
-		case <-p.done:
-		case <-ctx.Done():
-		}
-	case ActAwait:
-		ref := rn.sc.step(st.Name)
-		rn.mu.Lock()
-		p := rn.pending[ref.Index]
-		rn.mu.Unlock()
-		select {
-		case <-p.done:
-			if st.Expect != nil {
-				rn.result(checkOutcome(st, st.Expect, &p.rec))
-			}
-		case <-ctx.Done():
-		}
-	case ActConnect:
-		ts := rn.terms[st.Terminal]
-		err := rn.connect(ctx, ts)
-		if st.Expect != nil {
-			rn.result(checkConnect(st, err))
-		}
-	case ActWait:
-		sleepCtx(ctx, st.Duration)
-	case ActWaitFor:
-		rn.waitFor(ctx, st)
-	case ActAddFault:
-		rs := rn.hrs
-		if st.FaultOn != "host" {
-			rs = rn.terms[st.FaultOn].faults
-		}
-		if _, err := rs.Add(st.Fault); err != nil {
-			rn.result(Result{Name: st.label() + ": " + st.Describe(), Pos: st.Pos, Step: st.Index, Evidence: err.Error()})
-		}
-		rn.disruptAll(now)
-	case ActRemoveFault:
-		n := 0
-		sets := []*fault.RuleSet{rn.hrs}
-		for _, ts := range rn.order {
-			sets = append(sets, ts.faults)
-		}
-		for _, rs := range sets {
-			for _, r := range rs.Rules() {
-				if r.Name == st.Name && rs.Remove(r.ID) {
-					n++
-				}
-			}
-		}
-		if n == 0 {
-			rn.result(Result{Name: st.label() + ": " + st.Describe(), Pos: st.Pos, Step: st.Index,
-				Evidence: fmt.Sprintf("no active fault named %q to remove", st.Name)})
-		}
-	case ActDropLink:
-		if st.Name == "host" {
-			n := rn.h.DropLinks()
-			rn.rec.add(Event{Side: "host", Kind: "log", Detail: fmt.Sprintf("dropped %d links", n)})
-			rn.disruptAll(now)
-		} else {
-			ts := rn.terms[st.Name]
-			ts.markDisrupted(now)
-			if l := ts.term.Link(); l != nil {
-				l.Abort(errors.New("link dropped by the scenario (cable pulled at the terminal)"))
-			}
-		}
-	case ActRestartHost:
-		var err error
-		if st.Duration > 0 {
-			err = rn.h.Crash(st.Duration)
-		} else {
-			err = rn.h.Restart()
-		}
-		rn.disruptAll(now)
-		if err != nil {
-			rn.result(Result{Name: st.label() + ": " + st.Describe(), Pos: st.Pos, Step: st.Index, Evidence: err.Error()})
-		}
-	case ActRotateKeys:
-		ts := rn.terms[st.Terminal]
-		info, err := rn.h.RotateKeys(ts.spec.TID, st.Notify)
-		d := fmt.Sprintf("working keys of %s changed: %s", st.Terminal, info)
-		if err != nil {
-			d = fmt.Sprintf("key change for %s: %v", st.Terminal, err)
-		}
-		rn.rec.add(Event{Side: "host", Kind: "log", Detail: d})
-		ts.markDisrupted(now)
-		if e := st.Expect; e != nil && e.Confirmed != nil {
-			r := Result{Name: fmt.Sprintf("%s: %s → %s", st.label(), st.Describe(), yesNo(*e.Confirmed, "confirmed", "not confirmed")),
-				Pos: e.Pos, Step: st.Index, order: st.Index, OK: (err == nil) == *e.Confirmed}
-			if !r.OK {
-				r.Evidence = d
-				if err == nil {
-					r.Evidence = "the terminal confirmed it: " + d
-				}
-			}
-			rn.result(r)
-		}
-	case ActSetRules:
-		if st.Rules == nil {
-			rn.h.SetRules(rn.sc.Host.rulesInitial)
-		} else {
-			rn.h.SetRules(st.Rules)
-		}
+	if st.Spec == nil { // built by hand, not by Load
+		rn.stepFailed(st, "unknown step")
+		return
 	}
+	st.Spec.run(ctx, rn, st)
+}
+
+// runTx starts the step's transaction (on its terminal) and, unless
+// async, waits for its outcome.
+func (rn *runner) runTx(ctx context.Context, st *Step, rrnOf string, async bool) {
+	p := rn.begin(st, rn.terms[st.Terminal], rrnOf)
+	if async {
+		return
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+	}
+}
+
+// stepFailed records that a step could not do what it says.
+func (rn *runner) stepFailed(st *Step, evidence string) {
+	rn.result(Result{Name: st.label() + ": " + st.Describe(), Pos: st.Pos, Step: st.Index, Evidence: evidence})
 }
 
 func (rn *runner) disruptAll(t time.Time) {
@@ -427,16 +345,16 @@ func (rn *runner) disruptAll(t time.Time) {
 
 // begin starts the step's transaction; its outcome is recorded and checked
 // when it arrives.
-func (rn *runner) begin(st *Step, ts *termState) *pendingOutcome {
+func (rn *runner) begin(st *Step, ts *termState, rrnOf string) *pendingOutcome {
 	p := &pendingOutcome{done: make(chan struct{})}
 	rn.mu.Lock()
 	rn.pending[st.Index] = p
 	rn.mu.Unlock()
 	sent := time.Now()
 	tx := st.Tx
-	if st.RRNOf != "" {
+	if rrnOf != "" {
 		rn.mu.Lock()
-		tx.OrigRRN = rn.rrns[st.RRNOf]
+		tx.OrigRRN = rn.rrns[rrnOf]
 		rn.mu.Unlock()
 	}
 	ts.term.Begin(tx, func(o terminal.Outcome) {
@@ -458,7 +376,7 @@ func (rn *runner) begin(st *Step, ts *termState) *pendingOutcome {
 			rn.mu.Unlock()
 			return
 		}
-		rn.rec.add(Event{Time: rec.DoneAt, Side: ts.spec.ID, Kind: "outcome", Step: st.Index, STAN: o.STAN, RC: o.RC,
+		rn.rec.add(Event{Time: rec.DoneAt, Side: ts.spec.ID, Kind: EvOutcome, Step: st.Index, STAN: o.STAN, RC: o.RC,
 			Detail: outcomeText(&rec)})
 		p.rec = rec
 		rn.outcomes = append(rn.outcomes, rec)
@@ -488,78 +406,6 @@ func outcomeText(o *OutcomeRec) string {
 			Latency: o.Latency, Cause: diagnose.Finding{Cause: o.Cause, Detail: o.Why}, Reversal: o.Reversal}
 	}
 	return outcome.Line(&oc)
-}
-
-func (rn *runner) waitFor(ctx context.Context, st *Step) {
-	deadline := time.Now().Add(st.Duration)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ch := rn.rec.changed()
-		ok, state := rn.cond(st)
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			rn.result(Result{Name: st.label() + ": " + st.Describe(), Pos: st.Pos, Step: st.Index,
-				Evidence: fmt.Sprintf("not within %s; %s", st.Duration, state)})
-			return
-		}
-		select {
-		case <-ch:
-		case <-tick.C:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// cond evaluates a wait_for condition; the second value describes the
-// state for the evidence when it never becomes true.
-func (rn *runner) cond(st *Step) (bool, string) {
-	switch st.Cond {
-	case "host_up":
-		return rn.h.Up(), "the host is not listening"
-	case "host_down":
-		return !rn.h.Up(), "the host is still listening"
-	case "event":
-		rn.mu.Lock()
-		stans := copyMap(rn.stans)
-		rn.mu.Unlock()
-		n := rn.rec.count(st.Event, stans)
-		want := 1
-		if st.Event.Count != nil {
-			want = max(st.Event.Count.Min, 1)
-		}
-		return n >= want, fmt.Sprintf("%d such events, want %d", n, want)
-	}
-	ts := rn.terms[st.Terminal]
-	up := ts.term.Link() != nil
-	switch st.Cond {
-	case "link_up":
-		return up, st.Terminal + " has no link"
-	case "link_down":
-		return !up, st.Terminal + "'s link is still up"
-	case "reversals_flushed":
-		// PendingReversals does not count the reversals a flush is
-		// sending: also require a 0410 for every reversal an outcome
-		// reported stored.
-		n := ts.term.PendingReversals()
-		open := rn.unackedStored(st.Terminal)
-		state := fmt.Sprintf("%s still holds %d reversal(s) in store-and-forward", st.Terminal, max(n, len(open)))
-		if len(open) > 0 {
-			state += "; stored and never acknowledged: STAN " + strings.Join(open, ", ")
-		}
-		return n == 0 && len(open) == 0, state
-	case "signed_on":
-		on, down := rn.rec.signOnState(st.Terminal)
-		dis := ts.disrupted()
-		ok := up && on.After(down) && on.After(dis)
-		state := fmt.Sprintf("%s link up: %v; last sign-on answered: %s; last link down: %s",
-			st.Terminal, up, rn.ago(on), rn.ago(down))
-		return ok, state
-	}
-	return false, "unknown condition"
 }
 
 func (rn *runner) ago(t time.Time) string {
@@ -606,7 +452,7 @@ func (rn *runner) finish() {
 	rn.closed = true // outcomes that come now are not recorded
 	rn.mu.Unlock()
 	rn.endAt = time.Now()
-	rn.rec.add(Event{Time: rn.endAt, Kind: "note", Detail: "end of the steps: the terminals and the host shut down (what follows is not checked)"})
+	rn.rec.add(Event{Time: rn.endAt, Kind: EvNote, Detail: "end of the steps: the terminals and the host shut down (what follows is not checked)"})
 	for _, ts := range rn.order {
 		ts.term.Close()
 	}
@@ -650,7 +496,7 @@ func (rn *runner) unackedStored(id string) []string {
 	}
 	acked := map[string]bool{}
 	for _, e := range rn.rec.snapshot() {
-		if e.Side == id && e.Kind == "received" && (e.MTI == "0410" || e.MTI == "0430") {
+		if e.Side == id && e.Kind == EvReceived && (e.MTI == "0410" || e.MTI == "0430") {
 			acked[e.STAN] = true
 		}
 	}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
-	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/mac"
 	"github.com/possim/possim/terminal"
 )
@@ -100,28 +99,8 @@ type TerminalSpec struct {
 	Pos              string
 }
 
-// Action is what a step does.
+// Action is what a step does: the key of its kind (send, wait, …).
 type Action string
-
-const (
-	ActSend        Action = "send"
-	ActSignOn      Action = "sign_on"
-	ActEcho        Action = "echo"
-	ActConnect     Action = "connect"
-	ActWait        Action = "wait"
-	ActWaitFor     Action = "wait_for"
-	ActAwait       Action = "await"
-	ActAddFault    Action = "add_fault"
-	ActRemoveFault Action = "remove_fault"
-	ActDropLink    Action = "drop_link"
-	ActRestartHost Action = "restart_host"
-	ActSetRules    Action = "set_rules"
-	ActRotateKeys  Action = "rotate_keys"
-	ActNote        Action = "note"
-)
-
-var actions = []Action{ActSend, ActSignOn, ActEcho, ActConnect, ActWait, ActWaitFor, ActAwait,
-	ActAddFault, ActRemoveFault, ActDropLink, ActRestartHost, ActSetRules, ActRotateKeys, ActNote}
 
 // Step is one point of the timeline.
 type Step struct {
@@ -130,87 +109,18 @@ type Step struct {
 	Pos      string
 	Action   Action
 	At       time.Duration // when >0: not before this scenario time
-	Terminal string        // send, sign_on, echo, connect, drop_link (a terminal), wait_for
-	Tx       terminal.Tx   // send, sign_on, echo
-	RRNOf    string        // send: the original's RRN is the answer to this step id's transaction
-	Async    bool          // send: do not wait for the outcome
-	Notify   bool          // rotate_keys: tell the terminal (a host 0800 key change)
-	Duration time.Duration // wait; restart_host: downtime; wait_for: within
-	FaultOn  string        // add_fault: "host" or a terminal id
-	Fault    fault.Rule    // add_fault
-	Name     string        // remove_fault: the fault's name; await: the step id; drop_link: host or terminal id
-	Rules    *host.RuleSet // set_rules (nil: back to the scenario's own)
-	Text     string        // note
-	Cond     string        // wait_for: link_up, link_down, signed_on, reversals_flushed, host_up, event
-	Event    *Matcher      // wait_for event
-	Expect   *StepExpect
+	Terminal string        // the terminal the step acts on, when it acts on one
+	Tx       terminal.Tx   // send, sign_on, echo, await: the transaction
+	Spec     StepSpec      // what the step's kind holds (*SendStep, *WaitStep, …)
+	Expect   *StepExpect   // send, sign_on, echo, await: on the outcome
 }
 
 // Describe is a one-line description of the step.
 func (s *Step) Describe() string {
-	switch s.Action {
-	case ActSend:
-		d := fmt.Sprintf("send %s", s.Tx.Kind)
-		if s.Tx.Amount > 0 {
-			d += " " + formatAmount(s.Tx.Amount)
-		}
-		if s.Tx.Card.PAN != "" {
-			d += " card " + iso.MaskPAN(s.Tx.Card.PAN)
-		}
-		d += " on " + s.Terminal
-		if s.Async {
-			d += " (not waiting)"
-		}
-		return d
-	case ActSignOn:
-		return "sign on " + s.Terminal
-	case ActEcho:
-		return "echo test from " + s.Terminal
-	case ActConnect:
-		return "connect " + s.Terminal
-	case ActWait:
-		return "wait " + s.Duration.String()
-	case ActWaitFor:
-		var what string
-		switch s.Cond {
-		case "event":
-			what = "event " + s.Event.Describe()
-		case "host_up", "host_down":
-			what = strings.ReplaceAll(s.Cond, "_", " ") // the host has no terminal to name
-		default:
-			what = strings.ReplaceAll(s.Cond, "_", " ") + " on " + s.Terminal
-		}
-		return fmt.Sprintf("wait for %s (at most %s)", what, s.Duration)
-	case ActAwait:
-		return "await the outcome of step " + s.Name
-	case ActAddFault:
-		return fmt.Sprintf("add fault %s on %s", s.Fault.String(), s.FaultOn)
-	case ActRemoveFault:
-		return "remove fault " + s.Name
-	case ActDropLink:
-		if s.Name == "host" {
-			return "the host drops every link"
-		}
-		return "drop the link of " + s.Name
-	case ActRestartHost:
-		if s.Duration > 0 {
-			return fmt.Sprintf("host crashes, down for %s", s.Duration)
-		}
-		return "host restarts (links drop, listener back at once)"
-	case ActSetRules:
-		if s.Rules == nil {
-			return "host rules back to the scenario's own"
-		}
-		return "host rules changed"
-	case ActRotateKeys:
-		if s.Notify {
-			return "the host changes the working keys of " + s.Terminal + " (0800 key change)"
-		}
-		return "the host changes the working keys of " + s.Terminal + " without telling it"
-	case ActNote:
-		return "note"
+	if s.Spec == nil {
+		return string(s.Action)
 	}
-	return string(s.Action)
+	return s.Spec.describe(s)
 }
 
 // label names a step in reports: "step 3 (buy)".
@@ -221,7 +131,9 @@ func (s *Step) label() string {
 	return fmt.Sprintf("step %d", s.Index)
 }
 
-// StepExpect is what a send, sign_on, echo, await or connect step expects.
+// StepExpect is what a step with a transaction (send, sign_on, echo,
+// await) expects of its outcome. Other kinds that take an expect: hold
+// their own (ConnectStep.Expect, RotateKeysStep.Expect).
 type StepExpect struct {
 	Pos        string
 	Outcome    []terminal.Class
@@ -231,8 +143,6 @@ type StepExpect struct {
 	LatencyMin time.Duration
 	LatencyMax time.Duration
 	Reversal   *ReversalExpect
-	Connected  *bool // connect
-	Confirmed  *bool // rotate_keys: the terminal confirmed the key change
 }
 
 // ReversalExpect is what a step expects of its outcome's reversal.
@@ -245,46 +155,17 @@ type ReversalExpect struct {
 // ExpectKind is the kind of an end expectation.
 type ExpectKind string
 
-const (
-	ExReversal          ExpectKind = "reversal"
-	ExSignOn            ExpectKind = "sign_on"
-	ExEcho              ExpectKind = "echo"
-	ExLinkDown          ExpectKind = "link_down"
-	ExEvent             ExpectKind = "event"
-	ExHostLog           ExpectKind = "host_log"
-	ExFaultFired        ExpectKind = "fault_fired"
-	ExHostLedger        ExpectKind = "host_ledger"
-	ExTerminalOutcomes  ExpectKind = "terminal_outcomes"
-	ExAccountsAgree     ExpectKind = "accounts_agree"
-	ExNoDuplicateCharge ExpectKind = "no_duplicate_charge"
-	ExPendingReversals  ExpectKind = "pending_reversals"
-)
-
-var expectKinds = []ExpectKind{ExReversal, ExSignOn, ExEcho, ExLinkDown, ExEvent, ExHostLog, ExFaultFired,
-	ExHostLedger, ExTerminalOutcomes, ExAccountsAgree, ExNoDuplicateCharge, ExPendingReversals}
-
 // Expectation is checked after the last step (recovery and end of day).
 type Expectation struct {
-	Kind     ExpectKind
-	Pos      string
-	Of       string        // reversal: the step; sign_on, echo, link_down, pending_reversals: the terminal
-	After    string        // sign_on, echo: only after this step started
-	Within   time.Duration // reversal: first reversal sent within this of the original; sign_on: of the after step; echo: the idle time before each echo
-	Repeats  *Count        // reversal: 0401/0421 repeats
-	Acked    *bool         // reversal
-	Answered *bool         // echo
-	Count    *Count        // how many (sign_on, echo, link_down, event, host_log, fault_fired, pending_reversals)
-	Text     string        // link_down: why contains; host_log: contains; fault_fired: the rule
-	Event    *Matcher      // event
-	Counts   map[string]*Count
-	Want     bool // accounts_agree, no_duplicate_charge
-	Terminal string
+	Kind ExpectKind
+	Pos  string
+	Spec ExpectSpec // what the kind holds (*ReversalExpectation, *EventExpectation, …)
 }
 
 // Matcher selects recorded events.
 type Matcher struct {
-	Kind     string // sent, received, late, unmatched, bad_message, down, fault, log
-	Side     string // "host", "terminal" (any), or a terminal id; "" any
+	Kind     EventKind // one of matchableEvents
+	Side     string    // "host", "terminal" (any), or a terminal id; "" any
 	MTI      []string
 	StanOf   string // the STAN of this step's transaction
 	Contains string // in the summary or detail
@@ -294,7 +175,7 @@ type Matcher struct {
 // Describe is a short description of the matcher.
 func (m *Matcher) Describe() string {
 	var b strings.Builder
-	b.WriteString(strings.ReplaceAll(m.Kind, "_", " "))
+	b.WriteString(strings.ReplaceAll(string(m.Kind), "_", " "))
 	if m.Side != "" {
 		b.WriteString(" at " + m.Side)
 	}

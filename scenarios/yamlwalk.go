@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,18 +22,13 @@ type dec struct{ file string }
 
 // The node helpers shared by every strict YAML reader.
 var (
-	resolve      = yamlnode.Resolve
-	kindName     = yamlnode.KindName
-	isNull       = yamlnode.IsNull
-	editDistance = yamlnode.EditDistance
+	resolve  = yamlnode.Resolve
+	kindName = yamlnode.KindName
+	isNull   = yamlnode.IsNull
 )
 
 func (d *dec) errf(n *yaml.Node, format string, a ...any) error {
-	line := 0
-	if n != nil {
-		line = n.Line
-	}
-	return fmt.Errorf("%s:%d: %s", d.file, line, fmt.Sprintf(format, a...))
+	return yamlnode.Errorf(d.file, n, format, a...)
 }
 
 func (d *dec) pos(n *yaml.Node) string { return fmt.Sprintf("%s:%d", d.file, n.Line) }
@@ -41,77 +37,55 @@ func (d *dec) pos(n *yaml.Node) string { return fmt.Sprintf("%s:%d", d.file, n.L
 // "file:3: did not find expected key".
 func (d *dec) yamlErr(err error) error { return yamlnode.FileError(d.file, err) }
 
-type keyVal struct{ key, val *yaml.Node }
-
-// obj is a mapping whose keys were checked against a known list. Getters
-// keep the first error (sticky), so a block of reads is checked once.
+// obj is a mapping read by yamlnode.Mapping (every key known, none
+// twice), with typed getters in the scenario's words. Getters keep the
+// first error (sticky), so a block of reads is checked once.
 type obj struct {
-	d     *dec
-	n     *yaml.Node
-	what  string
-	kv    map[string]keyVal
-	order []string
-	err   error
+	d    *dec
+	m    *yamlnode.Map
+	what string
+	err  error
 }
 
 // mapping checks that n is a mapping whose keys are all known and unique.
 func (d *dec) mapping(n *yaml.Node, what string, known ...string) (*obj, error) {
-	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, d.errf(n, "%s: want a mapping (key: value), got %s", what, kindName(n))
+	m, err := yamlnode.Mapping(d.file, n, what, known...)
+	if err != nil {
+		return nil, err
 	}
-	o := &obj{d: d, n: n, what: what, kv: make(map[string]keyVal, len(n.Content)/2)}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode || !contains(known, k.Value) {
-			return nil, d.errf(k, "%s: unknown key %q%s (known keys: %s)", what, k.Value, suggestKey(k.Value, known), strings.Join(known, ", "))
-		}
-		if prev, dup := o.kv[k.Value]; dup {
-			return nil, d.errf(k, "%s: key %q given twice (first at line %d)", what, k.Value, prev.key.Line)
-		}
-		o.kv[k.Value] = keyVal{k, v}
-		o.order = append(o.order, k.Value)
-	}
-	return o, nil
+	return &obj{d: d, m: m, what: what}, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+// emptyObj stands for a mapping not given (a null list item): every key
+// absent.
+func (d *dec) emptyObj(n *yaml.Node, what string) *obj {
+	return &obj{d: d, m: &yamlnode.Map{Node: resolve(n), Keys: map[string]yamlnode.Pair{}}, what: what}
 }
 
-func suggestKey(k string, known []string) string {
-	best, bestD := "", 3
-	for _, c := range known {
-		if d := editDistance(strings.ToLower(k), c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
+func contains(list []string, s string) bool { return slices.Contains(list, s) }
 
-func (o *obj) has(k string) bool { _, ok := o.kv[k]; return ok }
+func suggestKey(k string, known []string) string { return yamlnode.Suggest(k, known) }
 
+func (o *obj) has(k string) bool { return o.m.Has(k) }
+
+// key is the node of key k, or the mapping's when k is absent (for the
+// line of an error).
 func (o *obj) key(k string) *yaml.Node {
-	if kv, ok := o.kv[k]; ok {
-		return kv.key
+	if kv, ok := o.m.Keys[k]; ok {
+		return kv.Key
 	}
-	return o.n
+	return o.m.Node
 }
 
 func (o *obj) val(k string) *yaml.Node {
-	if kv, ok := o.kv[k]; ok {
-		return resolve(kv.val)
+	if kv, ok := o.m.Keys[k]; ok {
+		return resolve(kv.Val)
 	}
 	return nil
 }
+
+// order is the keys as written.
+func (o *obj) order() []string { return o.m.Order }
 
 func (o *obj) fail(k string, format string, a ...any) {
 	if o.err == nil {
@@ -119,21 +93,25 @@ func (o *obj) fail(k string, format string, a ...any) {
 	}
 }
 
+// keep records err unless an error is already kept.
+func (o *obj) keep(err error) {
+	if o.err == nil {
+		o.err = err
+	}
+}
+
 // scalar returns the text of key k ("" and false when absent).
 func (o *obj) scalar(k string) (string, bool) {
-	kv, ok := o.kv[k]
-	if !ok {
-		return "", false
-	}
-	v := resolve(kv.val)
-	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+	kv, ok := o.m.Keys[k]
+	if !ok || isNull(kv.Val) {
 		return "", false // "key:" with no value: as if absent
 	}
-	if v.Kind != yaml.ScalarNode {
-		o.fail(k, "want a single value, got %s", kindName(v))
+	v, err := yamlnode.Scalar(o.d.file, kv, o.what+": ")
+	if err != nil {
+		o.keep(err)
 		return "", false
 	}
-	return v.Value, true
+	return v, true
 }
 
 func (o *obj) str(k, def string) string {
@@ -146,7 +124,7 @@ func (o *obj) str(k, def string) string {
 func (o *obj) required(k string) string {
 	s, ok := o.scalar(k)
 	if !ok && o.err == nil && !o.has(k) {
-		o.err = o.d.errf(o.n, "%s: missing %s:", o.what, k)
+		o.err = o.d.errf(o.m.Node, "%s: missing %s:", o.what, k)
 	}
 	return s
 }
@@ -219,28 +197,16 @@ func (o *obj) count(k string) *Count {
 
 // list accepts one value or a list of values.
 func (o *obj) list(k string) []string {
-	kv, ok := o.kv[k]
+	kv, ok := o.m.Keys[k]
 	if !ok {
 		return nil
 	}
-	v := resolve(kv.val)
-	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
-		return []string{v.Value}
-	}
-	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-		o.fail(k, "want a value or a list of values, got %s", kindName(v))
+	l, err := yamlnode.List(o.d.file, kv, o.what+": ")
+	if err != nil {
+		o.keep(err)
 		return nil
 	}
-	out := make([]string, 0, len(v.Content))
-	for _, e := range v.Content {
-		e = resolve(e)
-		if e.Kind != yaml.ScalarNode || e.Tag == "!!null" {
-			o.fail(k, "list items must be single values, got %s", kindName(e))
-			return nil
-		}
-		out = append(out, e.Value)
-	}
-	return out
+	return l
 }
 
 func (o *obj) enum(k, def string, values ...string) string {

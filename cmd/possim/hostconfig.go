@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
@@ -64,52 +63,43 @@ func loadHostConfig(path string, fs *pflag.FlagSet) (*hostConfig, error) {
 		}
 		return nil, yamlnode.FileError(path, err)
 	}
-	top := yamlnode.Resolve(&doc)
-	if top.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d: want a mapping (key: value), got %s", path, top.Line, yamlnode.KindName(top))
-	}
 	known := []string{"rules", "faults"}
 	for k := range hostConfigKeys {
 		known = append(known, k)
 	}
 	sort.Strings(known)
+	top, err := yamlnode.Mapping(path, &doc, "config", known...)
+	if err != nil {
+		return nil, err
+	}
 	cfg := &hostConfig{}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(top.Content); i += 2 {
-		k, v := top.Content[i], yamlnode.Resolve(top.Content[i+1])
-		at := fmt.Sprintf("%s:%d", path, k.Line)
-		if line, dup := seen[k.Value]; dup {
-			return nil, fmt.Errorf("%s: key %q given twice (first at line %d)", at, k.Value, line)
-		}
-		seen[k.Value] = k.Line
-		switch k.Value {
+	for _, k := range top.Order {
+		kv := top.Keys[k]
+		switch k {
 		case "rules":
-			if cfg.rules, err = host.DecodeRules(path, v); err != nil {
+			if cfg.rules, err = host.DecodeRules(path, yamlnode.Resolve(kv.Val)); err != nil {
 				return nil, err
 			}
 			continue
 		case "faults":
-			if cfg.faults, err = fault.DecodeYAML(path, v); err != nil {
+			if cfg.faults, err = fault.DecodeYAML(path, yamlnode.Resolve(kv.Val)); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		flag, ok := hostConfigKeys[k.Value]
-		if !ok {
-			return nil, fmt.Errorf("%s: unknown key %q (known keys: %s)", at, k.Value, strings.Join(known, ", "))
+		val, err := yamlnode.Scalar(path, kv, "")
+		if err != nil {
+			return nil, err
 		}
-		if v.Kind != yaml.ScalarNode || yamlnode.IsNull(v) {
-			return nil, fmt.Errorf("%s: %s: want a single value, got %s", at, k.Value, yamlnode.KindName(v))
-		}
+		flag := hostConfigKeys[k]
 		if fs.Changed(flag) {
 			continue // the command line wins
 		}
-		val := v.Value
-		if pathKeys[k.Value] && val != "" && !filepath.IsAbs(val) {
+		if pathKeys[k] && val != "" && !filepath.IsAbs(val) {
 			val = filepath.Join(filepath.Dir(path), val) // relative to the config file, not the working directory
 		}
 		if err := fs.Set(flag, val); err != nil {
-			return nil, fmt.Errorf("%s: %s: %v", at, k.Value, err)
+			return nil, yamlnode.Errorf(path, kv.Key, "%s: %v", k, err)
 		}
 	}
 	return cfg, nil

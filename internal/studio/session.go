@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -603,19 +602,19 @@ func (s *session) FailureModes() []FailureMode {
 			}
 		}
 		for _, st := range sc.Steps {
-			switch st.Action {
-			case scenarios.ActAddFault:
+			switch sp := st.Spec.(type) {
+			case *scenarios.AddFaultStep:
 				side := LaneTerminal
-				if st.FaultOn == "host" {
+				if sp.On == "host" {
 					side = LaneHost
 				}
-				fm.Faults = append(fm.Faults, SideRule{side, st.Fault.String()})
-			case scenarios.ActRestartHost:
+				fm.Faults = append(fm.Faults, SideRule{side, sp.Rule.String()})
+			case *scenarios.RestartHostStep:
 				fm.Action = "host_restart"
-				if st.Duration > 0 {
+				if sp.Down > 0 {
 					fm.Action = "host_down"
 				}
-			case scenarios.ActDropLink:
+			case *scenarios.DropLinkStep:
 				fm.Action = "drop_link"
 			}
 		}
@@ -758,8 +757,8 @@ func (p *player) gate(ctx context.Context, st *scenarios.Step, show func(func(*S
 				if st.At > prevAt {
 					extra += time.Duration(speed-1) * (st.At - prevAt)
 				}
-				if st.Action == scenarios.ActWait {
-					extra += time.Duration(speed-1) * st.Duration
+				if w, ok := st.Spec.(*scenarios.WaitStep); ok {
+					extra += time.Duration(speed-1) * w.Duration
 				}
 				t := time.NewTimer(extra)
 				select {
@@ -827,8 +826,8 @@ func newScenarioView(sc *scenarios.Scenario, speed int, paused bool) *ScenarioVi
 	}
 	for _, st := range sc.Steps {
 		view.Steps = append(view.Steps, StepView{Index: st.Index, Text: st.Describe(), State: "todo"})
-		if st.Expect != nil {
-			view.Expect = append(view.Expect, ExpectView{Step: st.Index, Text: fmt.Sprintf("step %d: %s", st.Index, expectText(st.Expect)), State: "waiting"})
+		if text, ok := stepExpectText(&st); ok {
+			view.Expect = append(view.Expect, ExpectView{Step: st.Index, Text: fmt.Sprintf("step %d: %s", st.Index, text), State: "waiting"})
 		}
 	}
 	for _, e := range sc.Expect {
@@ -918,13 +917,13 @@ func (g *stage) options(p *player) scenarios.Options {
 func (g *stage) event(e scenarios.Event) {
 	hub := g.s.hub
 	switch e.Kind {
-	case "fault":
+	case scenarios.EvFault:
 		hub.FaultFired(g.laneOf(e.Side), e.Type, e.Rule, e.MTI, e.STAN, e.TID, e.Detail, e.Time)
-	case "step":
+	case scenarios.EvStep:
 		hub.Step(fmt.Sprintf("step %d: %s", e.Step, e.Detail))
-	case "note":
+	case scenarios.EvNote:
 		hub.Note(LaneTerminal, "ℹ", "info", e.Detail)
-	case "connect", "log":
+	case scenarios.EvConnect, scenarios.EvLog:
 		hub.Note(g.laneOf(e.Side), "·", "info", e.Detail)
 	}
 }
@@ -995,28 +994,32 @@ func expectText(e *scenarios.StepExpect) string {
 	if len(e.RC) > 0 {
 		t += ", RC " + strings.Join(e.RC, " or ")
 	}
-	if e.Connected != nil {
-		t = map[bool]string{true: "connects", false: "does not connect"}[*e.Connected]
-	}
 	return t
 }
 
-func endExpectText(e scenarios.Expectation) string {
-	t := strings.ReplaceAll(string(e.Kind), "_", " ")
-	switch {
-	case e.Of != "":
-		t += " of " + e.Of
-	case e.Text != "":
-		t += " " + e.Text
-	case len(e.Counts) > 0:
-		keys := make([]string, 0, len(e.Counts))
-		for k := range e.Counts {
-			keys = append(keys, k)
+// stepExpectText is a step's expectation in a few words, and whether it
+// has one: on its transaction's outcome, or its kind's own.
+func stepExpectText(st *scenarios.Step) (string, bool) {
+	switch sp := st.Spec.(type) {
+	case *scenarios.ConnectStep:
+		if sp.Expect == nil {
+			return "", false
 		}
-		sort.Strings(keys)
-		t += ": " + strings.Join(keys, ", ")
+		if sp.Expect.Connected == nil {
+			return "as expected", true
+		}
+		return map[bool]string{true: "connects", false: "does not connect"}[*sp.Expect.Connected], true
+	case *scenarios.RotateKeysStep:
+		return "as expected", sp.ExpectPos != ""
 	}
-	return "at the end: " + t
+	if st.Expect == nil {
+		return "", false
+	}
+	return expectText(st.Expect), true
+}
+
+func endExpectText(e scenarios.Expectation) string {
+	return "at the end: " + e.Summary()
 }
 
 // Control pauses, plays, steps or stops the scenario on stage, or
