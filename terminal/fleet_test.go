@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/possim/possim/internal/testkit"
-
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/load"
+	"github.com/possim/possim/internal/testkit/hostkit"
 	"github.com/possim/possim/terminal"
 )
 
@@ -130,17 +129,9 @@ func TestFleetStalledHostShowsInIntendedLatency(t *testing.T) {
 	const stallFrom, stallFor = 500 * time.Millisecond, time.Second
 	var stallAt atomic.Int64 // unix nanos; the stall starts with the first read after it
 	var stalled atomic.Bool
-	cfg := host.Config{Listen: testkit.Loopback, Dialect: ascii, WrapConn: func(c net.Conn) net.Conn {
+	h := hostkit.Start(t, host.Config{Dialect: ascii, WrapConn: func(c net.Conn) net.Conn {
 		return &stallConn{Conn: c, at: &stallAt, once: &stalled, d: stallFor}
-	}}
-	h, err := host.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	}})
 	f := startFleet(t, h.Addr().String(), func(c *terminal.FleetConfig) { c.Links = 1 })
 	start := time.Now()
 	stallAt.Store(start.Add(stallFrom).UnixNano())

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/possim/possim/internal/testkit"
+	"github.com/possim/possim/internal/testkit/hostkit"
 
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/host"
@@ -40,19 +41,14 @@ func tmkBytes(t testing.TB, s string) []byte {
 
 func macHost(t *testing.T, rules string, mod func(*host.Config)) *host.Host {
 	t.Helper()
-	cfg := host.Config{Listen: testkit.Loopback, Dialect: ascii, Security: &host.Security{TMK: tmkBytes(t, e2eTMK)}}
+	cfg := host.Config{Dialect: ascii, Security: &host.Security{TMK: tmkBytes(t, e2eTMK)}}
 	if rules != "" {
-		rs, err := host.ParseRules("test.yaml", []byte(rules))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Rules = rs
+		cfg.Rules = hostkit.Rules(t, rules, false)
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	h, err := host.New(cfg)
-	return testkit.Serve(t, h, err)
+	return hostkit.Start(t, cfg)
 }
 
 func macTerm(t *testing.T, h *host.Host, mod func(*terminal.Config)) *terminal.Terminal {
@@ -69,11 +65,7 @@ func macTerm(t *testing.T, h *host.Host, mod func(*terminal.Config)) *terminal.T
 
 func faults(t *testing.T, specs ...string) *fault.RuleSet {
 	t.Helper()
-	rs, err := fault.Parse(specs, fault.Options{Seed: 1, Dialect: ascii})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rs
+	return hostkit.Faults(t, ascii, specs...)
 }
 
 func connect(t *testing.T, term *terminal.Terminal) {

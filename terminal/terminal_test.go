@@ -3,7 +3,6 @@ package terminal_test
 import (
 	"context"
 	"errors"
-	"github.com/possim/possim/internal/diagnose"
 	"log/slog"
 	"net"
 	"runtime"
@@ -11,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/possim/possim/internal/diagnose"
+	"github.com/possim/possim/internal/testkit/hostkit"
 
 	"github.com/possim/possim/internal/testkit"
 
@@ -38,16 +40,11 @@ default: {rc: "00"}
 
 func startHost(t *testing.T, rules string) *host.Host {
 	t.Helper()
-	cfg := host.Config{Listen: testkit.Loopback, Dialect: ascii}
+	cfg := host.Config{Dialect: ascii}
 	if rules != "" {
-		rs, err := host.ParseRules("test.yaml", []byte(rules))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Rules = rs.Then(host.DefaultRules()) // the test cards stay available
+		cfg.Rules = hostkit.Rules(t, rules, true) // the test cards stay available
 	}
-	h, err := host.New(cfg)
-	return testkit.Serve(t, h, err)
+	return hostkit.Start(t, cfg)
 }
 
 func newTerm(t *testing.T, addr string, mod func(*terminal.Config)) *terminal.Terminal {
