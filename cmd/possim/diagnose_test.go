@@ -13,19 +13,13 @@ import (
 	"github.com/possim/possim/internal/capture"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
 func diagHost(t *testing.T, lh string) *host.Host {
 	t.Helper()
 	d, _ := iso.Build("iso87ascii", iso.Options{LengthHeader: lh})
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
+	h := hostkit.Start(t, host.Config{Dialect: d})
 	return h
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/load"
+	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
 // simBounded runs simulate in-process and fails with every goroutine's
@@ -145,7 +146,7 @@ func TestSegmentsMergeToWhatTheHostSaw(t *testing.T) {
 	var mu sync.Mutex
 	keys := map[string]int{}
 	tids := map[string]bool{}
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d, Observer: func(_ *link.Link, e link.Event) {
+	h := hostkit.Start(t, host.Config{Dialect: d, Observer: func(_ *link.Link, e link.Event) {
 		if e.Kind != link.EvReceived || e.Msg == nil {
 			return
 		}
@@ -159,13 +160,6 @@ func TestSegmentsMergeToWhatTheHostSaw(t *testing.T) {
 		tids[tid] = true
 		mu.Unlock()
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
 	const n, terminals, tps = 4, 10, 400
 	startAt := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
 	var files []string

@@ -15,8 +15,8 @@ import (
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/diagnose"
-	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/testkit/hostkit"
 	"github.com/possim/possim/terminal"
 )
 
@@ -41,25 +41,11 @@ func TestMain(m *testing.M) {
 func faultHost(t *testing.T, specs ...string) *host.Host {
 	t.Helper()
 	d, _ := iso.Lookup("iso87ascii")
-	cfg := host.Config{Listen: "127.0.0.1:0", Dialect: d}
+	cfg := host.Config{Dialect: d}
 	if len(specs) > 0 {
-		rules, err := fault.ParseSpecs(specs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cfg.Faults, err = fault.New(rules, fault.Options{Seed: 1, Dialect: d}); err != nil {
-			t.Fatal(err)
-		}
+		cfg.Faults = hostkit.Faults(t, d, specs...)
 	}
-	h, err := host.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
+	return hostkit.Start(t, cfg)
 }
 
 // The POS checks, through the binary over TCP against our host with

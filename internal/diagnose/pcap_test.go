@@ -20,6 +20,7 @@ import (
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/proxy"
+	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
 var ascii, _ = iso.Lookup("iso87ascii")
@@ -205,13 +206,13 @@ func causes(r *diagnose.Report) []diagnose.ID {
 
 func listenHost(t *testing.T, cfg host.Config) (*host.Host, int) {
 	t.Helper()
-	h := startHost(t, cfg)
+	h := hostkit.Start(t, cfg)
 	return h, h.Addr().(*net.TCPAddr).Port
 }
 
 func startProxy(t *testing.T, upstream string, specs ...string) (*proxy.Proxy, int) {
 	t.Helper()
-	p, err := proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: upstream, Dialect: ascii, Faults: faults(t, ascii, specs...)})
+	p, err := proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: upstream, Dialect: ascii, Faults: hostkit.Faults(t, ascii, specs...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,11 +230,11 @@ func TestDiagnoseLiveCaptures(t *testing.T) {
 	hB, hostB := listenHost(t, host.Config{Dialect: ascii})
 	_, proxyB := startProxy(t, hB.Addr().String(), "drop:mti=0210,stream=downstream")
 	// Late answer: the 0210 comes after the terminal's reversal.
-	_, late := listenHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "delay:mti=0210,delay=600ms")})
+	_, late := listenHost(t, host.Config{Dialect: ascii, Faults: hostkit.Faults(t, ascii, "delay:mti=0210,delay=600ms")})
 	// Duplicate answer.
-	_, dup := listenHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "duplicate:mti=0210")})
+	_, dup := listenHost(t, host.Config{Dialect: ascii, Faults: hostkit.Faults(t, ascii, "duplicate:mti=0210")})
 	// Reset with the purchase in flight (the host's second write resets).
-	_, reset := listenHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "reset:after=1")})
+	_, reset := listenHost(t, host.Config{Dialect: ascii, Faults: hostkit.Faults(t, ascii, "reset:after=1")})
 	// Framing mismatch: a terminal sending 4 ASCII digits to a binary2 host.
 	_, framing := listenHost(t, host.Config{Dialect: ascii})
 
@@ -365,7 +366,7 @@ func TestDiagnoseOwnCaptures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h, _ := listenHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, tc.faults...)})
+			h, _ := listenHost(t, host.Config{Dialect: ascii, Faults: hostkit.Faults(t, ascii, tc.faults...)})
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".pcap")
 			w, err := capture.Create(path)
 			if err != nil {
