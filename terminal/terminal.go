@@ -516,7 +516,7 @@ func (t *Terminal) Begin(tx Tx, done func(Outcome)) {
 			// The link died before this request (a TLS 1.3 alert read
 			// before the sign-on was written, a reset): its failure is
 			// the cause, not "no link".
-			why, cause = "the link failed: "+le.Error(), linkCause(le)
+			why, cause = "the link failed: "+le.Error(), diagnose.LinkCause(le.Kind, le.Error())
 		} else if t.lastErr != "" {
 			why += ": " + t.lastErr
 			if t.lastWhy != "" {
