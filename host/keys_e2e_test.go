@@ -180,7 +180,7 @@ func TestHostAnswersMACFailures(t *testing.T) {
 	}
 	// A reversal whose MAC fails is answered, not applied.
 	rev := financial(t, "0400", "000005", "4761739001010010", "1000")
-	_ = iso.Set(rev, 90, BuildField90("0200", "000002", "1127101500", "", ""))
+	_ = iso.Set(rev, 90, buildField90("0200", "000002", "1127101500", "", ""))
 	r = plain.call(t, rev)
 	if mti, _ := r.Resp.GetMTI(); mti != "0410" || iso.Get(r.Resp, 39) != "N7" {
 		t.Fatalf("%s", iso.Summary(r.Resp))
