@@ -66,11 +66,11 @@ func TestUnsolicitedEchoIsAnswered(t *testing.T) {
 	}
 	waitFor(t, func() bool { return rs.TotalFired() == 1 })
 	waitFor(t, func() bool {
-		return strings.Contains(strings.Join(h.Events(), "\n"), "unsolicited 0800 301 sent on 1 links")
+		return hostkit.LastEvent(h, host.EventFault, "unsolicited 0800 301 sent on 1 links") != ""
 	})
 	// The terminal's 0810 matched the host's 0800: no unmatched, no error.
-	for _, e := range h.Events() {
-		if strings.Contains(e, "host 0800") || strings.Contains(e, "unmatched") {
+	for _, e := range h.EventLog() {
+		if e.Kind == host.EventNetwork || strings.Contains(e.Text, "host 0800") || strings.Contains(e.Text, "unmatched") {
 			t.Fatalf("host event: %s", e)
 		}
 	}

@@ -106,8 +106,6 @@ func (w *wireLog) observe(e link.Event) {
 	}
 }
 
-func hostEvent(h *host.Host, substr string) string { return testkit.Last(h.Events(), substr) }
-
 // A terminal and a host with the same TMK sign on, exchange keys, and every
 // message after carries a MAC the other side verifies — through a key
 // change on the live link and a timeout reversal too.
@@ -187,7 +185,7 @@ func TestBitFlipInEveryFieldIsDetected(t *testing.T) {
 		if o.Class != terminal.Declined || o.RC != "63" {
 			t.Fatalf("field %d flipped: %s", id, o)
 		}
-		if ev := hostEvent(h, "STAN "+o.STAN); !strings.Contains(ev, "MAC mismatch with the current key") {
+		if ev := hostkit.LastEvent(h, host.EventMAC, "STAN "+o.STAN); !strings.Contains(ev, "MAC mismatch with the current key") {
 			t.Fatalf("field %d: %q", id, ev)
 		}
 		term.Close()
@@ -265,7 +263,7 @@ func TestKeyAndMACFaultSymptoms(t *testing.T) {
 			if c.class == terminal.Declined && o.RC != "63" {
 				t.Fatalf("outcome %s: want RC 63", o)
 			}
-			ev := hostEvent(h, "MAC failure from TID TERM0001")
+			ev := hostkit.LastEvent(h, host.EventMAC, "MAC failure from TID TERM0001")
 			if c.hostWhy == "" && ev != "" {
 				t.Fatalf("unexpected host MAC failure: %s", ev)
 			}

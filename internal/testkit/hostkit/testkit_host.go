@@ -1,6 +1,7 @@
 package hostkit
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/possim/possim/host"
@@ -19,6 +20,13 @@ func Start(t testing.TB, cfg host.Config) *host.Host {
 	}
 	h, err := host.New(cfg)
 	return testkit.Serve(t, h, err)
+}
+
+// LastEvent is the text of h's newest event of kind that contains substr,
+// or "".
+func LastEvent(h *host.Host, kind host.EventKind, substr string) string {
+	e, _ := testkit.LastOf(h.EventLog(), func(e host.Event) bool { return e.Kind == kind && strings.Contains(e.Text, substr) })
+	return e.Text
 }
 
 // Rules parses a host rules file's YAML; with cards, the host's test cards
