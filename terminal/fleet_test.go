@@ -3,6 +3,7 @@ package terminal_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/load"
+	"github.com/possim/possim/internal/testkit"
 	"github.com/possim/possim/internal/testkit/hostkit"
 	"github.com/possim/possim/terminal"
 )
@@ -205,29 +207,8 @@ func TestFleetTimeoutsAreReversed(t *testing.T) {
 
 func TestFleetBlackholeLeavesReversalsPending(t *testing.T) {
 	// A host that reads and never answers.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					if _, err := c.Read(buf); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	f := startFleet(t, ln.Addr().String(), func(c *terminal.FleetConfig) {
+	addr := testkit.Peer(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	f := startFleet(t, addr, func(c *terminal.FleetConfig) {
 		c.SignOn, c.Timeout, c.ReversalAttempts, c.Terminals = false, 50*time.Millisecond, 2, 3
 		c.Links = 1
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/mac"
+	"github.com/possim/possim/internal/testkit"
 	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
@@ -127,12 +128,7 @@ func TestProbeDetectsEachFraming(t *testing.T) {
 }
 
 func TestProbeRefused(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testkit.Refused(t)
 	r := probe(t, diagnose.ProbeConfig{Target: addr})
 	wantCause(t, r, "tcp connect", diagnose.HostRefused)
 	if check(t, r, "framing").Status != diagnose.StatusSkipped {
@@ -192,24 +188,11 @@ func fmtInt(n int) string {
 
 // A listener that accepts and never answers, in any framing.
 func TestProbeHostAcceptsButNeverAnswers(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	done := make(chan struct{})
 	defer close(done)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { <-done; c.Close() }()
-		}
-	}()
+	addr := testkit.Peer(t, func(net.Conn) { <-done })
 	ascii, _ := iso.Lookup("iso87ascii")
-	r := probe(t, diagnose.ProbeConfig{Target: ln.Addr().String(), Dialect: ascii, Timeout: 150 * time.Millisecond})
+	r := probe(t, diagnose.ProbeConfig{Target: addr, Dialect: ascii, Timeout: 150 * time.Millisecond})
 	wantCause(t, r, "framing", diagnose.HostNotAnswering)
 }
 
