@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/load"
+	"github.com/possim/possim/internal/testkit"
 	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
@@ -134,11 +134,7 @@ func TestSegmentsMergeToWhatTheHostSaw(t *testing.T) {
 		t.Skip("builds the binary and runs 4 processes")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "possim")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := possimBinary(t)
 	d, err := iso.Lookup("iso87ascii")
 	if err != nil {
 		t.Fatal(err)
@@ -224,12 +220,7 @@ func TestSegmentsMergeToWhatTheHostSaw(t *testing.T) {
 
 // simulate --metrics serves Prometheus metrics while it runs.
 func TestSimulateMetricsScrapedDuringTheRun(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testkit.Refused(t)
 	done := make(chan int, 1)
 	go func() {
 		code, _, _ := simRun(t, "--tps", "300", "--duration", "3s", "--quiet", "--metrics", addr)
