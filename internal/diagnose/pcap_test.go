@@ -21,6 +21,7 @@ import (
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/proxy"
 	"github.com/possim/possim/internal/testkit/hostkit"
+	"github.com/possim/possim/internal/testkit/isokit"
 )
 
 var ascii, _ = iso.Lookup("iso87ascii")
@@ -169,9 +170,7 @@ func analyze(t *testing.T, path string, port int) *diagnose.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	_ = r.WriteText(&b)
-	t.Logf("port %d:\n%s", port, b.String())
+	t.Logf("port %d:\n%s", port, text(r))
 	return r
 }
 
@@ -278,12 +277,7 @@ func TestDiagnoseLiveCaptures(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer nc.Close()
-		m := ascii.NewMessage()
-		m.MTI("0800")
-		_ = iso.Set(m, 11, "000001")
-		_ = iso.Set(m, 41, "TERMFRAM")
-		_ = iso.Set(m, 70, "301")
-		body, _ := m.Pack()
+		body, _ := echo(t, "TERMFRAM").Pack()
 		fr := iso.Framing{Length: iso.ASCII4}
 		frame, _ := fr.AppendFrame(nil, nil, body)
 		_, _ = nc.Write(frame)
@@ -445,12 +439,7 @@ func fillUntilBlocked(t *testing.T, addr string) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetWriteBuffer(4096)
 	}
-	m := ascii.NewMessage()
-	m.MTI("0800")
-	_ = iso.Set(m, 11, "000001")
-	_ = iso.Set(m, 41, "TERMZWIN")
-	_ = iso.Set(m, 70, "301")
-	body, _ := m.Pack()
+	body, _ := echo(t, "TERMZWIN").Pack()
 	frame, _ := ascii.Framing.AppendFrame(nil, nil, body)
 	var buf []byte
 	for range 64 {
@@ -463,4 +452,9 @@ func fillUntilBlocked(t *testing.T, addr string) {
 		}
 	}
 	t.Fatal("the stuck peer never closed its window")
+}
+
+// echo is an echo test (0800, 70 = 301) from tid, STAN 000001.
+func echo(t *testing.T, tid string) *iso8583.Message {
+	return isokit.Message(t, ascii, map[int]string{0: "0800", 11: "000001", 41: tid, 70: "301"})
 }

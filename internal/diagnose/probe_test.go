@@ -19,6 +19,13 @@ import (
 
 const testTMK = "0123456789ABCDEFFEDCBA9876543210"
 
+// text is r's text report, for the test's log.
+func text(r *diagnose.Report) string {
+	var b strings.Builder
+	_ = r.WriteText(&b)
+	return b.String()
+}
+
 func tmk(t *testing.T) []byte {
 	k, err := mac.ParseHexKey(testTMK)
 	if err != nil {
@@ -42,9 +49,7 @@ func probe(t *testing.T, cfg diagnose.ProbeConfig) *diagnose.Report {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	r := diagnose.Probe(ctx, cfg)
-	var b strings.Builder
-	_ = r.WriteText(&b)
-	t.Log("\n" + b.String())
+	t.Log("\n" + text(r))
 	return r
 }
 

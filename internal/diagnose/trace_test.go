@@ -46,9 +46,7 @@ func TestTraceRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	_ = r.WriteText(&b)
-	t.Log("\n" + b.String())
+	t.Log("\n" + text(r))
 	mustCause(t, r, diagnose.ResponseAfterReversal)
 	mustCause(t, r, diagnose.ResponseLate)
 }
