@@ -10,13 +10,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/possim/possim/internal/tlsconf"
 	"log/slog"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/possim/possim/internal/tlsconf"
 
 	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/fault"
@@ -472,13 +473,7 @@ func (t *Terminal) Stop() {
 // Close drops the link and stops the terminal's scheduler. Stored
 // reversals stay in the store (on disk with a journal).
 func (t *Terminal) Close() error {
-	t.mu.Lock()
-	l := t.l
-	t.l = nil
-	t.mu.Unlock()
-	if l != nil {
-		l.Close()
-	}
+	t.Hangup()
 	if t.ownSched {
 		t.stopping.Store(true)
 		for _, fn := range t.sched.Close() {

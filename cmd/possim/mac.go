@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -297,13 +298,8 @@ func macFieldFor(msg *iso8583.Message, forced int) int {
 func sensitiveBytes(msg *iso8583.Message, n int) []bool {
 	out := make([]bool, n)
 	fields := msg.GetFields()
-	ids := make([]int, 0, len(fields))
-	for id := range fields {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
 	off := 0
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(fields)) {
 		b, err := fields[id].Pack()
 		if err != nil {
 			for i := off; i < n; i++ {
