@@ -73,6 +73,12 @@ func TestDiagnoseCommandUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
 	}
+	// The probe's TID is judged by internal/iso (CheckTID).
+	for _, tid := range []string{"", "   ", "TOOLONGTID"} {
+		if code, _, errOut := runCmd("diagnose", "--target", "x:1", "--tid", tid); code != 2 || !strings.Contains(errOut, "want 1 to 8 characters") {
+			t.Errorf("--tid %q: exit %d, stderr %q", tid, code, errOut)
+		}
+	}
 	code, out, _ := runCmd("diagnose", "--help")
 	if code != 0 || !strings.Contains(out, "Usage: possim diagnose") || !strings.Contains(out, "Examples:") {
 		t.Fatalf("--help: %d %q", code, out)

@@ -266,6 +266,18 @@ func TestTerminalSendMessage(t *testing.T) {
 	if code, _, errOut := runCmd("terminal", "send", "--message", bad); code != 2 || !strings.Contains(errOut, "bad.yaml:2") {
 		t.Fatalf("bad: %d %s", code, errOut)
 	}
+	// The MTI and the field numbers are judged by internal/iso: 4 digits,
+	// numbers 2..128.
+	for body, want := range map[string]string{
+		"mti: \"02A0\"\nfields: {3: \"000000\"}\n":  `bad.yaml:1: mti: want 4 digits, quoted ("0200")`,
+		"mti: \"0200\"\nfields: {x3: \"000000\"}\n": `bad.yaml:2: fields: "x3" is not a field number 2-128`,
+		"mti: \"0200\"\nfields: {1: \"000000\"}\n":  `bad.yaml:2: fields: "1" is not a field number 2-128`,
+	} {
+		_ = os.WriteFile(bad, []byte(body), 0o600)
+		if code, _, errOut := runCmd("terminal", "send", "--message", bad); code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("%q: %d %s", body, code, errOut)
+		}
+	}
 }
 
 // A host requiring client certificates from its own CA, and a terminal
