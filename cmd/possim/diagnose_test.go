@@ -19,8 +19,7 @@ import (
 func diagHost(t *testing.T, lh string) *host.Host {
 	t.Helper()
 	d, _ := iso.Build("iso87ascii", iso.Options{LengthHeader: lh})
-	h := hostkit.Start(t, host.Config{Dialect: d})
-	return h
+	return hostkit.Start(t, host.Config{Dialect: d})
 }
 
 func TestDiagnoseCommandTarget(t *testing.T) {
