@@ -67,7 +67,7 @@ func TestPINCheck(t *testing.T) {
 			t.Fatalf("step %d (PIN %q): RC %s, want %s; events %q", i, step.pin, rc, step.rc, h.Events())
 		}
 	}
-	if e := lastEvent(h, "blocked"); e == "" || strings.Contains(e, PINCard) || strings.Contains(e, "9997") {
+	if e := lastEvent(h, EventCard, "blocked"); e == "" || strings.Contains(e, PINCard) || strings.Contains(e, "9997") {
 		t.Fatalf("event must name the masked card and never the PIN or PAN: %q", e)
 	}
 }
@@ -80,7 +80,7 @@ func TestPINWithoutKeysIsASystemError(t *testing.T) {
 	m := cardRequest(t, ascii, "000001", "000000", PINCard, "021")
 	_ = m.BinaryField(52, []byte{1, 2, 3, 4, 5, 6, 7, 8})
 	r := l.Call(m, 5*time.Second)
-	if r.Err != nil || iso.Get(r.Resp, 39) != "96" || lastEvent(h, "--tmk") == "" {
+	if r.Err != nil || iso.Get(r.Resp, 39) != "96" || lastEvent(h, EventCard, "--tmk") == "" {
 		t.Fatalf("%v %s %q", r.Err, iso.Summary(r.Resp), h.Events())
 	}
 }

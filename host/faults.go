@@ -28,7 +28,7 @@ func (h *Host) Crash(down time.Duration) error {
 	addr := ln.Addr().String()
 	ln.Close()
 	n := h.DropLinks()
-	h.events.add(fmt.Sprintf("host crash: %d links dropped, listener closed for %s", n, down))
+	h.events.add(EventFault, fmt.Sprintf("host crash: %d links dropped, listener closed for %s", n, down))
 	h.cfg.Logger.Warn("host crash", "links_dropped", n, "down", down)
 	h.wg.Add(1)
 	go func() {
@@ -39,7 +39,7 @@ func (h *Host) Crash(down time.Duration) error {
 			return
 		}
 		if err := h.relisten(addr); err != nil {
-			h.events.add(fmt.Sprintf("host restart failed: %v", err))
+			h.events.add(EventFault, fmt.Sprintf("host restart failed: %v", err))
 			h.cfg.Logger.Error("host restart failed", "err", err)
 		}
 	}()
@@ -61,7 +61,7 @@ func (h *Host) Restart() error {
 	h.mu.Unlock()
 	ln.Close()
 	h.DropLinks()
-	h.events.add("host restart")
+	h.events.add(EventFault, "host restart")
 	return h.relisten(addr)
 }
 
@@ -88,7 +88,7 @@ func (h *Host) relisten(addr string) error {
 	h.mu.Lock()
 	h.down = false
 	h.mu.Unlock()
-	h.events.add("host back up on " + addr)
+	h.events.add(EventFault, "host back up on "+addr)
 	return h.Serve(ln)
 }
 
@@ -115,7 +115,7 @@ func (h *Host) faultLoop(rs *fault.RuleSet) {
 				if _, ok := h.due(next, done, u.Rule, u.At, u.Every, u.Until, now); ok {
 					if rs.Trigger(u.Rule, nil) {
 						n := h.SendNetwork(u.Code, 10*time.Second)
-						h.events.add(fmt.Sprintf("unsolicited 0800 %s sent on %d links (%s)", u.Code, n, u.Label))
+						h.events.add(EventFault, fmt.Sprintf("unsolicited 0800 %s sent on %d links (%s)", u.Code, n, u.Label))
 					}
 				}
 			}

@@ -232,8 +232,21 @@ func (h *Host) Links() []*link.Link {
 	return out
 }
 
-// Events returns the recent notable events (bad frames, unmatched, links up/down).
-func (h *Host) Events() []string { return h.events.snapshot() }
+// Events returns the recent notable events (bad frames, unmatched, links
+// up/down …), each as printed ("15:04:05.000 text"), oldest first; scenario
+// reports print them. EventLog has them typed.
+func (h *Host) Events() []string {
+	ev := h.events.snapshot()
+	out := make([]string, len(ev))
+	for i, e := range ev {
+		out[i] = e.String()
+	}
+	return out
+}
+
+// EventLog is Events as typed events, oldest first: what each is about
+// (Kind) and its text.
+func (h *Host) EventLog() []Event { return h.events.snapshot() }
 
 // Refused is how many connections were turned away by the connection
 // limit (every link busy).
@@ -311,7 +324,7 @@ func (h *Host) acceptLoop(ln net.Listener) {
 			nc.Close()
 			n := h.refused.Add(1)
 			msg := fmt.Sprintf("connection from %s refused: all %d links are busy (limit --max-conns %d)", nc.RemoteAddr(), h.cfg.MaxConns, h.cfg.MaxConns)
-			h.events.add(msg)
+			h.events.add(EventLink, msg)
 			h.cfg.Logger.Warn("connection refused", "peer", nc.RemoteAddr().String(), "why", "every link busy", "max_conns", h.cfg.MaxConns, "refused_total", n)
 			continue
 		}
@@ -329,7 +342,7 @@ func (h *Host) acceptLoop(ln net.Listener) {
 		if victim != nil {
 			h.evict(victim, nc.RemoteAddr())
 		}
-		h.events.add(fmt.Sprintf("link up from %s", nc.RemoteAddr()))
+		h.events.add(EventLink, fmt.Sprintf("link up from %s", nc.RemoteAddr()))
 		// Debug, not Info: under a flood of connections a log line per
 		// accept is most of what accepting costs, and the accept loop is
 		// what a good terminal waits behind. A link that carried a frame
@@ -359,7 +372,7 @@ func (h *Host) evict(victim *link.Link, peer net.Addr) {
 	idle := time.Since(victim.LastActive()).Round(time.Millisecond)
 	victim.Abort(fmt.Errorf("evicted: the host is at its limit of %d links and this one was idle longest (%s)", h.cfg.MaxConns, idle))
 	n := h.evicted.Add(1)
-	h.events.add(fmt.Sprintf("link from %s evicted (idle %s) for a new connection from %s: limit of %d links", victim.Conn().RemoteAddr(), idle, peer, h.cfg.MaxConns))
+	h.events.add(EventLink, fmt.Sprintf("link from %s evicted (idle %s) for a new connection from %s: limit of %d links", victim.Conn().RemoteAddr(), idle, peer, h.cfg.MaxConns))
 	h.cfg.Logger.Warn("link evicted", "peer", victim.Conn().RemoteAddr().String(), "idle", idle, "for", peer.String(), "max_conns", h.cfg.MaxConns, "evicted_total", n)
 }
 
@@ -383,7 +396,7 @@ func (h *Host) newLink(nc net.Conn) *link.Link {
 	lc.Observer = func(e link.Event) {
 		switch e.Kind {
 		case link.EvBadMessage, link.EvUnmatched, link.EvLate:
-			h.events.add(fmt.Sprintf("%s from %s: %s", e.Kind, nc.RemoteAddr(), e.Detail))
+			h.events.add(EventMessage, fmt.Sprintf("%s from %s: %s", e.Kind, nc.RemoteAddr(), e.Detail))
 			if n, ok := h.warnings.allow(time.Now()); ok {
 				attrs := []any{"peer", nc.RemoteAddr().String(), "detail", e.Detail}
 				if n > 0 {
@@ -415,7 +428,7 @@ func (h *Host) linkDown(l *link.Link) {
 	h.mu.Lock()
 	delete(h.links, l)
 	h.mu.Unlock()
-	h.events.add(fmt.Sprintf("link from %s down: %v", l.Conn().RemoteAddr(), l.Err()))
+	h.events.add(EventLink, fmt.Sprintf("link from %s down: %v", l.Conn().RemoteAddr(), l.Err()))
 	if l.Stats().FramesIn > 0 {
 		h.cfg.Logger.Info("link down", "peer", l.Conn().RemoteAddr().String(), "why", fmt.Sprint(l.Err()), "up_for", time.Since(l.Started()).Round(time.Millisecond))
 	} else {
@@ -537,7 +550,7 @@ func (h *Host) reply(l *link.Link, in *link.Inbound, resp *iso8583.Message, dela
 // drop records why a request got no answer.
 func (h *Host) drop(why string) {
 	h.dropped.Add(1)
-	h.events.add(why)
+	h.events.add(EventDrop, why)
 }
 
 // Outcomes are how requests ended: handed to the host, answered (an
@@ -594,7 +607,7 @@ func (h *Host) authorize(in *link.Inbound) (*answer, error) {
 	d := h.rules.Load().Decide(in.Msg)
 	if rc, why := h.checkCard(in); rc != "" {
 		d = Decision{Rule: "card check", RC: rc}
-		h.events.add(fmt.Sprintf("%s: %s; answered RC %s (%s)", iso.Summary(in.Msg), why, rc, iso.RCMeaning(rc)))
+		h.events.add(EventCard, fmt.Sprintf("%s: %s; answered RC %s (%s)", iso.Summary(in.Msg), why, rc, iso.RCMeaning(rc)))
 	}
 	pc := iso.Get(in.Msg, 3)
 	tid := strings.TrimRight(iso.Get(in.Msg, 41), " ")
@@ -604,7 +617,7 @@ func (h *Host) authorize(in *link.Inbound) (*answer, error) {
 		case strings.HasPrefix(pc, "02") && in.MTI[1] == '2' && in.MTI[2] == '0':
 			if rc := h.originals.void(iso.Get(in.Msg, 37), tid); rc != "" {
 				d.RC, d.ApprovalCode = rc, ""
-				h.events.add(fmt.Sprintf("void %s of RRN %q: RC %s (%s)", iso.Summary(in.Msg), iso.Get(in.Msg, 37), rc, RCMeaning(rc)))
+				h.events.add(EventAdvice, fmt.Sprintf("void %s of RRN %q: RC %s (%s)", iso.Summary(in.Msg), iso.Get(in.Msg, 37), rc, RCMeaning(rc)))
 			}
 		case in.MTI[1] == '2' && in.MTI[2] == '2': // 0220/0221 completion advice
 			rrn := iso.Get(in.Msg, 37)
@@ -617,7 +630,7 @@ func (h *Host) authorize(in *link.Inbound) (*answer, error) {
 			}
 			if rc := h.originals.complete(rrn, tid); rc != "" {
 				d.RC, d.ApprovalCode = rc, ""
-				h.events.add(fmt.Sprintf("completion %s of RRN %q: RC %s (%s)", iso.Summary(in.Msg), rrn, rc, RCMeaning(rc)))
+				h.events.add(EventAdvice, fmt.Sprintf("completion %s of RRN %q: RC %s (%s)", iso.Summary(in.Msg), rrn, rc, RCMeaning(rc)))
 			}
 		}
 	}
@@ -662,7 +675,7 @@ func (h *Host) reverse(in *link.Inbound) (*iso8583.Message, error) {
 	repeat := in.MTI[3] == '1'
 	out := h.ledger.Reverse(strings.TrimRight(iso.Get(in.Msg, 41), " "), iso.Get(in.Msg, 11), iso.Get(in.Msg, h.cfg.Dialect.OriginalDataField()), repeat)
 	if out.Reason != "" {
-		h.events.add(fmt.Sprintf("reversal %s: %s", iso.Summary(in.Msg), out.Reason))
+		h.events.add(EventReversal, fmt.Sprintf("reversal %s: %s", iso.Summary(in.Msg), out.Reason))
 	}
 	// A host acknowledges every reversal, even of a transaction it never saw:
 	// the original may have been lost before it arrived (the timeout case).
@@ -712,7 +725,7 @@ func (h *Host) reject(l *link.Link, in *link.Inbound, err error) {
 	}
 	attrs = append(attrs, "rule", err.Error())
 	h.cfg.Logger.Warn("format error", attrs...)
-	h.events.add(fmt.Sprintf("format error in %s STAN %s: %v", in.MTI, stan, err))
+	h.events.add(EventFormat, fmt.Sprintf("format error in %s STAN %s: %v", in.MTI, stan, err))
 	resp, rerr := h.respond(in, "30", echo)
 	if rerr != nil {
 		h.drop(fmt.Sprintf("cannot build RC 30 answer: %v", rerr))
@@ -733,7 +746,7 @@ func (h *Host) formatError(l *link.Link, in *link.Inbound) {
 		h.drop(fmt.Sprintf("cannot build RC 30 answer: %v", err))
 		return
 	}
-	h.events.add(fmt.Sprintf("format error in %s STAN %s: %v", in.MTI, iso.Get(in.Msg, 11), in.Err))
+	h.events.add(EventFormat, fmt.Sprintf("format error in %s STAN %s: %v", in.MTI, iso.Get(in.Msg, 11), in.Err))
 	h.cfg.Logger.Warn("format error", "mti", in.MTI, "stan", iso.Get(in.Msg, 11), "rc", "30", "rule", in.Err.Error())
 	h.reply(l, in, resp, 0)
 }
@@ -773,12 +786,12 @@ func (h *Host) SendNetwork(code string, timeout time.Duration) int {
 		_ = iso.Set(m, 7, now.UTC().Format("0102150405"))
 		_ = iso.Set(m, 11, fmt.Sprintf("%06d", h.authSeq.Add(1)%1000000))
 		if err := d.SetNetworkCode(m, code); err != nil {
-			h.events.add(fmt.Sprintf("host network message %s: %v", code, err))
+			h.events.add(EventNetwork, fmt.Sprintf("host network message %s: %v", code, err))
 			continue
 		}
 		l.Send(m, timeout, func(r link.Result) {
 			if r.Err != nil {
-				h.events.add(fmt.Sprintf("host 0800 %s: %v", code, r.Err))
+				h.events.add(EventNetwork, fmt.Sprintf("host 0800 %s: %v", code, r.Err))
 			}
 		})
 		n++
@@ -816,21 +829,21 @@ func (l *logLimit) allow(now time.Time) (suppressed int, ok bool) {
 type eventLog struct {
 	mu  sync.Mutex
 	max int
-	ev  []string
+	ev  []Event
 }
 
-func (e *eventLog) add(s string) {
+func (e *eventLog) add(kind EventKind, text string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if len(e.ev) >= e.max {
 		copy(e.ev, e.ev[1:])
 		e.ev = e.ev[:len(e.ev)-1]
 	}
-	e.ev = append(e.ev, time.Now().Format("15:04:05.000")+" "+s)
+	e.ev = append(e.ev, Event{Time: time.Now(), Kind: kind, Text: text})
 }
 
-func (e *eventLog) snapshot() []string {
+func (e *eventLog) snapshot() []Event {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]string(nil), e.ev...)
+	return append([]Event(nil), e.ev...)
 }

@@ -119,9 +119,8 @@ func TestMalformedFramesFromRawSocket(t *testing.T) {
 	if iso.Get(m, 39) != "00" || iso.Get(m, 11) != "000042" {
 		t.Fatalf("link did not survive garbage: %s", iso.Summary(m))
 	}
-	ev := strings.Join(h.Events(), "\n")
-	if !strings.Contains(ev, "format error") || !strings.Contains(ev, "bad-message") {
-		t.Fatalf("events do not record the bad frames:\n%s", ev)
+	if lastEvent(h, EventFormat, "format error") == "" || lastEvent(h, EventMessage, "bad-message") == "" {
+		t.Fatalf("events do not record the bad frames:\n%s", strings.Join(h.Events(), "\n"))
 	}
 	// A length header of the wrong format (ASCII where binary is expected)
 	// loses framing: the host records why and closes the link.
@@ -130,7 +129,7 @@ func TestMalformedFramesFromRawSocket(t *testing.T) {
 	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("link still up after framing was lost: %v", err)
 	}
-	waitFor(t, func() bool { return strings.Contains(strings.Join(h.Events(), "\n"), "wrong length-header format") })
+	waitFor(t, func() bool { return lastEvent(h, EventLink, "wrong length-header format") != "" })
 }
 
 func waitFor(t *testing.T, cond func() bool) { t.Helper(); testkit.WaitFor(t, cond) }
@@ -187,6 +186,6 @@ func TestIdleTimeoutClosesLink(t *testing.T) {
 		t.Fatalf("idle link: %v", err)
 	}
 	waitFor(t, func() bool {
-		return strings.Contains(strings.Join(h.Events(), "\n"), "no frame for 100ms (idle timeout)")
+		return lastEvent(h, EventLink, "no frame for 100ms (idle timeout)") != ""
 	})
 }

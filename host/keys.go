@@ -162,7 +162,7 @@ func (k *hostKeys) networkKeys(l *link.Link, in *link.Inbound, resp *iso8583.Mes
 	}
 	tid := tidOf(in.Msg)
 	if tid == "" {
-		k.h.events.add("sign-on without a TID (field 41): no working keys issued")
+		k.h.events.add(EventKeys, "sign-on without a TID (field 41): no working keys issued")
 		return nil
 	}
 	w, blk, err := k.issue("sign-on")
@@ -174,7 +174,7 @@ func (k *hostKeys) networkKeys(l *link.Link, in *link.Inbound, resp *iso8583.Mes
 	}
 	w = k.ring.Install(tid, w)
 	k.termLinks.Store(tid, l)
-	k.h.events.add(fmt.Sprintf("working keys issued to TID %s at sign-on: %s", tid, w))
+	k.h.events.add(EventKeys, fmt.Sprintf("working keys issued to TID %s at sign-on: %s", tid, w))
 	k.h.cfg.Logger.Info("working keys issued", "tid", tid, "mac_kcv", w.MACKCV, "pin_kcv", w.PINKCV, "gen", w.Gen)
 	return nil
 }
@@ -199,7 +199,7 @@ func (k *hostKeys) macFailure(l *link.Link, in *link.Inbound) bool {
 	tid := tidOf(in.Msg)
 	why := fmt.Sprintf("MAC failure from TID %s: %s (%s) STAN %s: %s; answered RC %s (%s)",
 		tid, in.MTI, iso.MTIName(in.MTI), iso.Get(in.Msg, 11), ve.Reason(), rc, iso.RCMeaning(rc))
-	k.h.events.add(why)
+	k.h.events.add(EventMAC, why)
 	k.h.cfg.Logger.Warn("MAC failure", "tid", tid, "mti", in.MTI, "stan", iso.Get(in.Msg, 11), "symptom", ve.Kind.String(), "why", ve.Reason())
 	resp, err := k.h.respond(in, rc, echo)
 	if err != nil {
@@ -283,7 +283,7 @@ func (k *hostKeys) rotateSilently(tid, via string) (*mac.WorkingKeys, error) {
 		return nil, err
 	}
 	w = k.ring.Install(tid, w)
-	k.h.events.add(fmt.Sprintf("working keys of TID %s changed without telling the terminal (%s): MAC key KCV %s → %s",
+	k.h.events.add(EventKeys, fmt.Sprintf("working keys of TID %s changed without telling the terminal (%s): MAC key KCV %s → %s",
 		tid, via, old.MACKCV, w.MACKCV))
 	k.h.cfg.Logger.Warn("working keys changed silently", "tid", tid, "via", via, "old_mac_kcv", old.MACKCV, "mac_kcv", w.MACKCV)
 	return w, nil
@@ -319,13 +319,13 @@ func (k *hostKeys) startKeyChange(tid string, timeout time.Duration, done func(e
 	prev := k.ring.Keys(tid)
 	w = k.ring.Install(tid, w)
 	gen := w.Gen
-	k.h.events.add(fmt.Sprintf("key change sent to TID %s: %s", tid, w))
+	k.h.events.add(EventKeys, fmt.Sprintf("key change sent to TID %s: %s", tid, w))
 	l.Send(m, timeout, func(r link.Result) {
 		rc := d.RC(r.Resp)
 		switch {
 		case r.Err == nil && rc == "00":
 			k.ring.Confirm(tid, gen)
-			k.h.events.add(fmt.Sprintf("TID %s confirmed the key change: MAC key KCV %s", tid, w.MACKCV))
+			k.h.events.add(EventKeys, fmt.Sprintf("TID %s confirmed the key change: MAC key KCV %s", tid, w.MACKCV))
 			done(nil)
 		case r.Err == nil:
 			back := ""
@@ -333,12 +333,12 @@ func (k *hostKeys) startKeyChange(tid string, timeout time.Duration, done func(e
 				back = fmt.Sprintf("; the host went back to MAC key KCV %s", prev.MACKCV)
 			}
 			err := fmt.Errorf("TID %s refused the key change to MAC key KCV %s: RC %s (%s)%s", tid, w.MACKCV, rc, iso.RCMeaning(rc), back)
-			k.h.events.add(err.Error())
+			k.h.events.add(EventKeys, err.Error())
 			done(err)
 		default:
 			err := fmt.Errorf("key change to TID %s not confirmed (%v): the host keeps MAC key KCV %s, which the terminal may not have (key desync)",
 				tid, r.Err, w.MACKCV)
-			k.h.events.add(err.Error())
+			k.h.events.add(EventKeys, err.Error())
 			done(err)
 		}
 	})
@@ -358,7 +358,7 @@ func (k *hostKeys) sendKeyChanges(timeout time.Duration) int {
 			return true
 		}
 		if err := k.startKeyChange(tid, timeout, func(error) {}); err != nil {
-			k.h.events.add(err.Error())
+			k.h.events.add(EventKeys, err.Error())
 			return true
 		}
 		n++
@@ -378,12 +378,12 @@ func (k *hostKeys) faultHook(rs *fault.RuleSet) func(*iso8583.Message, *mac.Work
 		mti, _ := m.GetMTI()
 		tid := tidOf(m)
 		labels := strings.Join(a.Fired, ", ")
-		k.h.events.add(fmt.Sprintf("fault %s on %s STAN %s to TID %s", labels, mti, iso.Get(m, 11), tid))
+		k.h.events.add(EventFault, fmt.Sprintf("fault %s on %s STAN %s to TID %s", labels, mti, iso.Get(m, 11), tid))
 		t := mac.Tamper{Sign: a.Sign, Seed: a.Seed}
 		if a.Desync {
 			t.After = func() {
 				if _, err := k.rotateSilently(tid, "fault "+labels); err != nil {
-					k.h.events.add(err.Error())
+					k.h.events.add(EventKeys, err.Error())
 				}
 			}
 		}

@@ -106,7 +106,12 @@ func (c *macClient) call(t *testing.T, m *iso8583.Message) link.Result {
 	return c.l.Call(m, 5*time.Second)
 }
 
-func lastEvent(h *Host, substr string) string { return testkit.Last(h.Events(), substr) }
+// lastEvent is the text of h's newest event of kind that contains substr,
+// or "" (hostkit.LastEvent, which package host cannot import).
+func lastEvent(h *Host, kind EventKind, substr string) string {
+	e, _ := testkit.LastOf(h.EventLog(), func(e Event) bool { return e.Kind == kind && strings.Contains(e.Text, substr) })
+	return e.Text
+}
 
 func TestHostIssuesKeysAtSignOnAndVerifies(t *testing.T) {
 	h := startHost(t, Config{Dialect: ascii, Security: macSecurity(t)})
@@ -120,7 +125,7 @@ func TestHostIssuesKeysAtSignOnAndVerifies(t *testing.T) {
 	if iso.Has(resp, 64) {
 		t.Fatal("the sign-on answer is MACed (the terminal cannot have the key yet)")
 	}
-	if !strings.Contains(lastEvent(h, "working keys issued"), "KCV "+w.MACKCV) {
+	if !strings.Contains(lastEvent(h, EventKeys, "working keys issued"), "KCV "+w.MACKCV) {
 		t.Fatal(h.Events())
 	}
 	// A MACed purchase: approved, and the answer carries a MAC that verified.
@@ -154,7 +159,7 @@ func TestHostAnswersMACFailures(t *testing.T) {
 	if r.Err != nil || iso.Get(r.Resp, 39) != "N7" {
 		t.Fatalf("%v %s", r.Err, iso.Summary(r.Resp))
 	}
-	ev := lastEvent(h, "MAC failure")
+	ev := lastEvent(h, EventMAC, "MAC failure")
 	for _, s := range []string{"MAC failure from TID TERM0001", "0200", "STAN 000003", "MAC missing: no field 64", "answered RC N7"} {
 		if !strings.Contains(ev, s) {
 			t.Errorf("event %q lacks %q", ev, s)
@@ -175,12 +180,12 @@ func TestHostAnswersMACFailures(t *testing.T) {
 	if _, ok := mac.AsVerifyError(r.Err); !ok {
 		t.Fatalf("the unsigned answer was trusted: %v", r.Err)
 	}
-	if ev := lastEvent(h, "MAC failure"); !strings.Contains(ev, "no working MAC key for TID NOKEY001") {
+	if ev := lastEvent(h, EventMAC, "MAC failure"); !strings.Contains(ev, "no working MAC key for TID NOKEY001") {
 		t.Fatal(ev)
 	}
 	// A reversal whose MAC fails is answered, not applied.
 	rev := financial(t, "0400", "000005", "4761739001010010", "1000")
-	_ = iso.Set(rev, 90, BuildField90("0200", "000002", "1127101500", "", ""))
+	_ = iso.Set(rev, 90, buildField90("0200", "000002", "1127101500", "", ""))
 	r = plain.call(t, rev)
 	if mti, _ := r.Resp.GetMTI(); mti != "0410" || iso.Get(r.Resp, 39) != "N7" {
 		t.Fatalf("%s", iso.Summary(r.Resp))
@@ -254,7 +259,7 @@ func TestHostKeyChange(t *testing.T) {
 	if iso.Get(r.Resp, 39) != "63" {
 		t.Fatal(iso.Summary(r.Resp))
 	}
-	if ev := lastEvent(h, "MAC failure"); !strings.Contains(ev, "key desync: MAC made with the previous key") {
+	if ev := lastEvent(h, EventMAC, "MAC failure"); !strings.Contains(ev, "key desync: MAC made with the previous key") {
 		t.Fatal(ev)
 	}
 	if _, err := h.RotateKeys("NOBODY01", true); err == nil {
@@ -283,7 +288,7 @@ func TestHostMACFaults(t *testing.T) {
 	if ve, ok := mac.AsVerifyError(r.Err); !ok || ve.Kind != mac.WrongKey || iso.Get(r.Resp, 39) != "63" {
 		t.Fatalf("%v %s", r.Err, iso.Summary(r.Resp))
 	}
-	if ev := lastEvent(h, "MAC failure"); !strings.Contains(ev, "key desync") {
+	if ev := lastEvent(h, EventMAC, "MAC failure"); !strings.Contains(ev, "key desync") {
 		t.Fatal(ev)
 	}
 	// After a new sign-on, the 3rd answer comes without its MAC.
@@ -292,7 +297,7 @@ func TestHostMACFaults(t *testing.T) {
 	if ve, ok := mac.AsVerifyError(r.Err); !ok || ve.Kind != mac.Missing {
 		t.Fatalf("%v", r.Err)
 	}
-	if ev := lastEvent(h, "fault mac-missing"); ev == "" {
+	if ev := lastEvent(h, EventFault, "fault mac-missing"); ev == "" {
 		t.Fatal(h.Events())
 	}
 }

@@ -453,28 +453,3 @@ func ParseField90(s string) (origMTI, origSTAN, origDateTime string, err error) 
 	}
 	return origMTI, origSTAN, origDateTime, nil
 }
-
-// BuildField90 lays out field 90 for a reversal of the transaction sent as
-// mti with STAN stan at dateTime (field 7, MMDDhhmmss), acquired by acq
-// (field 32) and forwarded by fwd (field 33, "" if none). Each part is
-// zero-padded on the left to its width; a longer value keeps its rightmost
-// digits.
-func BuildField90(mti, stan, dateTime, acq, fwd string) string {
-	var b strings.Builder
-	b.Grow(f90Len)
-	put := func(v string, w int) {
-		if len(v) > w {
-			v = v[len(v)-w:]
-		}
-		for i := len(v); i < w; i++ {
-			b.WriteByte('0')
-		}
-		b.WriteString(v)
-	}
-	put(mti, 4)
-	put(stan, 6)
-	put(dateTime, 10)
-	put(acq, 11)
-	put(fwd, 11)
-	return b.String()
-}

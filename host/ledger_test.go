@@ -19,7 +19,7 @@ func declined(tid, stan, rc string) Tx {
 	return tx
 }
 
-func f90(mti, stan string) string { return BuildField90(mti, stan, "0102150405", "123456", "") }
+func f90(mti, stan string) string { return buildField90(mti, stan, "0102150405", "123456", "") }
 
 func TestRecordLookup(t *testing.T) {
 	l := NewLedger()
@@ -363,7 +363,7 @@ func TestLedgerConcurrent(t *testing.T) {
 }
 
 func TestField90(t *testing.T) {
-	s := BuildField90("0200", "123", "0102150405", "123456", "")
+	s := buildField90("0200", "123", "0102150405", "123456", "")
 	if s != "0200000123010215040500000123456"+"00000000000" {
 		t.Fatalf("built %q", s)
 	}
@@ -375,7 +375,7 @@ func TestField90(t *testing.T) {
 		t.Errorf("round trip: %q %q %q %v", mti, stan, dt, err)
 	}
 	// Too-long parts keep their rightmost digits; the layout never shifts.
-	if s := BuildField90("0100", "1000123", "0102150405", "999912345678901", "1"); len(s) != 42 || s[4:10] != "000123" || s[20:31] != "12345678901" || s[31:] != "00000000001" {
+	if s := buildField90("0100", "1000123", "0102150405", "999912345678901", "1"); len(s) != 42 || s[4:10] != "000123" || s[20:31] != "12345678901" || s[31:] != "00000000001" {
 		t.Errorf("long parts: %q", s)
 	}
 	for _, bad := range []struct{ in, want string }{
@@ -427,7 +427,7 @@ func FuzzParseField90(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if got := BuildField90(mti, stan, dt, s[20:31], s[31:]); got != s {
+		if got := buildField90(mti, stan, dt, s[20:31], s[31:]); got != s {
 			t.Errorf("%q rebuilt as %q", s, got)
 		}
 	})
@@ -448,7 +448,32 @@ func TestLedgerIsBounded(t *testing.T) {
 	if _, ok := l.Lookup("TERM0001", "010000"); !ok {
 		t.Fatal("newest entry forgotten")
 	}
-	if out := l.Reverse("TERM0001", "999999", BuildField90("0200", "000001", "1127101500", "", ""), false); out.Found {
+	if out := l.Reverse("TERM0001", "999999", buildField90("0200", "000001", "1127101500", "", ""), false); out.Found {
 		t.Fatalf("evicted original still found: %+v", out)
 	}
+}
+
+// buildField90 lays out field 90 for a reversal of the transaction sent as
+// mti with STAN stan at dateTime (field 7, MMDDhhmmss), acquired by acq
+// (field 32) and forwarded by fwd (field 33, "" if none). Each part is
+// zero-padded on the left to its width; a longer value keeps its rightmost
+// digits. The host only reads field 90 (ParseField90); the tests build it.
+func buildField90(mti, stan, dateTime, acq, fwd string) string {
+	var b strings.Builder
+	b.Grow(f90Len)
+	put := func(v string, w int) {
+		if len(v) > w {
+			v = v[len(v)-w:]
+		}
+		for i := len(v); i < w; i++ {
+			b.WriteByte('0')
+		}
+		b.WriteString(v)
+	}
+	put(mti, 4)
+	put(stan, 6)
+	put(dateTime, 10)
+	put(acq, 11)
+	put(fwd, 11)
+	return b.String()
 }

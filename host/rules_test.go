@@ -9,6 +9,7 @@ import (
 
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/testkit/isokit"
 )
 
 // req builds a request on the ASCII dialect from "id=value" pairs, id 0 the
@@ -19,17 +20,7 @@ func req(t testing.TB, fields map[int]string) *iso8583.Message {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := d.NewMessage()
-	for id, v := range fields {
-		if id == 0 {
-			m.MTI(v)
-			continue
-		}
-		if err := iso.Set(m, id, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return m
+	return isokit.Message(t, d, fields)
 }
 
 // purchase is a 0200 with the given PAN and amount from TERM0001.

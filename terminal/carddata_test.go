@@ -7,14 +7,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/possim/possim/internal/testkit"
-
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/mac"
 	"github.com/possim/possim/internal/outcome"
+	"github.com/possim/possim/internal/testkit/hostkit"
 	"github.com/possim/possim/terminal"
 )
 
@@ -43,8 +42,7 @@ func (s *sentLog) last() *iso8583.Message {
 func keyedHost(t *testing.T, d *iso.Dialect) *host.Host {
 	t.Helper()
 	tmk, _ := mac.ParseHexKey(cardTMK)
-	h, err := host.New(host.Config{Listen: testkit.Loopback, Dialect: d, Security: &host.Security{TMK: tmk}})
-	return testkit.Serve(t, h, err)
+	return hostkit.Start(t, host.Config{Dialect: d, Security: &host.Security{TMK: tmk}})
 }
 
 // Swipe, chip, fallback and PIN transactions carry what their read mode

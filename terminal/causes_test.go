@@ -31,7 +31,7 @@ var producedCauses = map[string]diagnose.ID{
 	"TLSHandshakeFailed": diagnose.TLSHandshakeFailed, "TLSCertExpired": diagnose.TLSCertExpired, "TLSUnknownCA": diagnose.TLSUnknownCA,
 	"TLSNameMismatch": diagnose.TLSNameMismatch, "TLSOldVersion": diagnose.TLSOldVersion, "TLSClientCertRequired": diagnose.TLSClientCertRequired,
 	"TLSHandshakeStalled": diagnose.TLSHandshakeStalled, "TLSNotTLS": diagnose.TLSNotTLS,
-	// A TLS alert after a TLS 1.3 handshake, through check.go's linkCause.
+	// A TLS alert after a TLS 1.3 handshake, through diagnose.LinkCause.
 	"TLSClientCertRejected": diagnose.TLSClientCertRejected,
 }
 
@@ -42,7 +42,7 @@ func TestEveryTerminalCauseIsRegistered(t *testing.T) {
 	files = append(files, "../cmd/possim/terminal.go")
 	re := regexp.MustCompile(`diagnose\.([A-Z][A-Za-z]*)`)
 	notCauses := map[string]bool{"Finding": true, "ForRC": true, "ID": true, "Evidence": true, "Lookup": true, "MustLookup": true, "ObservationOf": true, "Refine": true, "ProbeUnanswered": true,
-		"ProbeAnswered": true, "ProbeLinkDown": true, "ProbeResult": true, "Observation": true, "Took": true, "ClientCertAlert": true}
+		"ProbeAnswered": true, "ProbeLinkDown": true, "ProbeResult": true, "Observation": true, "Took": true, "ClientCertAlert": true, "LinkCause": true}
 	for _, f := range files {
 		if filepath.Ext(f) != ".go" || f == "causes_test.go" {
 			continue

@@ -129,7 +129,7 @@ func judge(d *iso.Dialect, sp *KindSpec, req *iso8583.Message, r link.Result, ti
 	v := verdict{detail: explain(r, timeout)}
 	switch {
 	case linkFailed:
-		v.cause = linkCause(le)
+		v.cause = diagnose.LinkCause(le.Kind, le.Error())
 	case errors.Is(r.Err, link.ErrTimeout):
 		v.cause = diagnose.ResponseTimeout
 	case untrusted(r.Err):
@@ -156,24 +156,4 @@ func judge(d *iso.Dialect, sp *KindSpec, req *iso8583.Message, r link.Result, ti
 		v.class, v.act = outcome.TimedOutReversed, actReverse
 	}
 	return v
-}
-
-// linkCause is the catalogue id of a link failure.
-func linkCause(le *link.LinkError) diagnose.ID {
-	if f, ok := diagnose.ClientCertAlert(le.Error()); ok {
-		return f.Cause // a TLS alert after the handshake (TLS 1.3 mutual TLS)
-	}
-	switch le.Kind {
-	case link.FailPeerReset:
-		return diagnose.LinkReset
-	case link.FailPeerClosed:
-		return diagnose.LinkClosed
-	case link.FailWriteTimeout:
-		return diagnose.LinkWriteTimeout
-	case link.FailIdle:
-		return diagnose.LinkIdleTimeout
-	case link.FailFraming:
-		return diagnose.FramingLost
-	}
-	return diagnose.LinkDown
 }

@@ -8,37 +8,11 @@ import (
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/diagnose"
-	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/mac"
+	"github.com/possim/possim/internal/testkit/hostkit"
 	"github.com/possim/possim/terminal"
 )
-
-func hostWith(t *testing.T, cfg host.Config) *host.Host {
-	t.Helper()
-	cfg.Listen = "127.0.0.1:0"
-	if cfg.Dialect == nil {
-		cfg.Dialect = ascii
-	}
-	h, err := host.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
-
-func hostFaults(t *testing.T, specs ...string) *fault.RuleSet {
-	t.Helper()
-	rs, err := fault.Parse(specs, fault.Options{Seed: 1, Dialect: ascii})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rs
-}
 
 // The terminal names, over real TCP, the causes its own observations tell
 // apart (internal/diagnose Refine), each with its fix; after a timeout it
@@ -61,19 +35,19 @@ func TestTerminalNamesRefinedCauses(t *testing.T) {
 		detail string
 		fix    string
 	}{
-		{"slow network: even the sign-on took 350 ms", host.Config{Faults: hostFaults(t, "latency:latency=350ms", "drop:mti=0210")},
+		{"slow network: even the sign-on took 350 ms", host.Config{Faults: faults(t, "latency:latency=350ms", "drop:mti=0210")},
 			func(c *terminal.Config) { c.Timeout = 800 * time.Millisecond }, 0, diagnose.NetworkSlow, "the sign-on on the same link took 3", "the network, not the issuer, is slow: the sign-on took 3"},
 		{"RC 63 to a purchase without a MAC", host.Config{Security: &host.Security{TMK: tmk}},
 			func(c *terminal.Config) { c.SignOnAtConnect = false }, 0, diagnose.MACNotSent, "without a MAC", "load the terminal's keys"},
-		{"sign-on answered, then nothing: the purchase and its reversals unanswered", host.Config{Faults: hostFaults(t, "blackhole:after=1")},
+		{"sign-on answered, then nothing: the purchase and its reversals unanswered", host.Config{Faults: faults(t, "blackhole:after=1")},
 			fast, 0, diagnose.NetworkBlackhole, "not one byte arrived", "drop the link and reconnect"},
-		{"the answer lost behind a live host: the reversal is answered", host.Config{Faults: hostFaults(t, "drop:mti=0210")},
+		{"the answer lost behind a live host: the reversal is answered", host.Config{Faults: faults(t, "drop:mti=0210")},
 			fast, 0, diagnose.ResponseNeverSent, "its reversal on the same link was answered in", "the network and the host are fine"},
-		{"a balance inquiry's answer lost behind a live host: the echo probe is answered", host.Config{Faults: hostFaults(t, "drop:mti=0110")},
+		{"a balance inquiry's answer lost behind a live host: the echo probe is answered", host.Config{Faults: faults(t, "drop:mti=0110")},
 			fast, 0, diagnose.ResponseNeverSent, "an echo test on the same link was answered in", "the network and the host are fine (echo answered"},
-		{"a length header that promises more than comes", host.Config{Faults: hostFaults(t, "bad-length:mti=0210,delta=+5")},
+		{"a length header that promises more than comes", host.Config{Faults: faults(t, "bad-length:mti=0210,delta=+5")},
 			fast, 0, diagnose.FramingLost, "length header says", "the sender's length header disagrees with its message"},
-		{"the host stops reading after the link was idle: half-open", host.Config{Faults: hostFaults(t, "half-open:after=500ms")},
+		{"the host stops reading after the link was idle: half-open", host.Config{Faults: faults(t, "half-open:after=500ms")},
 			fast, 1100 * time.Millisecond, diagnose.LinkHalfOpen, "was idle for", "send echo tests more often"},
 		{"4 ASCII digits to a binary2 host", host.Config{},
 			func(c *terminal.Config) { c.Dialect = ascii4; c.SignOnAtConnect = false }, 0, diagnose.FramingLengthHeader, "", "length-header format"},
@@ -81,7 +55,7 @@ func TestTerminalNamesRefinedCauses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := hostWith(t, tc.host)
+			h := hostkit.Start(t, tc.host)
 			term := newTerm(t, h.Addr().String(), tc.mod)
 			if err := term.Connect(context.Background()); err != nil {
 				t.Fatal(err)

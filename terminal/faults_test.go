@@ -10,22 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/possim/possim/internal/testkit"
-
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/testkit/hostkit"
 	"github.com/possim/possim/terminal"
 )
 
 func hostWithFaults(t *testing.T, specs ...string) (*host.Host, *fault.RuleSet) {
 	t.Helper()
-	rs, err := fault.Parse(specs, fault.Options{Seed: 7, Dialect: ascii})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := host.New(host.Config{Listen: testkit.Loopback, Dialect: ascii, Faults: rs})
-	return testkit.Serve(t, h, err), rs
+	rs := hostkit.FaultsSeeded(t, ascii, 7, specs...)
+	return hostkit.Start(t, host.Config{Dialect: ascii, Faults: rs}), rs
 }
 
 // A host crash: links drop, connects are refused while it is down, and the
@@ -71,11 +66,11 @@ func TestUnsolicitedEchoIsAnswered(t *testing.T) {
 	}
 	waitFor(t, func() bool { return rs.TotalFired() == 1 })
 	waitFor(t, func() bool {
-		return strings.Contains(strings.Join(h.Events(), "\n"), "unsolicited 0800 301 sent on 1 links")
+		return hostkit.LastEvent(h, host.EventFault, "unsolicited 0800 301 sent on 1 links") != ""
 	})
 	// The terminal's 0810 matched the host's 0800: no unmatched, no error.
-	for _, e := range h.Events() {
-		if strings.Contains(e, "host 0800") || strings.Contains(e, "unmatched") {
+	for _, e := range h.EventLog() {
+		if e.Kind == host.EventNetwork || strings.Contains(e.Text, "host 0800") || strings.Contains(e.Text, "unmatched") {
 			t.Fatalf("host event: %s", e)
 		}
 	}

@@ -56,8 +56,9 @@ import (
 //   - idle transactions are kept in a bounded free list, not a sync.Pool
 //     (which the collector empties, and every message would be built
 //     again);
-//   - reading the answer takes field 39 directly, not through iso.Get
-//     (which copies the field map).
+//   - reading the answer takes field 39 through iso.Get (via the
+//     dialect's RC), which copies nothing — never through moov's
+//     GetFields, which copies the field map.
 //
 // The terminal behaviour is the single terminal's, reusing its code:
 // timeout → reversal (0400, then 0401 repeats with backoff; the backoff

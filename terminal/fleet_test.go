@@ -3,17 +3,18 @@ package terminal_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/possim/possim/internal/testkit"
-
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/load"
+	"github.com/possim/possim/internal/testkit"
+	"github.com/possim/possim/internal/testkit/hostkit"
 	"github.com/possim/possim/terminal"
 )
 
@@ -130,17 +131,9 @@ func TestFleetStalledHostShowsInIntendedLatency(t *testing.T) {
 	const stallFrom, stallFor = 500 * time.Millisecond, time.Second
 	var stallAt atomic.Int64 // unix nanos; the stall starts with the first read after it
 	var stalled atomic.Bool
-	cfg := host.Config{Listen: testkit.Loopback, Dialect: ascii, WrapConn: func(c net.Conn) net.Conn {
+	h := hostkit.Start(t, host.Config{Dialect: ascii, WrapConn: func(c net.Conn) net.Conn {
 		return &stallConn{Conn: c, at: &stallAt, once: &stalled, d: stallFor}
-	}}
-	h, err := host.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	}})
 	f := startFleet(t, h.Addr().String(), func(c *terminal.FleetConfig) { c.Links = 1 })
 	start := time.Now()
 	stallAt.Store(start.Add(stallFrom).UnixNano())
@@ -214,29 +207,8 @@ func TestFleetTimeoutsAreReversed(t *testing.T) {
 
 func TestFleetBlackholeLeavesReversalsPending(t *testing.T) {
 	// A host that reads and never answers.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					if _, err := c.Read(buf); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	f := startFleet(t, ln.Addr().String(), func(c *terminal.FleetConfig) {
+	addr := testkit.Peer(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	f := startFleet(t, addr, func(c *terminal.FleetConfig) {
 		c.SignOn, c.Timeout, c.ReversalAttempts, c.Terminals = false, 50*time.Millisecond, 2, 3
 		c.Links = 1
 	})

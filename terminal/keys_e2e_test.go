@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/possim/possim/internal/testkit"
+	"github.com/possim/possim/internal/testkit/hostkit"
 
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/host"
@@ -40,19 +41,14 @@ func tmkBytes(t testing.TB, s string) []byte {
 
 func macHost(t *testing.T, rules string, mod func(*host.Config)) *host.Host {
 	t.Helper()
-	cfg := host.Config{Listen: testkit.Loopback, Dialect: ascii, Security: &host.Security{TMK: tmkBytes(t, e2eTMK)}}
+	cfg := host.Config{Dialect: ascii, Security: &host.Security{TMK: tmkBytes(t, e2eTMK)}}
 	if rules != "" {
-		rs, err := host.ParseRules("test.yaml", []byte(rules))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Rules = rs
+		cfg.Rules = hostkit.Rules(t, rules, false)
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	h, err := host.New(cfg)
-	return testkit.Serve(t, h, err)
+	return hostkit.Start(t, cfg)
 }
 
 func macTerm(t *testing.T, h *host.Host, mod func(*terminal.Config)) *terminal.Terminal {
@@ -69,11 +65,7 @@ func macTerm(t *testing.T, h *host.Host, mod func(*terminal.Config)) *terminal.T
 
 func faults(t *testing.T, specs ...string) *fault.RuleSet {
 	t.Helper()
-	rs, err := fault.Parse(specs, fault.Options{Seed: 1, Dialect: ascii})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rs
+	return hostkit.Faults(t, ascii, specs...)
 }
 
 func connect(t *testing.T, term *terminal.Terminal) {
@@ -113,8 +105,6 @@ func (w *wireLog) observe(e link.Event) {
 		}
 	}
 }
-
-func hostEvent(h *host.Host, substr string) string { return testkit.Last(h.Events(), substr) }
 
 // A terminal and a host with the same TMK sign on, exchange keys, and every
 // message after carries a MAC the other side verifies — through a key
@@ -195,7 +185,7 @@ func TestBitFlipInEveryFieldIsDetected(t *testing.T) {
 		if o.Class != terminal.Declined || o.RC != "63" {
 			t.Fatalf("field %d flipped: %s", id, o)
 		}
-		if ev := hostEvent(h, "STAN "+o.STAN); !strings.Contains(ev, "MAC mismatch with the current key") {
+		if ev := hostkit.LastEvent(h, host.EventMAC, "STAN "+o.STAN); !strings.Contains(ev, "MAC mismatch with the current key") {
 			t.Fatalf("field %d: %q", id, ev)
 		}
 		term.Close()
@@ -273,7 +263,7 @@ func TestKeyAndMACFaultSymptoms(t *testing.T) {
 			if c.class == terminal.Declined && o.RC != "63" {
 				t.Fatalf("outcome %s: want RC 63", o)
 			}
-			ev := hostEvent(h, "MAC failure from TID TERM0001")
+			ev := hostkit.LastEvent(h, host.EventMAC, "MAC failure from TID TERM0001")
 			if c.hostWhy == "" && ev != "" {
 				t.Fatalf("unexpected host MAC failure: %s", ev)
 			}

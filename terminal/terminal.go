@@ -10,13 +10,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/possim/possim/internal/tlsconf"
 	"log/slog"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/possim/possim/internal/tlsconf"
 
 	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/fault"
@@ -472,13 +473,7 @@ func (t *Terminal) Stop() {
 // Close drops the link and stops the terminal's scheduler. Stored
 // reversals stay in the store (on disk with a journal).
 func (t *Terminal) Close() error {
-	t.mu.Lock()
-	l := t.l
-	t.l = nil
-	t.mu.Unlock()
-	if l != nil {
-		l.Close()
-	}
+	t.Hangup()
 	if t.ownSched {
 		t.stopping.Store(true)
 		for _, fn := range t.sched.Close() {
@@ -516,7 +511,7 @@ func (t *Terminal) Begin(tx Tx, done func(Outcome)) {
 			// The link died before this request (a TLS 1.3 alert read
 			// before the sign-on was written, a reset): its failure is
 			// the cause, not "no link".
-			why, cause = "the link failed: "+le.Error(), linkCause(le)
+			why, cause = "the link failed: "+le.Error(), diagnose.LinkCause(le.Kind, le.Error())
 		} else if t.lastErr != "" {
 			why += ": " + t.lastErr
 			if t.lastWhy != "" {

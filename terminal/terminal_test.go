@@ -3,7 +3,6 @@ package terminal_test
 import (
 	"context"
 	"errors"
-	"github.com/possim/possim/internal/diagnose"
 	"log/slog"
 	"net"
 	"runtime"
@@ -11,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/possim/possim/internal/diagnose"
+	"github.com/possim/possim/internal/testkit/hostkit"
 
 	"github.com/possim/possim/internal/testkit"
 
@@ -38,16 +40,11 @@ default: {rc: "00"}
 
 func startHost(t *testing.T, rules string) *host.Host {
 	t.Helper()
-	cfg := host.Config{Listen: testkit.Loopback, Dialect: ascii}
+	cfg := host.Config{Dialect: ascii}
 	if rules != "" {
-		rs, err := host.ParseRules("test.yaml", []byte(rules))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Rules = rs.Then(host.DefaultRules()) // the test cards stay available
+		cfg.Rules = hostkit.Rules(t, rules, true) // the test cards stay available
 	}
-	h, err := host.New(cfg)
-	return testkit.Serve(t, h, err)
+	return hostkit.Start(t, cfg)
 }
 
 func newTerm(t *testing.T, addr string, mod func(*terminal.Config)) *terminal.Terminal {
@@ -225,21 +222,10 @@ func (h holdAtLinkUp) Handle(ctx context.Context, r slog.Record) error {
 // A host that resets the link at once, before the sign-on is written: the
 // terminal names the reset, not "no link".
 func TestLinkDiedBeforeSignOnNamesTheFailure(t *testing.T) {
-	ln, err := net.Listen("tcp", testkit.Loopback)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*net.TCPConn).SetLinger(0)
-			c.Close() // an RST, not a FIN
-		}
-	}()
+	addr := testkit.Peer(t, func(c net.Conn) {
+		_ = c.(*net.TCPConn).SetLinger(0)
+		c.Close() // an RST, not a FIN
+	})
 	seen := &readSeen{failed: make(chan struct{})}
 	var term *terminal.Terminal
 	wait := func() {
@@ -248,11 +234,11 @@ func TestLinkDiedBeforeSignOnNamesTheFailure(t *testing.T) {
 			runtime.Gosched() // the link's read loop is closing it
 		}
 	}
-	term = newTerm(t, ln.Addr().String(), func(c *terminal.Config) {
+	term = newTerm(t, addr, func(c *terminal.Config) {
 		c.WrapConn = func(nc net.Conn) net.Conn { seen.Conn = nc; return seen }
 		c.Logger = slog.New(holdAtLinkUp{Handler: slog.DiscardHandler, wait: wait})
 	})
-	err = term.Connect(context.Background())
+	err := term.Connect(context.Background())
 	var ce *terminal.ConnectError
 	if !errors.As(err, &ce) || ce.Cause != diagnose.LinkReset || !strings.Contains(ce.Why, "reset") {
 		t.Fatalf("want link.reset named, got %v", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
 func runCmd(args ...string) (int, string, string) {
@@ -70,14 +71,7 @@ func TestFaultsListsTheCatalogue(t *testing.T) {
 // The terminal command, end to end over TCP, against an in-process host.
 func TestTerminalCommand(t *testing.T) {
 	d, _ := iso.Lookup("iso87ascii")
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := hostkit.Start(t, host.Config{Dialect: d})
 	addr := h.Addr().String()
 	code, out, _ := runCmd("terminal", "--target", addr, "purchase", "--amount", "12.34", "-v")
 	if code != 0 || !strings.Contains(out, "APPROVED") || strings.Contains(out, "4761739001010010") || !strings.Contains(out, "476173******0010") {
@@ -127,14 +121,7 @@ func TestTerminalWrongTMK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d, Security: sec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := hostkit.Start(t, host.Config{Dialect: d, Security: sec})
 	code, out, _ := runCmd("terminal", "--target", h.Addr().String(), "--tmk", "11111111111111112222222222222222", "--connect-attempts", "2", "purchase")
 	if code != 1 || !strings.Contains(out, "KCV mismatch on the MAC key") || strings.Contains(out, "purchase APPROVED") {
 		t.Fatalf("exit %d\n%s", code, out)

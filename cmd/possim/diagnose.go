@@ -172,8 +172,8 @@ func checkProbeFlags(echoes, port int, tid string, timeout, connectTimeout, idle
 		return fmt.Errorf("--echoes %d: want 1..10000", echoes)
 	case timeout <= 0 || connectTimeout <= 0 || idle < 0 || slow <= 0:
 		return errors.New("--timeout, --connect-timeout and --slow must be positive, --idle not negative")
-	case len(tid) == 0 || len(tid) > 8:
-		return fmt.Errorf("--tid %q: want 1 to 8 characters", tid)
+	case iso.CheckTID(tid) != nil:
+		return fmt.Errorf("--tid %q: %v", tid, iso.CheckTID(tid))
 	case port < 0 || port > 65535:
 		return fmt.Errorf("--port %d: want 1..65535", port)
 	}

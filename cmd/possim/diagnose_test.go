@@ -13,20 +13,13 @@ import (
 	"github.com/possim/possim/internal/capture"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
 func diagHost(t *testing.T, lh string) *host.Host {
 	t.Helper()
 	d, _ := iso.Build("iso87ascii", iso.Options{LengthHeader: lh})
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
+	return hostkit.Start(t, host.Config{Dialect: d})
 }
 
 func TestDiagnoseCommandTarget(t *testing.T) {
@@ -77,6 +70,12 @@ func TestDiagnoseCommandUsage(t *testing.T) {
 	} {
 		if code, _, errOut := runCmd(args...); code != 2 || errOut == "" {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	// The probe's TID is judged by internal/iso (CheckTID).
+	for _, tid := range []string{"", "   ", "TOOLONGTID"} {
+		if code, _, errOut := runCmd("diagnose", "--target", "x:1", "--tid", tid); code != 2 || !strings.Contains(errOut, "want 1 to 8 characters") {
+			t.Errorf("--tid %q: exit %d, stderr %q", tid, code, errOut)
 		}
 	}
 	code, out, _ := runCmd("diagnose", "--help")

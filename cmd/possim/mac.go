@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -290,23 +291,15 @@ func macFieldFor(msg *iso8583.Message, forced int) int {
 	return 64
 }
 
-// sensitiveFields are not shown in the blocks of a message (DESIGN: PANs,
-// track data, PIN blocks and keys are never printed).
-var sensitiveFields = []int{2, 34, 35, 36, 45, 52, 55, 62, 96}
-
 // sensitiveBytes marks the bytes of msg's packed form (as msg.Pack just
-// produced it) that belong to a sensitive field. If the fields cannot be
+// produced it) that belong to a sensitive field (iso.Sensitive: PANs,
+// track data, PIN blocks and keys are never printed). If the fields cannot be
 // mapped to bytes, everything after the MTI and bitmap is masked.
 func sensitiveBytes(msg *iso8583.Message, n int) []bool {
 	out := make([]bool, n)
 	fields := msg.GetFields()
-	ids := make([]int, 0, len(fields))
-	for id := range fields {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
 	off := 0
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(fields)) {
 		b, err := fields[id].Pack()
 		if err != nil {
 			for i := off; i < n; i++ {
@@ -314,7 +307,7 @@ func sensitiveBytes(msg *iso8583.Message, n int) []bool {
 			}
 			return out
 		}
-		if slices.Contains(sensitiveFields, id) {
+		if iso.Sensitive(id) {
 			for i := off; i < off+len(b) && i < n; i++ {
 				out[i] = true
 			}

@@ -17,38 +17,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-)
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
+	"github.com/possim/possim/internal/testkit"
 )
 
 // possimBinary builds the binary once per test process (without -race: it
-// is the user's binary that the README talks about).
-func possimBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "possim-readme-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "possim")
-		cmd := exec.Command("go", "build", "-o", builtBin, ".")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return builtBin
-}
+// is the user's binary that the README talks about); TestMain removes it.
+func possimBinary(t *testing.T) string { t.Helper(); return testkit.Possim(t) }
 
 // readmeBlock is one fenced sh block of the README.
 type readmeBlock struct {

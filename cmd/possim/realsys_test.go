@@ -16,6 +16,7 @@ import (
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/mac"
+	"github.com/possim/possim/internal/testkit/hostkit"
 	"github.com/possim/possim/internal/tlsconf"
 )
 
@@ -26,15 +27,8 @@ func startTLSHost(t *testing.T, d *iso.Dialect, o tlsconf.Options) *host.Host {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d, TLS: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close(); close(stop) })
-	return h
+	t.Cleanup(func() { close(stop) }) // after the host has closed
+	return hostkit.Start(t, host.Config{Dialect: d, TLS: cfg})
 }
 
 func testPKI(t *testing.T) string {
@@ -76,9 +70,7 @@ func TestTerminalOverTLS(t *testing.T) {
 		}
 	}
 	// TLS terminal against a plain host, and TLS flags that do not add up.
-	plain, _ := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d})
-	_ = plain.Start()
-	defer plain.Close()
+	plain := hostkit.Start(t, host.Config{Dialect: d})
 	if code, _, errOut := runCmd("terminal", "--target", plain.Addr().String(), "--tls-cert", ca, "purchase"); code != 2 || !strings.Contains(errOut, "--tls-key") {
 		t.Fatalf("cert without key: %d %s", code, errOut)
 	}
@@ -178,11 +170,7 @@ func TestTerminalWithUserDialectFile(t *testing.T) {
 	if err != nil || len(ws) > 0 {
 		t.Fatal(err, ws)
 	}
-	h, _ := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d})
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := hostkit.Start(t, host.Config{Dialect: d})
 	code, out, errOut := runCmd("terminal", "--target", h.Addr().String(), "--dialect-file", "../../internal/iso/testdata/acme.yaml", "purchase")
 	if code != 0 || !strings.Contains(out, "APPROVED") || !strings.Contains(out, "ascii4") {
 		t.Fatalf("%d\n%s%s", code, out, errOut)
@@ -217,10 +205,7 @@ func TestTerminalCardsAndISO93(t *testing.T) {
 	for _, name := range []string{"iso87ascii", "iso93ascii"} {
 		d, _ := iso.Lookup(name)
 		tmk, _ := mac.ParseHexKey(tmkHex)
-		h, _ := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d, Security: &host.Security{TMK: tmk}})
-		if err := h.Start(); err != nil {
-			t.Fatal(err)
-		}
+		h := hostkit.Start(t, host.Config{Dialect: d, Security: &host.Security{TMK: tmk}})
 		addr := h.Addr().String()
 		base := []string{"terminal", "--journal", "none", "--target", addr, "--dialect", name, "--tmk", tmkHex}
 		for _, tc := range []struct {
@@ -256,11 +241,7 @@ func TestTerminalCardsAndISO93(t *testing.T) {
 // terminal send --message: a message written as YAML fields or as hex.
 func TestTerminalSendMessage(t *testing.T) {
 	d, _ := iso.Lookup("iso87ascii")
-	h, _ := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d})
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := hostkit.Start(t, host.Config{Dialect: d})
 	dir := t.TempDir()
 	y := filepath.Join(dir, "sale.yaml")
 	_ = os.WriteFile(y, []byte("mti: \"0200\"\nfields: {2: \"4000000000000002\", 3: \"000000\", 4: \"1000\", 7: \"1202101500\", 11: \"000001\", 41: \"POSSIM01\", 42: \"M1\", 49: \"978\"}\n"), 0o600)
@@ -284,6 +265,18 @@ func TestTerminalSendMessage(t *testing.T) {
 	_ = os.WriteFile(bad, []byte("mti: \"0200\"\nfields: {999: \"x\"}\n"), 0o600)
 	if code, _, errOut := runCmd("terminal", "send", "--message", bad); code != 2 || !strings.Contains(errOut, "bad.yaml:2") {
 		t.Fatalf("bad: %d %s", code, errOut)
+	}
+	// The MTI and the field numbers are judged by internal/iso: 4 digits,
+	// numbers 2..128.
+	for body, want := range map[string]string{
+		"mti: \"02A0\"\nfields: {3: \"000000\"}\n":  `bad.yaml:1: mti: want 4 digits, quoted ("0200")`,
+		"mti: \"0200\"\nfields: {x3: \"000000\"}\n": `bad.yaml:2: fields: "x3" is not a field number 2-128`,
+		"mti: \"0200\"\nfields: {1: \"000000\"}\n":  `bad.yaml:2: fields: "1" is not a field number 2-128`,
+	} {
+		_ = os.WriteFile(bad, []byte(body), 0o600)
+		if code, _, errOut := runCmd("terminal", "send", "--message", bad); code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("%q: %d %s", body, code, errOut)
+		}
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,8 @@ import (
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/load"
+	"github.com/possim/possim/internal/testkit"
+	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
 // simBounded runs simulate in-process and fails with every goroutine's
@@ -133,11 +134,7 @@ func TestSegmentsMergeToWhatTheHostSaw(t *testing.T) {
 		t.Skip("builds the binary and runs 4 processes")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "possim")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := possimBinary(t)
 	d, err := iso.Lookup("iso87ascii")
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +142,7 @@ func TestSegmentsMergeToWhatTheHostSaw(t *testing.T) {
 	var mu sync.Mutex
 	keys := map[string]int{}
 	tids := map[string]bool{}
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: d, Observer: func(_ *link.Link, e link.Event) {
+	h := hostkit.Start(t, host.Config{Dialect: d, Observer: func(_ *link.Link, e link.Event) {
 		if e.Kind != link.EvReceived || e.Msg == nil {
 			return
 		}
@@ -159,13 +156,6 @@ func TestSegmentsMergeToWhatTheHostSaw(t *testing.T) {
 		tids[tid] = true
 		mu.Unlock()
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
 	const n, terminals, tps = 4, 10, 400
 	startAt := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
 	var files []string
@@ -230,12 +220,7 @@ func TestSegmentsMergeToWhatTheHostSaw(t *testing.T) {
 
 // simulate --metrics serves Prometheus metrics while it runs.
 func TestSimulateMetricsScrapedDuringTheRun(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testkit.Refused(t)
 	done := make(chan int, 1)
 	go func() {
 		code, _, _ := simRun(t, "--tps", "300", "--duration", "3s", "--quiet", "--metrics", addr)

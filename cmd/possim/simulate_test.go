@@ -12,6 +12,7 @@ import (
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/mac"
 	"github.com/possim/possim/internal/sim"
+	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
 func simRun(t *testing.T, args ...string) (int, string, string) {
@@ -209,14 +210,7 @@ func TestSimulateWithMACTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Security: &host.Security{TMK: tmk}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := hostkit.Start(t, host.Config{Security: &host.Security{TMK: tmk}})
 	outcomes, s := simJSON(t, "--tps", "200", "--duration", "250ms", "--terminals", "5", "--target", h.Addr().String(), "--tmk", simTMK)
 	if outcomes["approved"] != 50 || s.Host != nil || s.HostMACFailures != nil || !strings.Contains(s.MAC, "MACs on") {
 		t.Errorf("outcomes %v simulation %+v", outcomes, s)

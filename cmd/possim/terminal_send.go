@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -120,7 +119,7 @@ func readMessageFile(path string, d *iso.Dialect) (*iso8583.Message, error) {
 		seen[k.Value] = true
 		switch k.Value {
 		case "mti":
-			if v.Kind != yaml.ScalarNode || len(v.Value) != 4 {
+			if v.Kind != yaml.ScalarNode || iso.CheckMTI(v.Value) != nil {
 				return nil, fmt.Errorf("%s:%d: mti: want 4 digits, quoted (\"0200\")", path, k.Line)
 			}
 			mti = v.Value
@@ -132,8 +131,8 @@ func readMessageFile(path string, d *iso.Dialect) (*iso8583.Message, error) {
 			vals := map[int]string{}
 			for j := 0; j+1 < len(v.Content); j += 2 {
 				fk, fv := v.Content[j], yamlnode.Resolve(v.Content[j+1])
-				id, err := strconv.Atoi(fk.Value)
-				if err != nil || id < 2 || id > 128 {
+				id, err := iso.ParseField(fk.Value)
+				if err != nil {
 					return nil, fmt.Errorf("%s:%d: fields: %q is not a field number 2-128", path, fk.Line, fk.Value)
 				}
 				if _, dup := vals[id]; dup {

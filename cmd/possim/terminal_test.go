@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +14,9 @@ import (
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/diagnose"
-	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
+	"github.com/possim/possim/internal/testkit"
+	"github.com/possim/possim/internal/testkit/hostkit"
 	"github.com/possim/possim/terminal"
 )
 
@@ -34,6 +34,7 @@ func TestMain(m *testing.M) {
 	os.Setenv("XDG_STATE_HOME", dir)
 	code := m.Run()
 	os.RemoveAll(dir)
+	testkit.RemoveBuilt()
 	os.Exit(code)
 }
 
@@ -41,25 +42,11 @@ func TestMain(m *testing.M) {
 func faultHost(t *testing.T, specs ...string) *host.Host {
 	t.Helper()
 	d, _ := iso.Lookup("iso87ascii")
-	cfg := host.Config{Listen: "127.0.0.1:0", Dialect: d}
+	cfg := host.Config{Dialect: d}
 	if len(specs) > 0 {
-		rules, err := fault.ParseSpecs(specs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cfg.Faults, err = fault.New(rules, fault.Options{Seed: 1, Dialect: d}); err != nil {
-			t.Fatal(err)
-		}
+		cfg.Faults = hostkit.Faults(t, d, specs...)
 	}
-	h, err := host.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
+	return hostkit.Start(t, cfg)
 }
 
 // The POS checks, through the binary over TCP against our host with
@@ -176,6 +163,32 @@ func possimCmd(ctx context.Context, args ...string) *exec.Cmd {
 	return c
 }
 
+// interruptWhen starts c, reads its stdout until a line for which ready
+// holds, sends SIGINT, reads the rest and waits: the whole output, the time
+// from the signal to the end, and Wait's error.
+func interruptWhen(t *testing.T, c *exec.Cmd, ready func(line string) bool) (string, time.Duration, error) {
+	t.Helper()
+	stdout, _ := c.StdoutPipe()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var out strings.Builder
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if ready(sc.Text()) {
+			break
+		}
+	}
+	start := time.Now()
+	_ = c.Process.Signal(syscall.SIGINT)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+	}
+	err := c.Wait()
+	return out.String(), time.Since(start), err
+}
+
 // kill -9 at random moments, 50 times: afterwards every sale that may have
 // reached the host is approved in the journal or reversed at the host, and
 // no STAN was used twice.
@@ -268,30 +281,13 @@ func TestTerminalSignalKeepsReversal(t *testing.T) {
 	defer cancel()
 	c := possimCmd(ctx, "terminal", "purchase", "--target", bad.Addr().String(), "--journal", j,
 		"--timeout", "200ms", "--reversal-attempts", "5", "--reversal-backoff", "30s")
-	stdout, _ := c.StdoutPipe()
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	var out strings.Builder
-	for sc.Scan() {
-		out.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), "terminal → host      0400") {
-			break // the first reversal is out: the next waits 30 s
-		}
-	}
-	start := time.Now()
-	_ = c.Process.Signal(syscall.SIGINT)
-	for sc.Scan() {
-		out.WriteString(sc.Text() + "\n")
-	}
-	err := c.Wait()
-	took := time.Since(start)
+	// Interrupted once the first reversal is out: the next waits 30 s.
+	out, took, err := interruptWhen(t, c, func(line string) bool { return strings.Contains(line, "terminal → host      0400") })
 	if c.ProcessState.ExitCode() != 130 {
-		t.Fatalf("exit %v (%v), output:\n%s", c.ProcessState.ExitCode(), err, out.String())
+		t.Fatalf("exit %v (%v), output:\n%s", c.ProcessState.ExitCode(), err, out)
 	}
-	if took > 5*time.Second || !strings.Contains(out.String(), "kept in the journal") {
-		t.Fatalf("took %s, output:\n%s", took, out.String())
+	if took > 5*time.Second || !strings.Contains(out, "kept in the journal") {
+		t.Fatalf("took %s, output:\n%s", took, out)
 	}
 	// The next run, against a host that answers, sends the stored reversal
 	// first (store-and-forward at connect).
@@ -482,34 +478,14 @@ func TestTerminalNamesItsOwnCauses(t *testing.T) {
 	}
 
 	// SIGINT while the terminal waits to retry a refused connect.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := ln.Addr().String()
-	ln.Close()
+	refused := testkit.Refused(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := possimCmd(ctx, "terminal", "echo", "--journal", "none", "--target", refused, "--connect-attempts", "20")
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	var got strings.Builder
-	for sc.Scan() {
-		got.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "terminal POSSIM01") {
-			break // the header is out: it is connecting (and retrying)
-		}
-	}
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	for sc.Scan() {
-		got.WriteString(sc.Text() + "\n")
-	}
-	_ = cmd.Wait()
-	if cmd.ProcessState.ExitCode() != 130 || !strings.Contains(got.String(), "cause: "+string(diagnose.TerminalInterrupted)) ||
-		!strings.Contains(got.String(), "fix: ") {
-		t.Fatalf("interrupted: exit %d\n%s", cmd.ProcessState.ExitCode(), got.String())
+	// Interrupted once the header is out: it is connecting (and retrying).
+	got, _, _ := interruptWhen(t, cmd, func(line string) bool { return strings.HasPrefix(line, "terminal POSSIM01") })
+	if cmd.ProcessState.ExitCode() != 130 || !strings.Contains(got, "cause: "+string(diagnose.TerminalInterrupted)) ||
+		!strings.Contains(got, "fix: ") {
+		t.Fatalf("interrupted: exit %d\n%s", cmd.ProcessState.ExitCode(), got)
 	}
 }

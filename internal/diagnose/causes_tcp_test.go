@@ -11,6 +11,7 @@ import (
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/mac"
+	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
 // Each cause reproduced over TCP: a host on 127.0.0.1 with the fault that
@@ -57,12 +58,12 @@ func TestCausesOverTCP(t *testing.T) {
 			t.Parallel()
 			cfg := host.Config{Dialect: ascii}
 			if len(tc.faults) > 0 {
-				cfg.Faults = faults(t, ascii, tc.faults...)
+				cfg.Faults = hostkit.Faults(t, ascii, tc.faults...)
 			}
 			if tc.security {
 				cfg.Security = sec()
 			}
-			h := startHost(t, cfg)
+			h := hostkit.Start(t, cfg)
 			pc := diagnose.ProbeConfig{Target: h.Addr().String(), Dialect: ascii, Financial: tc.financial, Timeout: tc.timeout, Echoes: 2}
 			if tc.tmk {
 				pc.TMK, pc.MACPad = tmk(t), mac.Pad1

@@ -2,7 +2,6 @@ package diagnose_test
 
 import (
 	"bytes"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,29 +11,21 @@ import (
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/capture"
 	"github.com/possim/possim/internal/diagnose"
+	"github.com/possim/possim/internal/testkit"
+	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
 // seedCapture is a real capture written by possim: a sign-on and a
 // purchase.
 func seedCapture(f *testing.F) []byte {
 	t := &testing.T{}
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: ascii})
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		f.Fatal(err)
-	}
-	defer h.Close()
+	h := hostkit.Start(f, host.Config{Dialect: ascii})
 	path := filepath.Join(f.TempDir(), "seed.pcap")
 	w, err := capture.Create(path)
 	if err != nil {
 		f.Fatal(err)
 	}
-	nc, err := net.Dial("tcp", h.Addr().String())
-	if err != nil {
-		f.Fatal(err)
-	}
+	nc := testkit.Dial(f, h.Addr().String())
 	c := &client{t: t, tid: "TERMFUZZ"}
 	c.l = newLink(w.Wrap(nc, true))
 	c.signOn()

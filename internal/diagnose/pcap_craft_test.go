@@ -72,11 +72,10 @@ func TestCaptureRetransmissionsNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	_ = r.WriteText(&b)
-	t.Log("\n" + b.String())
+	report := text(r)
+	t.Log("\n" + report)
 	mustCause(t, r, diagnose.NetworkPacketLoss)
-	if !strings.Contains(b.String(), "0810 STAN 000001 TID TERMLOSS RC 00") {
+	if !strings.Contains(report, "0810 STAN 000001 TID TERMLOSS RC 00") {
 		t.Fatal("the retransmitted request was not paired with its answer")
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/proxy"
+	"github.com/possim/possim/internal/testkit/hostkit"
+	"github.com/possim/possim/internal/testkit/isokit"
 )
 
 var ascii, _ = iso.Lookup("iso87ascii")
@@ -168,9 +170,7 @@ func analyze(t *testing.T, path string, port int) *diagnose.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	_ = r.WriteText(&b)
-	t.Logf("port %d:\n%s", port, b.String())
+	t.Logf("port %d:\n%s", port, text(r))
 	return r
 }
 
@@ -205,13 +205,13 @@ func causes(r *diagnose.Report) []diagnose.ID {
 
 func listenHost(t *testing.T, cfg host.Config) (*host.Host, int) {
 	t.Helper()
-	h := startHost(t, cfg)
+	h := hostkit.Start(t, cfg)
 	return h, h.Addr().(*net.TCPAddr).Port
 }
 
 func startProxy(t *testing.T, upstream string, specs ...string) (*proxy.Proxy, int) {
 	t.Helper()
-	p, err := proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: upstream, Dialect: ascii, Faults: faults(t, ascii, specs...)})
+	p, err := proxy.Start(proxy.Config{Listen: "127.0.0.1:0", Upstream: upstream, Dialect: ascii, Faults: hostkit.Faults(t, ascii, specs...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,11 +229,11 @@ func TestDiagnoseLiveCaptures(t *testing.T) {
 	hB, hostB := listenHost(t, host.Config{Dialect: ascii})
 	_, proxyB := startProxy(t, hB.Addr().String(), "drop:mti=0210,stream=downstream")
 	// Late answer: the 0210 comes after the terminal's reversal.
-	_, late := listenHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "delay:mti=0210,delay=600ms")})
+	_, late := listenHost(t, host.Config{Dialect: ascii, Faults: hostkit.Faults(t, ascii, "delay:mti=0210,delay=600ms")})
 	// Duplicate answer.
-	_, dup := listenHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "duplicate:mti=0210")})
+	_, dup := listenHost(t, host.Config{Dialect: ascii, Faults: hostkit.Faults(t, ascii, "duplicate:mti=0210")})
 	// Reset with the purchase in flight (the host's second write resets).
-	_, reset := listenHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "reset:after=1")})
+	_, reset := listenHost(t, host.Config{Dialect: ascii, Faults: hostkit.Faults(t, ascii, "reset:after=1")})
 	// Framing mismatch: a terminal sending 4 ASCII digits to a binary2 host.
 	_, framing := listenHost(t, host.Config{Dialect: ascii})
 
@@ -277,12 +277,7 @@ func TestDiagnoseLiveCaptures(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer nc.Close()
-		m := ascii.NewMessage()
-		m.MTI("0800")
-		_ = iso.Set(m, 11, "000001")
-		_ = iso.Set(m, 41, "TERMFRAM")
-		_ = iso.Set(m, 70, "301")
-		body, _ := m.Pack()
+		body, _ := echo(t, "TERMFRAM").Pack()
 		fr := iso.Framing{Length: iso.ASCII4}
 		frame, _ := fr.AppendFrame(nil, nil, body)
 		_, _ = nc.Write(frame)
@@ -365,7 +360,7 @@ func TestDiagnoseOwnCaptures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h, _ := listenHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, tc.faults...)})
+			h, _ := listenHost(t, host.Config{Dialect: ascii, Faults: hostkit.Faults(t, ascii, tc.faults...)})
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".pcap")
 			w, err := capture.Create(path)
 			if err != nil {
@@ -444,12 +439,7 @@ func fillUntilBlocked(t *testing.T, addr string) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetWriteBuffer(4096)
 	}
-	m := ascii.NewMessage()
-	m.MTI("0800")
-	_ = iso.Set(m, 11, "000001")
-	_ = iso.Set(m, 41, "TERMZWIN")
-	_ = iso.Set(m, 70, "301")
-	body, _ := m.Pack()
+	body, _ := echo(t, "TERMZWIN").Pack()
 	frame, _ := ascii.Framing.AppendFrame(nil, nil, body)
 	var buf []byte
 	for range 64 {
@@ -462,4 +452,9 @@ func fillUntilBlocked(t *testing.T, addr string) {
 		}
 	}
 	t.Fatal("the stuck peer never closed its window")
+}
+
+// echo is an echo test (0800, 70 = 301) from tid, STAN 000001.
+func echo(t *testing.T, tid string) *iso8583.Message {
+	return isokit.Message(t, ascii, map[int]string{0: "0800", 11: "000001", 41: tid, 70: "301"})
 }

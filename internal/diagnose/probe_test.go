@@ -11,34 +11,19 @@ import (
 
 	"github.com/possim/possim/host"
 	"github.com/possim/possim/internal/diagnose"
-	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/mac"
+	"github.com/possim/possim/internal/testkit"
+	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
 const testTMK = "0123456789ABCDEFFEDCBA9876543210"
 
-func startHost(t *testing.T, cfg host.Config) *host.Host {
-	t.Helper()
-	cfg.Listen = "127.0.0.1:0"
-	h, err := host.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
-
-func faults(t *testing.T, d *iso.Dialect, specs ...string) *fault.RuleSet {
-	t.Helper()
-	rs, err := fault.Parse(specs, fault.Options{Seed: 1, Dialect: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rs
+// text is r's text report, for the test's log.
+func text(r *diagnose.Report) string {
+	var b strings.Builder
+	_ = r.WriteText(&b)
+	return b.String()
 }
 
 func tmk(t *testing.T) []byte {
@@ -64,9 +49,7 @@ func probe(t *testing.T, cfg diagnose.ProbeConfig) *diagnose.Report {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	r := diagnose.Probe(ctx, cfg)
-	var b strings.Builder
-	_ = r.WriteText(&b)
-	t.Log("\n" + b.String())
+	t.Log("\n" + text(r))
 	return r
 }
 
@@ -108,7 +91,7 @@ func TestProbeDetectsEachFraming(t *testing.T) {
 	for _, d := range diagnose.Candidates(ascii) {
 		t.Run(strings.NewReplacer(" ", "_", ",", "").Replace(diagnose.DescribeDialect(d)), func(t *testing.T) {
 			t.Parallel()
-			h := startHost(t, host.Config{Dialect: d})
+			h := hostkit.Start(t, host.Config{Dialect: d})
 			r := probe(t, diagnose.ProbeConfig{Target: h.Addr().String(), Dialect: ascii, Echoes: 1})
 			c := check(t, r, "framing")
 			if !strings.Contains(c.Summary, diagnose.DescribeDialect(d)) {
@@ -150,12 +133,7 @@ func TestProbeDetectsEachFraming(t *testing.T) {
 }
 
 func TestProbeRefused(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testkit.Refused(t)
 	r := probe(t, diagnose.ProbeConfig{Target: addr})
 	wantCause(t, r, "tcp connect", diagnose.HostRefused)
 	if check(t, r, "framing").Status != diagnose.StatusSkipped {
@@ -215,24 +193,11 @@ func fmtInt(n int) string {
 
 // A listener that accepts and never answers, in any framing.
 func TestProbeHostAcceptsButNeverAnswers(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	done := make(chan struct{})
 	defer close(done)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { <-done; c.Close() }()
-		}
-	}()
+	addr := testkit.Peer(t, func(net.Conn) { <-done })
 	ascii, _ := iso.Lookup("iso87ascii")
-	r := probe(t, diagnose.ProbeConfig{Target: ln.Addr().String(), Dialect: ascii, Timeout: 150 * time.Millisecond})
+	r := probe(t, diagnose.ProbeConfig{Target: addr, Dialect: ascii, Timeout: 150 * time.Millisecond})
 	wantCause(t, r, "framing", diagnose.HostNotAnswering)
 }
 
@@ -240,7 +205,7 @@ func TestProbeHostAcceptsButNeverAnswers(t *testing.T) {
 // host side of the link, found by the echo test after the timeout.
 func TestProbeBlackholeAfterSignOn(t *testing.T) {
 	ascii, _ := iso.Lookup("iso87ascii")
-	h := startHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "blackhole:after=2")})
+	h := hostkit.Start(t, host.Config{Dialect: ascii, Faults: hostkit.Faults(t, ascii, "blackhole:after=2")})
 	r := probe(t, diagnose.ProbeConfig{Target: h.Addr().String(), Dialect: ascii, Timeout: 300 * time.Millisecond})
 	wantCause(t, r, "echo", diagnose.NetworkBlackhole)
 }
@@ -252,7 +217,7 @@ func TestProbeHalfOpenAfterIdle(t *testing.T) {
 	// Every connection goes silent 750 ms after it opened; the links
 	// beside the main one are echoed after 300, 600 and 900 ms idle (D/4,
 	// D/2, 3D/4 of 1.2 s): the report brackets the survival.
-	h := startHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "blackhole:after=750ms")})
+	h := hostkit.Start(t, host.Config{Dialect: ascii, Faults: hostkit.Faults(t, ascii, "blackhole:after=750ms")})
 	r := probe(t, diagnose.ProbeConfig{Target: h.Addr().String(), Dialect: ascii, Timeout: 300 * time.Millisecond, Idle: 1200 * time.Millisecond})
 	f := wantCause(t, r, "idle", diagnose.LinkHalfOpen)
 	if !strings.Contains(f.Explanation(), "survived less than") || !regexp.MustCompile(`survived [56]\d\d\.\d ms idle, dead at [89]\d\d\.\d ms`).MatchString(f.Explanation()) {
@@ -266,7 +231,7 @@ func TestProbeHalfOpenAfterIdle(t *testing.T) {
 // The host closes idle links: the probe says after how long.
 func TestProbeIdleTimeoutNamed(t *testing.T) {
 	ascii, _ := iso.Lookup("iso87ascii")
-	h := startHost(t, host.Config{Dialect: ascii, IdleTimeout: 300 * time.Millisecond})
+	h := hostkit.Start(t, host.Config{Dialect: ascii, IdleTimeout: 300 * time.Millisecond})
 	r := probe(t, diagnose.ProbeConfig{Target: h.Addr().String(), Dialect: ascii, Idle: 2 * time.Second})
 	wantCause(t, r, "idle", diagnose.LinkIdleTimeout)
 }
@@ -274,7 +239,7 @@ func TestProbeIdleTimeoutNamed(t *testing.T) {
 // A host whose answers carry a damaged MAC: the test purchase names it.
 func TestProbeBadMACFromHost(t *testing.T) {
 	ascii, _ := iso.Lookup("iso87ascii")
-	h := startHost(t, host.Config{Dialect: ascii, Security: &host.Security{TMK: tmk(t)}, Faults: faults(t, ascii, "bad-mac:mti=0210")})
+	h := hostkit.Start(t, host.Config{Dialect: ascii, Security: &host.Security{TMK: tmk(t)}, Faults: hostkit.Faults(t, ascii, "bad-mac:mti=0210")})
 	r := probe(t, diagnose.ProbeConfig{Target: h.Addr().String(), Dialect: ascii, TMK: tmk(t), Financial: true})
 	if d := check(t, r, "sign-on").Details; len(d) == 0 || !strings.Contains(d[0], "KCV") {
 		t.Fatalf("sign-on details %q lack the working keys' KCVs", d)
@@ -285,7 +250,7 @@ func TestProbeBadMACFromHost(t *testing.T) {
 // Host and probe pad the MAC differently: named as padding, not as a key.
 func TestProbeMACPaddingMismatch(t *testing.T) {
 	ascii, _ := iso.Lookup("iso87ascii")
-	h := startHost(t, host.Config{Dialect: ascii, Security: &host.Security{TMK: tmk(t), Pad: mac.Pad2}})
+	h := hostkit.Start(t, host.Config{Dialect: ascii, Security: &host.Security{TMK: tmk(t), Pad: mac.Pad2}})
 	r := probe(t, diagnose.ProbeConfig{Target: h.Addr().String(), Dialect: ascii, TMK: tmk(t), MACPad: mac.Pad1, Financial: true})
 	wantCause(t, r, "financial", diagnose.MACPaddingMismatch)
 }
@@ -294,7 +259,7 @@ func TestProbeMACPaddingMismatch(t *testing.T) {
 // named slow with the measured time.
 func TestProbeSlowNetwork(t *testing.T) {
 	ascii, _ := iso.Lookup("iso87ascii")
-	h := startHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "latency:latency=350ms")})
+	h := hostkit.Start(t, host.Config{Dialect: ascii, Faults: hostkit.Faults(t, ascii, "latency:latency=350ms")})
 	r := probe(t, diagnose.ProbeConfig{Target: h.Addr().String(), Dialect: ascii, Timeout: 2 * time.Second, Echoes: 2})
 	f := wantCause(t, r, "echo", diagnose.NetworkSlow)
 	if !strings.Contains(f.FixText(), "the network, not the issuer, is slow") {
@@ -305,7 +270,7 @@ func TestProbeSlowNetwork(t *testing.T) {
 // The happy path with keys and a test purchase: all checks pass.
 func TestProbeAllGood(t *testing.T) {
 	ascii, _ := iso.Lookup("iso87ascii")
-	h := startHost(t, host.Config{Dialect: ascii, Security: &host.Security{TMK: tmk(t)}})
+	h := hostkit.Start(t, host.Config{Dialect: ascii, Security: &host.Security{TMK: tmk(t)}})
 	r := probe(t, diagnose.ProbeConfig{Target: h.Addr().String(), Dialect: ascii, TMK: tmk(t), Financial: true, Idle: 100 * time.Millisecond})
 	if r.Failed() {
 		t.Fatal("a healthy host failed the probe")

@@ -298,6 +298,9 @@ func PartialFrameFinding(mti string, n int, head []byte, fr iso.Framing) Finding
 	return Finding{Cause: FramingLost, Detail: d + ": the stream is not framed as " + fr.Describe()}
 }
 
+// linkFailure reads a failed link's observation: LinkCause, made finer
+// where the observation says more (the bad frame, a close at the first
+// message).
 func linkFailure(o Observation) Finding {
 	if f, ok := ClientCertAlert(o.LinkErr); ok {
 		return f
@@ -305,8 +308,6 @@ func linkFailure(o Observation) Finding {
 	switch o.LinkFail {
 	case link.FailFraming:
 		return FrameFinding(o.BadFrame, o.FramesBefore, o.Framing, o.LinkErr)
-	case link.FailPeerReset:
-		return Finding{Cause: LinkReset, Detail: o.LinkErr}
 	case link.FailPeerClosed:
 		if !o.AnsweredBefore && o.FramesBefore == 0 {
 			// Closed at the first message, nothing ever answered: hosts
@@ -315,13 +316,32 @@ func linkFailure(o Observation) Finding {
 				Detail: fmt.Sprintf("the host closed the link at the first message (%s) without answering anything: it does not accept this framing (%s)", o.MTI, o.Framing.Describe()),
 				Fix:    "check the host's length-header format and TPDU (possim diagnose --target finds them) and set the terminal's to match"}
 		}
-		return Finding{Cause: LinkClosed, Detail: o.LinkErr}
-	case link.FailWriteTimeout:
-		return Finding{Cause: LinkWriteTimeout, Detail: o.LinkErr}
-	case link.FailIdle:
-		return Finding{Cause: LinkIdleTimeout, Detail: o.LinkErr}
 	}
-	return Finding{Cause: LinkDown, Detail: o.LinkErr}
+	return Finding{Cause: LinkCause(o.LinkFail, o.LinkErr), Detail: o.LinkErr}
+}
+
+// LinkCause is the catalogue id of a link failure from the link's own
+// classification and error text alone: a TLS alert after the handshake
+// (ClientCertAlert), a reset, a close, a write timeout, an idle timeout,
+// lost framing, or else the link down. The terminal names its failed
+// links with it; linkFailure refines it from a whole observation.
+func LinkCause(kind link.FailKind, linkErr string) ID {
+	if f, ok := ClientCertAlert(linkErr); ok {
+		return f.Cause // a TLS alert after the handshake (TLS 1.3 mutual TLS)
+	}
+	switch kind {
+	case link.FailPeerReset:
+		return LinkReset
+	case link.FailPeerClosed:
+		return LinkClosed
+	case link.FailWriteTimeout:
+		return LinkWriteTimeout
+	case link.FailIdle:
+		return LinkIdleTimeout
+	case link.FailFraming:
+		return FramingLost
+	}
+	return LinkDown
 }
 
 // ClientCertAlert names a TLS alert that ends a link after the handshake.

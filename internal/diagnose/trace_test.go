@@ -2,7 +2,6 @@ package diagnose_test
 
 import (
 	"bytes"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,21 +12,20 @@ import (
 	"github.com/possim/possim/internal/capture"
 	"github.com/possim/possim/internal/diagnose"
 	"github.com/possim/possim/internal/link"
+	"github.com/possim/possim/internal/testkit"
+	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
 // A trace written by the link's observer (terminal side) is read back:
 // the late answer and the reset are named, and no PAN is in the file.
 func TestTraceRoundTrip(t *testing.T) {
-	h := startHost(t, host.Config{Dialect: ascii, Faults: faults(t, ascii, "delay:mti=0210,delay=300ms")})
+	h := hostkit.Start(t, host.Config{Dialect: ascii, Faults: hostkit.Faults(t, ascii, "delay:mti=0210,delay=300ms")})
 	path := filepath.Join(t.TempDir(), "run.jsonl")
 	tr, err := capture.CreateTrace(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := net.Dial("tcp", h.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc := testkit.Dial(t, h.Addr().String())
 	c := &client{t: t, tid: "TERMTRC1"}
 	c.l = link.New(nc, link.Config{Dialect: ascii, Observer: tr.Observer("terminal", nc.LocalAddr().String()+"→"+nc.RemoteAddr().String())}).Start()
 	c.signOn()
@@ -48,9 +46,7 @@ func TestTraceRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	_ = r.WriteText(&b)
-	t.Log("\n" + b.String())
+	t.Log("\n" + text(r))
 	mustCause(t, r, diagnose.ResponseAfterReversal)
 	mustCause(t, r, diagnose.ResponseLate)
 }

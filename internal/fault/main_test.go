@@ -1,7 +1,6 @@
 package fault
 
 import (
-	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/testkit"
+	"github.com/possim/possim/internal/testkit/isokit"
 )
 
 func TestMain(m *testing.M) {
@@ -23,25 +23,11 @@ const wait = testkit.Wait // upper bound for anything a test waits for
 
 func req(t testing.TB, tid string, stan int) *iso8583.Message {
 	t.Helper()
-	m := ascii.NewMessage()
-	m.MTI("0200")
-	for id, v := range map[int]string{3: "000000", 4: "1000", 11: fmt.Sprintf("%06d", stan), 41: tid} {
-		if err := iso.Set(m, id, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return m
+	return isokit.Sale(t, ascii, tid, stan)
 }
 
 func answer(in *link.Inbound, rc string) *iso8583.Message {
-	r := ascii.NewMessage()
-	mti, _ := iso.ResponseMTI(in.MTI)
-	r.MTI(mti)
-	for _, id := range []int{3, 4, 11, 41} {
-		_ = iso.Set(r, id, iso.Get(in.Msg, id))
-	}
-	_ = iso.Set(r, 39, rc)
-	return r
+	return isokit.Answer(ascii, in.MTI, in.Msg, rc)
 }
 
 func echo() link.Handler {

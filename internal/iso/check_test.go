@@ -39,3 +39,18 @@ func TestValidators(t *testing.T) {
 		}
 	}
 }
+
+// The one list of sensitive fields: cardholder and key data; the MACs are
+// hidden in logs but are not sensitive.
+func TestSensitive(t *testing.T) {
+	for _, id := range []int{2, 34, 35, 36, 45, 52, 55, 62, 96} {
+		if !Sensitive(id) {
+			t.Errorf("field %d is not sensitive", id)
+		}
+	}
+	for _, id := range []int{0, 3, 4, 11, 39, 41, 64, 70, 128} {
+		if Sensitive(id) {
+			t.Errorf("field %d is sensitive", id)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package iso
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -31,22 +32,43 @@ func maskAll(what string) iso8583.FilterFunc {
 	}
 }
 
-// maskFilters hide everything a log must never show: PANs beyond 6+4, track
-// data, PIN blocks, MACs and key material (62 carries working keys at
-// sign-on).
-var maskFilters = []iso8583.FieldFilter{
-	iso8583.FilterField("2", func(in string, _ field.Field) string { return MaskPAN(in) }),
-	iso8583.FilterField("34", func(in string, _ field.Field) string { return MaskPAN(in) }),
-	iso8583.FilterField("35", maskAll("track 2")),
-	iso8583.FilterField("36", maskAll("track 3")),
-	iso8583.FilterField("45", maskAll("track 1")),
-	iso8583.FilterField("52", maskAll("PIN block")),
-	iso8583.FilterField("55", maskAll("ICC data")),
-	iso8583.FilterField("62", maskAll("key block")),
-	iso8583.FilterField("64", maskAll("MAC")),
-	iso8583.FilterField("96", maskAll("security code")),
-	iso8583.FilterField("128", maskAll("MAC")),
+// sensitiveFields is the one list of fields that carry cardholder or key
+// data, with what each holds: PANs (masked to 6+4 wherever they are
+// printed), track data, PIN blocks, ICC data, key material (62 carries
+// working keys at sign-on) and the security code.
+var sensitiveFields = map[int]string{
+	2: "PAN", 34: "PAN", 35: "track 2", 36: "track 3", 45: "track 1",
+	52: "PIN block", 55: "ICC data", 62: "key block", 96: "security code",
 }
+
+// macFields are not secret, but a log does not show them either.
+var macFields = map[int]string{64: "MAC", 128: "MAC"}
+
+// Sensitive reports whether field id carries cardholder or key data, which
+// is never printed in full (PANs masked to 6+4, the rest not shown). The
+// MACs (64, 128) are not sensitive.
+func Sensitive(id int) bool {
+	_, ok := sensitiveFields[id]
+	return ok
+}
+
+func isPAN(id int) bool { return id == 2 || id == 34 }
+
+// maskFilters hide everything a log must never show: the sensitive fields
+// and the MACs.
+var maskFilters = func() []iso8583.FieldFilter {
+	var out []iso8583.FieldFilter
+	for _, m := range []map[int]string{sensitiveFields, macFields} {
+		for id, what := range m {
+			f := maskAll(what)
+			if isPAN(id) {
+				f = func(in string, _ field.Field) string { return MaskPAN(in) }
+			}
+			out = append(out, iso8583.FilterField(strconv.Itoa(id), f))
+		}
+	}
+	return out
+}()
 
 // Describe writes a masked, field-by-field description of m.
 func Describe(w io.Writer, m *iso8583.Message) error {

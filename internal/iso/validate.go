@@ -272,10 +272,10 @@ func nonDigit(s string) int {
 // safeValue is a field value fit for a log line: PANs masked, secrets and
 // track data not shown, long values cut.
 func safeValue(id int, v string) string {
-	switch id {
-	case 2, 34:
+	if isPAN(id) {
 		return MaskPAN(v)
-	case 35, 36, 45, 52, 55, 62, 64, 96, 128:
+	}
+	if _, mac := macFields[id]; mac || Sensitive(id) {
 		return fmt.Sprintf("[%d chars, not shown]", len(v))
 	}
 	if len(v) > 40 {

@@ -10,64 +10,41 @@ import (
 
 	"github.com/moov-io/iso8583"
 	"github.com/possim/possim/internal/iso"
-	"go.uber.org/goleak"
+	"github.com/possim/possim/internal/testkit"
+	"github.com/possim/possim/internal/testkit/isokit"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/possim/possim/internal/link.NewPool.func1"))
-}
+func TestMain(m *testing.M) { testkit.VerifyMain(m) }
 
 var ascii, _ = iso.Lookup("iso87ascii")
 
 func req(t testing.TB, tid string, stan int) *iso8583.Message {
-	m := ascii.NewMessage()
-	m.MTI("0200")
-	for id, v := range map[int]string{3: "000000", 4: "1000", 11: fmt.Sprintf("%06d", stan), 41: tid} {
-		if err := iso.Set(m, id, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return m
+	t.Helper()
+	return isokit.Sale(t, ascii, tid, stan)
 }
 
-func answer(in *Inbound, rc string) *iso8583.Message {
-	r := ascii.NewMessage()
-	mti, _ := iso.ResponseMTI(in.MTI)
-	r.MTI(mti)
-	for _, id := range []int{3, 4, 11, 41} {
-		_ = iso.Set(r, id, iso.Get(in.Msg, id))
-	}
-	_ = iso.Set(r, 39, rc)
-	return r
-}
+func answer(in *Inbound, rc string) *iso8583.Message { return isokit.Answer(ascii, in.MTI, in.Msg, rc) }
 
 // pair returns two started links over real loopback TCP.
 func pair(t testing.TB, client, server Config) (*Link, *Link) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	ch := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			ch <- nil
-			return
-		}
-		ch <- c
-	}()
-	cc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := <-ch
-	if sc == nil {
-		t.Fatal("accept failed")
-	}
+	cc, sc := testkit.Pair(t)
 	client.Dialect, server.Dialect = ascii, ascii
 	return New(cc, client).Start(), New(sc, server).Start()
+}
+
+// observe hands c's first event of kind to the channel it returns.
+func observe(c *Link, kind EventKind) <-chan Event {
+	ch := make(chan Event, 1)
+	c.cfg.Observer = func(e Event) {
+		if e.Kind == kind {
+			select {
+			case ch <- e:
+			default:
+			}
+		}
+	}
+	return ch
 }
 
 func echoHandler(rc string) Handler {
@@ -104,12 +81,7 @@ func TestTimeoutThenLate(t *testing.T) {
 	c, s := pair(t, Config{}, Config{Handler: HandlerFunc(func(l *Link, in *Inbound) { release <- in })})
 	defer s.Close()
 	defer c.Close()
-	late := make(chan Event, 1)
-	c.cfg.Observer = func(e Event) {
-		if e.Kind == EvLate {
-			late <- e
-		}
-	}
+	late := observe(c, EvLate)
 	r := c.Call(req(t, "T1", 7), 50*time.Millisecond)
 	if r.Err != ErrTimeout {
 		t.Fatalf("want timeout, got %v", r.Err)
@@ -130,12 +102,7 @@ func TestUnmatchedSaysWhichPartDiffered(t *testing.T) {
 	})})
 	defer s.Close()
 	defer c.Close()
-	ev := make(chan Event, 1)
-	c.cfg.Observer = func(e Event) {
-		if e.Kind == EvUnmatched {
-			ev <- e
-		}
-	}
+	ev := observe(c, EvUnmatched)
 	done := make(chan Result, 1)
 	c.Send(req(t, "T1", 1), time.Minute, func(r Result) { done <- r })
 	e := <-ev

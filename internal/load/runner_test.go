@@ -1,12 +1,13 @@
 package load
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/possim/possim/internal/testkit"
 )
 
 // instantTarget answers every transaction at once, approved.
@@ -31,7 +32,7 @@ func run(t *testing.T, cfg RunConfig) *Report {
 }
 
 func TestRunnerRateAccuracy(t *testing.T) {
-	var status syncBuffer
+	var status testkit.SyncBuffer
 	rep := run(t, RunConfig{
 		Pacer: ConstantPacer{Rate: 4000, Duration: time.Second}, Target: instantTarget{},
 		Status: &status, StatusInterval: 200 * time.Millisecond,
@@ -264,7 +265,7 @@ func (c *cancelTrigger) Begin(tx *Tx) {
 }
 
 func TestRunnerHDRLog(t *testing.T) {
-	var buf syncBuffer
+	var buf testkit.SyncBuffer
 	start := time.Now()
 	hl, err := NewHDRLog(&buf, start)
 	if err != nil {
@@ -294,20 +295,3 @@ func BenchmarkRunnerOverhead(b *testing.B) {
 type countPacer int
 
 func (p countPacer) Due(i uint64) (time.Duration, bool) { return 0, i < uint64(p) }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}

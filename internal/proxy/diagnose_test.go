@@ -12,6 +12,7 @@ import (
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/mac"
 	"github.com/possim/possim/internal/proxy"
+	"github.com/possim/possim/internal/testkit/hostkit"
 )
 
 // The proxy's transcript names causes from the catalogue: a terminal that
@@ -19,14 +20,7 @@ import (
 // a request that carried no MAC.
 func TestTranscriptNamesCauses(t *testing.T) {
 	tmk, _ := mac.ParseHexKey("0123456789ABCDEFFEDCBA9876543210")
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: ascii, Security: &host.Security{TMK: tmk}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := hostkit.Start(t, host.Config{Dialect: ascii, Security: &host.Security{TMK: tmk}})
 	var mu sync.Mutex
 	var lines []proxy.Line
 	got := make(chan struct{}, 16)

@@ -16,6 +16,7 @@ import (
 	"github.com/possim/possim/internal/fault"
 	"github.com/possim/possim/internal/iso"
 	"github.com/possim/possim/internal/proxy"
+	"github.com/possim/possim/internal/testkit/hostkit"
 	"github.com/possim/possim/terminal"
 	"go.uber.org/goleak"
 )
@@ -88,14 +89,7 @@ func TestTransparentByteForByte(t *testing.T) {
 
 // Between an unmodified terminal and host, message faults apply per message.
 func TestMessageFaultsThroughProxy(t *testing.T) {
-	h, err := host.New(host.Config{Listen: "127.0.0.1:0", Dialect: ascii})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := hostkit.Start(t, host.Config{Dialect: ascii})
 	rs, err := fault.Parse([]string{"rc:mti=0210,nth=1,rc=91", "drop:mti=0210,nth=2"}, fault.Options{Seed: 1, Dialect: ascii})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/possim/possim/internal/link"
 	"github.com/possim/possim/internal/load"
 	"github.com/possim/possim/internal/sim"
+	"github.com/possim/possim/internal/testkit"
 	"github.com/possim/possim/terminal"
 )
 
@@ -91,16 +92,11 @@ func TestErrorsSayWhoseFault(t *testing.T) {
 	if _, err := sim.Run(context.Background(), cfg); err == nil || !sim.IsConfigError(err) {
 		t.Fatalf("bad fault: %v, want a ConfigError", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testkit.Refused(t)
 	cfg = config(t)
 	cfg.Fleet.Target = addr
 	cfg.Fleet.ConnectTimeout = time.Second
-	_, err = sim.Run(context.Background(), cfg)
+	_, err := sim.Run(context.Background(), cfg)
 	if err == nil || sim.IsConfigError(err) || !strings.Contains(err.Error(), "cannot connect the fleet") {
 		t.Fatalf("refused target: %v", err)
 	}

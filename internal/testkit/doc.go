@@ -1,8 +1,14 @@
 // Package testkit holds the helpers possim's tests share: a server started
 // on an ephemeral loopback port, the goleak TestMain set-up, the 2-byte
 // length header moov-io's iso8583-connection expects, raw frame reads,
-// loopback connection pairs, a log buffer safe for link goroutines, temp
-// files, and the possim binary built once per test process.
+// loopback connection pairs, raw TCP peers (Peer) and refused addresses, a
+// log buffer safe for link goroutines, temp files, and the possim binary
+// built once per test process.
+//
+// Two sub-packages hold the set-ups that need possim's own packages:
+// isokit (hand-built messages; imports internal/iso only, so link, fault
+// and host tests can use it) and hostkit (a host with rules or faults;
+// for tests outside package host).
 //
 // It is for _test.go files only: every file here is named testkit_*.go and
 // TestNoProductionImports fails if a non-test file in the module imports it.

@@ -52,13 +52,21 @@ func WaitFor(t testing.TB, cond func() bool) {
 	}
 }
 
-// Last returns the last line that contains substr, or "" — for event lists
-// such as host.Host.Events, newest last.
+// Last returns the last line that contains substr, or "" — for lists of
+// lines, newest last.
 func Last(lines []string, substr string) string {
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.Contains(lines[i], substr) {
-			return lines[i]
+	l, _ := LastOf(lines, func(l string) bool { return strings.Contains(l, substr) })
+	return l
+}
+
+// LastOf returns the last element of list that match accepts — for event
+// lists such as host.Host.EventLog, newest last.
+func LastOf[E any](list []E, match func(E) bool) (E, bool) {
+	for i := len(list) - 1; i >= 0; i-- {
+		if match(list[i]) {
+			return list[i], true
 		}
 	}
-	return ""
+	var zero E
+	return zero, false
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"go/parser"
 	"go/token"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -20,9 +21,11 @@ func TestMain(m *testing.M) {
 	code = m.Run()
 }
 
-// The kit is for tests: no non-test file of the module may import it.
+// The kit is for tests: no non-test file of the module may import it or
+// its sub-packages (hostkit).
 func TestNoProductionImports(t *testing.T) {
 	root := filepath.Join("..", "..")
+	kit := filepath.Join(root, "internal", "testkit")
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -34,15 +37,15 @@ func TestNoProductionImports(t *testing.T) {
 		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
 			return nil
 		}
-		if filepath.Dir(p) == "." { // the kit itself
-			return nil
+		if d := filepath.Dir(p); d == kit || strings.HasPrefix(d, kit+string(filepath.Separator)) {
+			return nil // the kit itself
 		}
 		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
 		if err != nil {
 			return err
 		}
 		for _, im := range f.Imports {
-			if strings.Trim(im.Path.Value, `"`) == "github.com/possim/possim/internal/testkit" {
+			if path := strings.Trim(im.Path.Value, `"`); path == kitPath || strings.HasPrefix(path, kitPath+"/") {
 				t.Errorf("%s: non-test code imports testkit", p)
 			}
 		}
@@ -52,6 +55,8 @@ func TestNoProductionImports(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+const kitPath = "github.com/possim/possim/internal/testkit"
 
 func TestFrameRoundTripOverLoopback(t *testing.T) {
 	c, s := Pair(t)
@@ -144,5 +149,39 @@ func TestPossimBuildsOnce(t *testing.T) {
 	out, err := exec.Command(a, "--help").Output()
 	if err != nil || !strings.Contains(string(out), "possim") {
 		t.Fatalf("%s --help: %v\n%s", a, err, out)
+	}
+}
+
+func TestLastOf(t *testing.T) {
+	n, ok := LastOf([]int{1, 4, 3, 6, 5}, func(i int) bool { return i%2 == 0 })
+	if !ok || n != 6 {
+		t.Fatalf("LastOf = %d, %v", n, ok)
+	}
+	if n, ok := LastOf([]int{1, 3}, func(i int) bool { return i%2 == 0 }); ok || n != 0 {
+		t.Fatalf("LastOf = %d, %v", n, ok)
+	}
+}
+
+func TestPeerServesUntilTheTestEnds(t *testing.T) {
+	var addr string
+	t.Run("inner", func(t *testing.T) {
+		addr = Peer(t, func(c net.Conn) { _, _ = c.Write([]byte("hi")) })
+		c := Dial(t, addr)
+		b := make([]byte, 2)
+		if _, err := io.ReadFull(c, b); err != nil || string(b) != "hi" {
+			t.Fatalf("%q %v", b, err)
+		}
+		// The handler has returned: the peer closed its end.
+		if _, err := c.Read(b); err != io.EOF {
+			t.Fatalf("after the handler: %v", err)
+		}
+	})
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatal("the peer still listens after its test")
+	}
+	if c, err := net.Dial("tcp", Refused(t)); err == nil {
+		c.Close()
+		t.Fatal("Refused's address accepted a connection")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/possim/possim/internal/diagnose"
+	"github.com/possim/possim/internal/testkit"
 )
 
 func pki(t *testing.T) string {
@@ -33,20 +34,7 @@ func serve(t *testing.T, cfg *tls.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := Listen(raw, cfg)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
+	testkit.AcceptAll(t, Listen(raw, cfg), func(c net.Conn) { _, _ = io.Copy(c, c) })
 	return raw.Addr().String()
 }
 
