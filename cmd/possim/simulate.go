@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -87,21 +86,8 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	tuneGC()
+	sim.TuneGC()
 	return simulate(ctx, o, stdout, stderr)
-}
-
-// tuneGC trades memory for CPU unless the user set GOGC or GOMEMLIMIT:
-// the pipeline allocates ~20 KB per transaction (moov-io/iso8583 messages)
-// over a small live heap, so at GOGC=100 the collector runs every few tens
-// of milliseconds. GOGC=400 measured ~+15% saturation and a lower p99 at
-// half load on the 2-core dev machine (internal/bench); the 2 GiB soft
-// limit brings the collector back to normal pace if the heap ever gets big.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetGCPercent(400)
-		debug.SetMemoryLimit(2 << 30)
-	}
 }
 
 // simFlags are simulate's flags as registered, before checking.

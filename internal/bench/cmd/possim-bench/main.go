@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/possim/possim/internal/bench"
+	"github.com/possim/possim/internal/sim"
 	"github.com/possim/possim/terminal"
 )
 
@@ -39,11 +40,7 @@ func main() {
 	tailRate := flag.Float64("tail-rate", 0, "rate of the tail rows (default: 50% of a saturation measured first)")
 	tailFor := flag.Duration("tail", time.Minute, "length of the tail row of the full table (p99 at 50% of saturation, this GC setting); 0 leaves it out")
 	flag.Parse()
-	// The same collector setting as "possim simulate" (see tuneGC there).
-	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetGCPercent(400)
-		debug.SetMemoryLimit(2 << 30)
-	}
+	sim.TuneGC() // the same collector setting as "possim simulate"
 	switch *only {
 	case "pacer":
 		os.Exit(pacerRows(os.Stdout, *step))
@@ -321,7 +318,7 @@ func gcSetting() string {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return "GOMEMLIMIT=" + os.Getenv("GOMEMLIMIT")
 	}
-	return "GOGC=400 + 2 GiB soft limit (as simulate)"
+	return fmt.Sprintf("GOGC=%d + %d GiB soft limit (as simulate)", sim.GCPercent, sim.GCLimit>>30)
 }
 
 func verdict(ok bool) string {
@@ -411,6 +408,7 @@ var gcSettings = []struct {
 }{
 	{"GOGC=100", 100, math.MaxInt64},
 	{"GOGC=200", 200, math.MaxInt64},
+	{"GOGC=200 + 2 GiB limit (simulate's)", 200, 2 << 30},
 	{"GOGC=400 + 2 GiB limit", 400, 2 << 30},
 }
 
