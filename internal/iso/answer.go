@@ -86,29 +86,20 @@ func PackAnswer(dst []byte, spec *iso8583.MessageSpec, mti string, raw []byte, l
 	if dst, err = packValue(dst, spec, 0, mti); err != nil {
 		return dst, err
 	}
-	bmSpec, ok := spec.Fields[1]
-	if !ok {
-		return dst, errors.New("the spec has no bitmap")
-	}
-	bm, ok := field.NewInstanceOf(bmSpec).(*field.Bitmap)
-	if !ok {
-		return dst, errors.New("the spec's field 1 is not a bitmap")
-	}
+	last := 0
 	for id := 2; id <= 128; id++ {
 		if from[id] != 0 {
-			bm.Set(id)
+			last = id
 		}
 	}
-	b, err := bm.Pack()
-	if err != nil {
-		return dst, fmt.Errorf("bitmap: %w", err)
+	if dst, err = appendBitmap(dst, spec, &from, last); err != nil {
+		return dst, err
 	}
-	dst = append(dst, b...)
 	for id := 2; id <= 128; id++ {
 		switch {
 		case from[id] == 1:
 			dst = append(dst, raw[lay.start[id]:lay.end[id]]...)
-		case from[id] == 2 && !bm.IsBitmapPresenceBit(id):
+		case from[id] == 2 && id != 65:
 			if dst, err = packValue(dst, spec, id, value[id]); err != nil {
 				return dst, err
 			}
@@ -117,14 +108,79 @@ func PackAnswer(dst []byte, spec *iso8583.MessageSpec, mti string, raw []byte, l
 	return dst, nil
 }
 
-// packValue appends field id of spec holding v, packed.
+// appendBitmap appends the packed bitmap of the fields marked in from
+// (last: the highest): a primary bitmap, and a secondary one when a field
+// above 64 is present, as moov's Bitmap packs them — without a Bitmap
+// instance, which costs two allocations and a copy per answer. Specs with
+// other bitmap shapes (not 8 bytes, no auto-expansion) go through moov.
+func appendBitmap(dst []byte, spec *iso8583.MessageSpec, from *[129]int8, last int) ([]byte, error) {
+	sf, ok := spec.Fields[1]
+	if !ok {
+		return dst, errors.New("the spec has no bitmap")
+	}
+	sp := sf.Spec()
+	if sp.Length != 8 || sp.DisableAutoExpand {
+		bm, ok := field.NewInstanceOf(sf).(*field.Bitmap)
+		if !ok {
+			return dst, errors.New("the spec's field 1 is not a bitmap")
+		}
+		for id := 2; id <= 128; id++ {
+			if from[id] != 0 {
+				bm.Set(id)
+			}
+		}
+		b, err := bm.Pack()
+		if err != nil {
+			return dst, fmt.Errorf("bitmap: %w", err)
+		}
+		return append(dst, b...), nil
+	}
+	var bits [16]byte
+	n := 8
+	if last > 64 {
+		n = 16
+		bits[0] |= 0x80 // a secondary bitmap follows
+	}
+	for id := 2; id <= last; id++ {
+		if from[id] != 0 && id != 65 { // 65 would say a third bitmap follows
+			bits[(id-1)/8] |= 0x80 >> ((id - 1) % 8)
+		}
+	}
+	b, err := sp.Enc.Encode(bits[:n])
+	if err != nil {
+		return dst, fmt.Errorf("bitmap: %w", err)
+	}
+	return append(dst, b...), nil
+}
+
+// packValue appends field id of spec holding v, packed: a string field
+// with moov's default packer directly (pad, encode, length prefix — what
+// String.Pack does, without a field instance), any other through one.
 func packValue(dst []byte, spec *iso8583.MessageSpec, id int, v string) ([]byte, error) {
 	sf, ok := spec.Fields[id]
 	if !ok {
 		return dst, fmt.Errorf("field %d is not in the spec", id)
 	}
+	v = padValue(spec, id, v)
+	if _, isString := sf.(*field.String); isString {
+		if sp := sf.Spec(); sp.Packer == nil && sp.Enc != nil && sp.Pref != nil {
+			value := []byte(v)
+			if sp.Pad != nil {
+				value = sp.Pad.Pad(value, sp.Length)
+			}
+			enc, err := sp.Enc.Encode(value)
+			if err != nil {
+				return dst, fmt.Errorf("field %d: %w", id, err)
+			}
+			pref, err := sp.Pref.EncodeLength(sp.Length, len(value))
+			if err != nil {
+				return dst, fmt.Errorf("field %d: %w", id, err)
+			}
+			return append(append(dst, pref...), enc...), nil
+		}
+	}
 	f := field.NewInstanceOf(sf)
-	if err := f.SetBytes([]byte(padValue(spec, id, v))); err != nil {
+	if err := f.SetBytes([]byte(v)); err != nil {
 		return dst, fmt.Errorf("field %d: %w", id, err)
 	}
 	b, err := f.Pack()
