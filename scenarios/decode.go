@@ -398,7 +398,7 @@ func (sc *Scenario) terminalIDs() string {
 	return strings.Join(ids, ", ")
 }
 
-func actionNames() string { return strings.Join(kindNames(actions), ", ") }
+func actionNames() string { return strings.Join(kindNames(steps.names), ", ") }
 
 func (d *dec) steps(sc *Scenario, n, key *yaml.Node) ([]Step, error) {
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
@@ -445,7 +445,7 @@ func (d *dec) stepAction(i int, item *yaml.Node) (*stepKind, error) {
 	for j := 0; j+1 < len(item.Content); j += 2 {
 		k := item.Content[j]
 		keys = append(keys, k.Value)
-		sk, ok := stepKinds[Action(k.Value)]
+		sk, ok := steps.m[Action(k.Value)]
 		if !ok {
 			continue
 		}
@@ -459,7 +459,7 @@ func (d *dec) stepAction(i int, item *yaml.Node) (*stepKind, error) {
 	}
 	hint := ""
 	if len(keys) > 0 {
-		hint = suggestKey(keys[0], kindNames(actions))
+		hint = suggestKey(keys[0], kindNames(steps.names))
 	}
 	return nil, d.errf(item, "step %d: no action (keys: %s)%s: a step has one of %s", i+1, strings.Join(keys, ", "), hint, actionNames())
 }
@@ -651,14 +651,14 @@ func (d *dec) expectations(sc *Scenario, n, key *yaml.Node) ([]Expectation, erro
 
 // expectKind finds the one kind key of expectation i.
 func (d *dec) expectKind(i int, item *yaml.Node) (*expectKind, error) {
-	names := kindNames(expectOrdered)
+	names := kindNames(expects.names)
 	if item.Kind != yaml.MappingNode || len(item.Content) == 0 {
 		return nil, d.errf(item, "expectation %d: want a mapping with one of %s, got %s", i+1, strings.Join(names, ", "), kindName(item))
 	}
 	var kind *expectKind
 	for j := 0; j+1 < len(item.Content); j += 2 {
 		k := item.Content[j].Value
-		ek, ok := expectKinds[ExpectKind(k)]
+		ek, ok := expects.m[ExpectKind(k)]
 		if !ok {
 			continue
 		}

@@ -37,19 +37,27 @@ type stepKind struct {
 	decode func(c *stepDec) (StepSpec, error)
 }
 
-var (
-	stepKinds = map[Action]*stepKind{}
-	actions   []Action // by rank
-)
-
-func registerStep(k *stepKind) {
-	if _, dup := stepKinds[k.name]; dup {
-		panic("scenarios: step kind registered twice: " + string(k.name))
-	}
-	stepKinds[k.name] = k
-	actions = append(actions, k.name)
-	sort.SliceStable(actions, func(i, j int) bool { return stepKinds[actions[i]].rank < stepKinds[actions[j]].rank })
+// kindSet is the registered kinds of one sort (steps, expectations) by
+// name, and their names in rank order (how lists and errors show them).
+type kindSet[N ~string, K any] struct {
+	what  string // "step kind"
+	m     map[N]K
+	names []N
+	rank  func(K) int
 }
+
+func (ks *kindSet[N, K]) register(name N, k K) {
+	if _, dup := ks.m[name]; dup {
+		panic("scenarios: " + ks.what + " registered twice: " + string(name))
+	}
+	ks.m[name] = k
+	ks.names = append(ks.names, name)
+	sort.SliceStable(ks.names, func(i, j int) bool { return ks.rank(ks.m[ks.names[i]]) < ks.rank(ks.m[ks.names[j]]) })
+}
+
+var steps = kindSet[Action, *stepKind]{what: "step kind", m: map[Action]*stepKind{}, rank: func(k *stepKind) int { return k.rank }}
+
+func registerStep(k *stepKind) { steps.register(k.name, k) }
 
 // stepDec is what a step kind's decoder reads and checks against.
 type stepDec struct {
@@ -111,21 +119,9 @@ type expectKind struct {
 	decode func(c *expectDec) (ExpectSpec, error)
 }
 
-var (
-	expectKinds   = map[ExpectKind]*expectKind{}
-	expectOrdered []ExpectKind // by rank
-)
+var expects = kindSet[ExpectKind, *expectKind]{what: "expectation kind", m: map[ExpectKind]*expectKind{}, rank: func(k *expectKind) int { return k.rank }}
 
-func registerExpect(k *expectKind) {
-	if _, dup := expectKinds[k.name]; dup {
-		panic("scenarios: expectation kind registered twice: " + string(k.name))
-	}
-	expectKinds[k.name] = k
-	expectOrdered = append(expectOrdered, k.name)
-	sort.SliceStable(expectOrdered, func(i, j int) bool {
-		return expectKinds[expectOrdered[i]].rank < expectKinds[expectOrdered[j]].rank
-	})
-}
+func registerExpect(k *expectKind) { expects.register(k.name, k) }
 
 // expectDec is what an expectation kind's decoder reads and checks
 // against.

@@ -11,11 +11,11 @@ import (
 // The kinds keep the order every message lists them in.
 func TestKindsInTheirOrder(t *testing.T) {
 	wantSteps := "send, sign_on, echo, connect, wait, wait_for, await, add_fault, remove_fault, drop_link, restart_host, set_rules, rotate_keys, note"
-	if got := strings.Join(kindNames(actions[:14]), ", "); got != wantSteps {
+	if got := strings.Join(kindNames(steps.names[:14]), ", "); got != wantSteps {
 		t.Errorf("step kinds: %s\nwant %s", got, wantSteps)
 	}
 	wantExpect := "reversal, sign_on, echo, link_down, event, host_log, fault_fired, host_ledger, terminal_outcomes, accounts_agree, no_duplicate_charge, pending_reversals"
-	if got := strings.Join(kindNames(expectOrdered[:12]), ", "); got != wantExpect {
+	if got := strings.Join(kindNames(expects.names[:12]), ", "); got != wantExpect {
 		t.Errorf("expectation kinds: %s\nwant %s", got, wantExpect)
 	}
 }
