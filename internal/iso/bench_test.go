@@ -7,11 +7,7 @@ import "testing"
 func BenchmarkCodec(b *testing.B) {
 	for _, name := range Names() {
 		d, _ := Lookup(name)
-		packed := sample(b, d)
-		msg, err := d.Unpack(packed)
-		if err != nil {
-			b.Fatal(err)
-		}
+		packed, msg := unpackedSample(b, d)
 		b.Run(name+"/pack", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -2,6 +2,8 @@ package iso
 
 import (
 	"errors"
+
+	"github.com/moov-io/iso8583"
 	"strings"
 	"testing"
 )
@@ -11,11 +13,7 @@ import (
 func TestValidate(t *testing.T) {
 	for _, name := range Names() {
 		d, _ := Lookup(name)
-		good := sample(t, d)
-		m, err := d.Unpack(good)
-		if err != nil {
-			t.Fatal(err)
-		}
+		good, m := unpackedSample(t, d)
 		if err := ValidateLayout(m, good, nil); err != nil {
 			t.Fatalf("%s: a good message fails: %v", name, err)
 		}
@@ -56,11 +54,7 @@ func TestValidate(t *testing.T) {
 func BenchmarkValidate(b *testing.B) {
 	for _, name := range Names() {
 		d, _ := Lookup(name)
-		packed := sample(b, d)
-		m, err := d.Unpack(packed)
-		if err != nil {
-			b.Fatal(err)
-		}
+		packed, m := unpackedSample(b, d)
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -79,11 +73,7 @@ func BenchmarkValidate(b *testing.B) {
 func TestLayoutSpans(t *testing.T) {
 	for _, name := range Names() {
 		d, _ := Lookup(name)
-		good := sample(t, d)
-		m, err := d.Unpack(good)
-		if err != nil {
-			t.Fatal(err)
-		}
+		good, m := unpackedSample(t, d)
 		var lay Layout
 		if err := ValidateLayout(m, good, &lay); err != nil || !lay.OK() {
 			t.Fatalf("%s: %v (layout ok %v)", name, err, lay.OK())
@@ -121,4 +111,15 @@ func TestLayoutSpans(t *testing.T) {
 			t.Errorf("%s: PackAnswer without a layout did not fail", name)
 		}
 	}
+}
+
+// unpackedSample is sample's packed message and its unpacked form.
+func unpackedSample(t testing.TB, d *Dialect) ([]byte, *iso8583.Message) {
+	t.Helper()
+	b := sample(t, d)
+	m, err := d.Unpack(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, m
 }
