@@ -45,8 +45,12 @@ type Config struct {
 	// (link.Config.QueueLen); default DefaultLinkQueue.
 	LinkQueue   int
 	Match       link.Match
-	Observer    func(*link.Link, link.Event) // every link event (transcripts)
-	Interceptor link.Interceptor             // message-level faults, shared by every link
+	// Observer sees every link event (transcripts, traces, metrics). With
+	// an Observer or an Interceptor every answer is built as a moov
+	// message for them to see; without, answers are packed from the
+	// request's bytes (answer.go).
+	Observer    func(*link.Link, link.Event)
+	Interceptor link.Interceptor // message-level faults, shared by every link
 	WrapConn    func(net.Conn) net.Conn
 	// Faults are the host's fault rules: message faults on every link, byte
 	// faults on every connection, refuse on the listener, crash and
