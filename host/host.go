@@ -43,8 +43,8 @@ type Config struct {
 	FrameTimeout time.Duration
 	// LinkQueue is how many answers may wait for a link's writer
 	// (link.Config.QueueLen); default DefaultLinkQueue.
-	LinkQueue   int
-	Match       link.Match
+	LinkQueue int
+	Match     link.Match
 	// Observer sees every link event (transcripts, traces, metrics). With
 	// an Observer or an Interceptor every answer is built as a moov
 	// message for them to see; without, answers are packed from the
