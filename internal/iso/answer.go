@@ -69,38 +69,40 @@ func PackAnswer(dst []byte, spec *iso8583.MessageSpec, mti string, raw []byte, l
 	if lay == nil || !lay.ok {
 		return dst, errNoLayout
 	}
-	var from [129]int8 // 0 absent, 1 echoed, 2 set
-	var value [129]string
+	// from[id]: 0 absent, 1 echoed, k+2 the value of set[k]. Field 65 is
+	// never packed: in a 64-bit bitmap scheme its bit says a third bitmap
+	// follows (moov's Pack skips it too).
+	var from [129]uint8
+	last := 0
 	for _, id := range echo {
-		if id > 1 && id <= 128 && lay.has[id] {
-			from[id] = 1
+		if id > 1 && id <= 128 && id != 65 && lay.has[id] {
+			from[id], last = 1, max(last, id)
 		}
 	}
-	for _, fv := range set {
+	if len(set) > 250 {
+		return dst, fmt.Errorf("%d fields set", len(set))
+	}
+	for k, fv := range set {
 		if fv.Field < 2 || fv.Field > 128 {
 			return dst, fmt.Errorf("field %d cannot be set", fv.Field)
 		}
-		from[fv.Field], value[fv.Field] = 2, fv.Value
+		if fv.Field != 65 {
+			from[fv.Field], last = uint8(k+2), max(last, fv.Field)
+		}
 	}
 	var err error
 	if dst, err = packValue(dst, spec, 0, mti); err != nil {
 		return dst, err
 	}
-	last := 0
-	for id := 2; id <= 128; id++ {
-		if from[id] != 0 {
-			last = id
-		}
-	}
 	if dst, err = appendBitmap(dst, spec, &from, last); err != nil {
 		return dst, err
 	}
-	for id := 2; id <= 128; id++ {
-		switch {
-		case from[id] == 1:
+	for id := 2; id <= last; id++ {
+		switch f := from[id]; {
+		case f == 1:
 			dst = append(dst, raw[lay.start[id]:lay.end[id]]...)
-		case from[id] == 2 && id != 65:
-			if dst, err = packValue(dst, spec, id, value[id]); err != nil {
+		case f >= 2:
+			if dst, err = packValue(dst, spec, id, set[f-2].Value); err != nil {
 				return dst, err
 			}
 		}
@@ -113,7 +115,7 @@ func PackAnswer(dst []byte, spec *iso8583.MessageSpec, mti string, raw []byte, l
 // above 64 is present, as moov's Bitmap packs them — without a Bitmap
 // instance, which costs two allocations and a copy per answer. Specs with
 // other bitmap shapes (not 8 bytes, no auto-expansion) go through moov.
-func appendBitmap(dst []byte, spec *iso8583.MessageSpec, from *[129]int8, last int) ([]byte, error) {
+func appendBitmap(dst []byte, spec *iso8583.MessageSpec, from *[129]uint8, last int) ([]byte, error) {
 	sf, ok := spec.Fields[1]
 	if !ok {
 		return dst, errors.New("the spec has no bitmap")
@@ -142,7 +144,7 @@ func appendBitmap(dst []byte, spec *iso8583.MessageSpec, from *[129]int8, last i
 		bits[0] |= 0x80 // a secondary bitmap follows
 	}
 	for id := 2; id <= last; id++ {
-		if from[id] != 0 && id != 65 { // 65 would say a third bitmap follows
+		if from[id] != 0 {
 			bits[(id-1)/8] |= 0x80 >> ((id - 1) % 8)
 		}
 	}
