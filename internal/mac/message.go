@@ -200,11 +200,7 @@ func (c *Codec) Encode(dst []byte, m *iso8583.Message) ([]byte, error) {
 	if len(packed) < w {
 		return dst[:start], fmt.Errorf("mac: packed message of %d bytes is shorter than its MAC field", len(packed))
 	}
-	var buf [aes.BlockSize]byte
-	sum := signer.Sum(buf[:0], packed[:len(packed)-w])
-	copy(field, sum[:8])
-	putWire(packed[len(packed)-w:], field)
-	clear(buf[:])
+	signInPlace(field, packed, w, signer)
 	if t.After != nil {
 		t.After()
 	}
@@ -242,11 +238,19 @@ func (c *Codec) SignPacked(packed []byte, tid string) bool {
 	if k == nil || len(packed) < w {
 		return false
 	}
-	var buf [aes.BlockSize]byte
-	sum := k.MAC.Sum(buf[:0], packed[:len(packed)-w])
-	putWire(packed[len(packed)-w:], sum[:8])
-	clear(buf[:])
+	var mac [8]byte
+	signInPlace(mac[:], packed, w, k.MAC)
 	return true
+}
+
+// signInPlace MACs packed up to its last w bytes (the MAC field's wire
+// form) and writes the MAC there; mac gets its 8 bytes.
+func signInPlace(mac, packed []byte, w int, signer *MACer) {
+	var buf [aes.BlockSize]byte
+	sum := signer.Sum(buf[:0], packed[:len(packed)-w])
+	copy(mac, sum[:8])
+	putWire(packed[len(packed)-w:], mac)
+	clear(buf[:])
 }
 
 // wrongMACer is a MACer for the same algorithm under a random key from seed.
