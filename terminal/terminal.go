@@ -505,20 +505,21 @@ func (t *Terminal) Begin(tx Tx, done func(Outcome)) {
 	l := t.Link()
 	if l == nil || t.stopping.Load() {
 		t.mu.Lock()
+		dead, lastErr, lastWhy := t.l, t.lastErr, t.lastWhy
+		t.mu.Unlock()
 		why, cause := "no link to the host", diagnose.LinkDown
 		var le *link.LinkError
-		if t.l != nil && errors.As(t.l.Err(), &le) && le.Kind != link.FailLocalClose {
+		if dead != nil && errors.As(dead.Err(), &le) && le.Kind != link.FailLocalClose {
 			// The link died before this request (a TLS 1.3 alert read
 			// before the sign-on was written, a reset): its failure is
 			// the cause, not "no link".
 			why, cause = "the link failed: "+le.Error(), diagnose.LinkCause(le.Kind, le.Error())
-		} else if t.lastErr != "" {
-			why += ": " + t.lastErr
-			if t.lastWhy != "" {
-				cause = t.lastWhy
+		} else if lastErr != "" {
+			why += ": " + lastErr
+			if lastWhy != "" {
+				cause = lastWhy
 			}
 		}
-		t.mu.Unlock()
 		if t.stopping.Load() {
 			why, cause = "the terminal is stopping", diagnose.TerminalInterrupted
 		}
